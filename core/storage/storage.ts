@@ -1,0 +1,71 @@
+/**
+ * The object storage contract every backend (memory, local disk, S3) implements.
+ *
+ * A Delta commit rests on three guarantees of the storage under it (as delta-rs's `logstore` names
+ * them): atomic visibility (an object is seen whole or not at all), mutual exclusion per version
+ * (`put` with `ifAbsent` lets exactly one writer create a path) and consistent listing (a `list`
+ * after a successful `put` shows the object). Backends that cannot give all three must be wrapped by a
+ * commit protocol that can (for example DynamoDB for S3 without conditional PUT).
+ *
+ * Paths are relative to the storage root, use `/` as separator, never start with `/` and never
+ * contain `.` or `..` segments.
+ *
+ * @module
+ */
+
+/** What a backend knows of one stored object. */
+export interface ObjectMeta {
+  /** Path relative to the storage root. */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Last modification time in epoch milliseconds. */
+  lastModifiedMs: number;
+}
+
+/** Options of {@linkcode ObjectStorage.list}. */
+export interface ListOptions {
+  /** Only return paths strictly greater than this one (byte order). */
+  startAfter?: string;
+  /** Stop after this many entries. */
+  limit?: number;
+}
+
+/** Options of {@linkcode ObjectStorage.put}. */
+export interface PutOptions {
+  /** Create the object only if no object exists at the path. */
+  ifAbsent?: boolean;
+}
+
+/** Result of {@linkcode ObjectStorage.put}: a lost put-if-absent race is a value, not an error. */
+export type PutResult = { ok: true } | { ok: false; reason: "exists" };
+
+/**
+ * Object storage, scoped to one root (usually a table root).
+ *
+ * * `get` must return the whole object or throw {@linkcode NotFoundError} when it is missing.
+ * * `getRange` must return bytes `[offset, offset + length)`, fewer only at the end of the object.
+ * * `head` must return `undefined` for a missing object.
+ * * `list` must return every object whose path starts with `prefix`, sorted by path in byte order,
+ *   recursively (no directory entries).
+ * * `put` must make the object visible atomically: readers see all of it or none of it. With
+ *   `ifAbsent`, exactly one of several concurrent writers of one path succeeds; the others get
+ *   `{ ok: false, reason: "exists" }`. Once `put` returns `ok`, the object is durable.
+ * * `delete` must be idempotent: deleting a missing path is not an error.
+ */
+export interface ObjectStorage {
+  /** A human-readable location of the root, e.g. `file:///data/events` or `memory://t1`. */
+  readonly location: string;
+  /** Read a whole object. */
+  get(path: string): Promise<Uint8Array>;
+  /** Read `length` bytes from `offset`. */
+  getRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Metadata of one object, or `undefined` when it does not exist. */
+  head(path: string): Promise<ObjectMeta | undefined>;
+  /** All objects under `prefix`, sorted by path. */
+  list(prefix: string, options?: ListOptions): Promise<ObjectMeta[]>;
+  /** Write an object, atomically and durably. */
+  put(path: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /** Delete objects; missing paths are ignored. */
+  delete(paths: readonly string[]): Promise<void>;
+}
