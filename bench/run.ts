@@ -1,0 +1,24 @@
+/**
+ * `deno task bench [name...]`: runs the benchmarks one after the other and prints their figures.
+ * Names: snapshot, append, parquet. Benchmarks print; they never assert on time.
+ *
+ * @module
+ */
+
+const BENCHES: Record<string, string> = {
+  snapshot: "./snapshot_bench.ts",
+  append: "./append_bench.ts",
+  parquet: "./parquet_encode_bench.ts",
+};
+
+const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
+for (const name of wanted) {
+  const path = BENCHES[name];
+  if (!path) {
+    console.error(`error: unknown benchmark '${name}' (known: ${Object.keys(BENCHES).join(", ")})`);
+    Deno.exit(2);
+  }
+  console.log(`\n## ${name}\n`);
+  const mod = await import(path) as { main: () => Promise<void> };
+  await mod.main();
+}
