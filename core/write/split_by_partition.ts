@@ -1,0 +1,224 @@
+/**
+ * Split an Arrow batch into one table per partition, with the partition columns stripped (Delta data
+ * files hold data columns only; partition values live in the `add` action).
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import type { StructType } from "../schema/types.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { serializePartitionValue } from "./partition_value.ts";
+
+/** The rows of one partition. */
+export interface PartitionSlice {
+  /** Serialized partition values (Delta PROTOCOL "Partition Value Serialization"). */
+  partitionValues: Record<string, string | null>;
+  /** The rows, data columns only. */
+  table: arrow.Table;
+}
+
+/**
+ * Split `table` by the values of `partitionColumns` (typed by `schema`). Groups come out in the order
+ * of their first row; rows keep their order inside a group. A contiguous group is a zero-copy slice.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { splitByPartition } from "./split_by_partition.ts";
+ * const table = new arrow.Table({
+ *   region: arrow.vectorFromArray(["eu", "us", "eu"], new arrow.Utf8()),
+ *   n: arrow.vectorFromArray([1, 2, 3], new arrow.Int32()),
+ * });
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [
+ *     { name: "region", type: "string" as const, nullable: true, metadata: {} },
+ *     { name: "n", type: "integer" as const, nullable: true, metadata: {} },
+ *   ],
+ * };
+ * const parts = splitByPartition(table, ["region"], schema);
+ * if (parts.length !== 2 || parts[0]!.table.numRows !== 2) throw new Error("bad split");
+ * if (parts[0]!.table.schema.fields.length !== 1) throw new Error("partition column kept");
+ * ```
+ */
+export function splitByPartition(
+  table: arrow.Table,
+  partitionColumns: readonly string[],
+  schema: StructType,
+): PartitionSlice[] {
+  const dataNames = table.schema.fields.map((f) => f.name).filter((n) =>
+    !partitionColumns.includes(n)
+  );
+  const data = table.select(dataNames);
+  if (partitionColumns.length === 0) return [{ partitionValues: {}, table: data }];
+
+  const types = partitionColumns.map((c) => {
+    const field = schema.fields.find((f) => f.name === c);
+    if (!field) {
+      throw new InvalidArgumentError(`Cannot split by partition column ${c}: not in the schema`);
+    }
+    return field.type;
+  });
+  const groups = new Map<string, { values: Record<string, string | null>; rows: number[] }>();
+  let base = 0;
+  for (const batch of table.batches) {
+    const chunks = partitionColumns.map((c) => {
+      const child = batch.getChild(c);
+      if (!child) {
+        throw new InvalidArgumentError(`Cannot write batch: missing partition column ${c}`);
+      }
+      return child.data[0]!;
+    });
+    for (let row = 0; row < batch.numRows; row++) {
+      const values: Record<string, string | null> = {};
+      for (let i = 0; i < partitionColumns.length; i++) {
+        values[partitionColumns[i]!] = serializePartitionValue(chunks[i]!, row, types[i]!);
+      }
+      const key = JSON.stringify(partitionColumns.map((c) => values[c]));
+      let group = groups.get(key);
+      if (!group) {
+        group = { values, rows: [] };
+        groups.set(key, group);
+      }
+      group.rows.push(base + row);
+    }
+    base += batch.numRows;
+  }
+  const out: PartitionSlice[] = [];
+  for (const { values, rows } of groups.values()) {
+    const first = rows[0]!;
+    const last = rows[rows.length - 1]!;
+    const contiguous = last - first + 1 === rows.length;
+    out.push({
+      partitionValues: values,
+      table: contiguous ? data.slice(first, last + 1) : takeRows(data, rows),
+    });
+  }
+  return out;
+}
+
+/**
+ * A new table with the rows at `indices` (in that order). Fixed-width and variable-width columns are
+ * copied buffer to buffer; nested columns go through Arrow builders.
+ */
+export function takeRows(table: arrow.Table, indices: readonly number[]): arrow.Table {
+  const columns: Record<string, arrow.Vector> = {};
+  for (const field of table.schema.fields) {
+    const vector = table.getChild(field.name)!;
+    columns[field.name] = takeVector(vector, field, indices);
+  }
+  return new arrow.Table(
+    new arrow.Schema(table.schema.fields, table.schema.metadata),
+    columns,
+  );
+}
+
+function locate(vector: arrow.Vector, indices: readonly number[]): [arrow.Data, number][] {
+  const out: [arrow.Data, number][] = [];
+  const starts: number[] = [];
+  let s = 0;
+  for (const d of vector.data) {
+    starts.push(s);
+    s += d.length;
+  }
+  for (const index of indices) {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    out.push([vector.data[lo]!, index - starts[lo]!]);
+  }
+  return out;
+}
+
+function isValidAt(data: arrow.Data, index: number): boolean {
+  const bitmap = data.nullBitmap;
+  if (data.nullCount === 0 || !bitmap || bitmap.length === 0) return true;
+  const bit = data.offset + index;
+  return ((bitmap[bit >> 3]! >> (bit & 7)) & 1) === 1;
+}
+
+type AnyArrayCtor = new (n: number) => { [k: number]: unknown };
+
+function takeVector(
+  vector: arrow.Vector,
+  field: arrow.Field,
+  indices: readonly number[],
+): arrow.Vector {
+  const type = vector.type as arrow.DataType;
+  const cells = locate(vector, indices);
+  const n = indices.length;
+  const validity = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  cells.forEach(([d, i], k) => {
+    if (isValidAt(d, i)) validity[k >> 3]! |= 1 << (k & 7);
+    else nullCount++;
+  });
+  const nullBitmap = nullCount > 0 ? validity : undefined;
+  if (arrow.DataType.isBool(type)) {
+    const values = new Uint8Array((n + 7) >> 3);
+    cells.forEach(([d, i], k) => {
+      const bit = d.offset + i;
+      if ((d.values[bit >> 3]! >> (bit & 7)) & 1) values[k >> 3]! |= 1 << (k & 7);
+    });
+    return arrow.makeVector(
+      arrow.makeData({ type, length: n, nullCount, nullBitmap, data: values }),
+    );
+  }
+  if (
+    arrow.DataType.isInt(type) || arrow.DataType.isFloat(type) || arrow.DataType.isDate(type) ||
+    arrow.DataType.isTimestamp(type) || arrow.DataType.isDecimal(type) ||
+    arrow.DataType.isTime(type)
+  ) {
+    const stride = (cells[0]?.[0] as unknown as { stride?: number } | undefined)?.stride ?? 1;
+    const first = vector.data[0]!.values as unknown as { constructor: AnyArrayCtor };
+    const values = new first.constructor(n * stride);
+    cells.forEach(([d, i], k) => {
+      const src = d.values as unknown as ArrayLike<unknown>;
+      for (let j = 0; j < stride; j++) values[k * stride + j] = src[i * stride + j];
+    });
+    // deno-lint-ignore no-explicit-any
+    return arrow.makeVector(
+      arrow.makeData({ type, length: n, nullCount, nullBitmap, data: values } as any),
+    );
+  }
+  if (arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type)) {
+    const valueOffsets = new Int32Array(n + 1);
+    let total = 0;
+    cells.forEach(([d, i], k) => {
+      total += d.valueOffsets[i + 1]! - d.valueOffsets[i]!;
+      valueOffsets[k + 1] = total;
+    });
+    const bytes = new Uint8Array(total);
+    cells.forEach(([d, i], k) => {
+      const start = d.valueOffsets[i]!;
+      bytes.set((d.values as Uint8Array).subarray(start, d.valueOffsets[i + 1]!), valueOffsets[k]!);
+    });
+    return arrow.makeVector(
+      // deno-lint-ignore no-explicit-any
+      arrow.makeData({ type, length: n, nullCount, nullBitmap, valueOffsets, data: bytes } as any),
+    );
+  }
+  // Nested and rare types: through the builders (values as Arrow JS represents them).
+  const values = indices.map((i) => toPlain(vector.get(i)));
+  return arrow.vectorFromArray(values, field.type);
+}
+
+/** Arrow JS nested values (vectors, struct rows, map rows) as plain arrays, objects and Maps. */
+function toPlain(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof arrow.Vector) return [...value].map(toPlain);
+  if (ArrayBuffer.isView(value)) return value;
+  if (value instanceof arrow.MapRow) {
+    const out = new Map<unknown, unknown>();
+    for (const [k, v] of value as unknown as Iterable<[unknown, unknown]>) out.set(k, toPlain(v));
+    return out;
+  }
+  const json = (value as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(json)) out[k] = toPlain(v);
+  return out;
+}
