@@ -180,8 +180,8 @@ function takeVector(
       const src = d.values as unknown as ArrayLike<unknown>;
       for (let j = 0; j < stride; j++) values[k * stride + j] = src[i * stride + j];
     });
-    // deno-lint-ignore no-explicit-any
     return arrow.makeVector(
+      // deno-lint-ignore no-explicit-any
       arrow.makeData({ type, length: n, nullCount, nullBitmap, data: values } as any),
     );
   }
