@@ -91,3 +91,61 @@ export function parseLogFileName(name: string): LogFileName | undefined {
   if (m) return { kind: "compacted", fromVersion: Number(m[1]), toVersion: Number(m[2]) };
   return undefined;
 }
+
+/** Folder of V2 checkpoint sidecar files, relative to the table root. */
+export const SIDECAR_DIR = `${LOG_DIR}/_sidecars`;
+
+/** Path of a multi-part checkpoint part (1-based), relative to the table root. */
+export function multipartCheckpointPath(version: number, part: number, parts: number): string {
+  const p = String(part).padStart(10, "0");
+  const n = String(parts).padStart(10, "0");
+  return `${LOG_DIR}/${formatVersion(version)}.checkpoint.${p}.${n}.parquet`;
+}
+
+// Characters a path segment of a URI may hold unescaped, as Java's `java.net.URI` (and so Spark and
+// Hadoop `Path.toUri`) leaves them: unreserved, sub-delims, ':', '@' and '/'. Everything else that
+// is ASCII is percent-encoded; non-ASCII characters are kept as they are (Java's `URI.toString`).
+const URI_PATH_SAFE = /[A-Za-z0-9\-_.!~*'();:@&=+$,/]/;
+
+/**
+ * Percent-encode a file path the way Delta writers put it into `add`/`remove`/`cdc` actions
+ * (Delta PROTOCOL, "Add File and Remove File": `path` is a URI). A space becomes `%20`, `%` becomes
+ * `%25`, `#` becomes `%23`; an absolute URI keeps its scheme (`:` and `/` are never encoded).
+ *
+ * @example
+ * ```ts
+ * import { encodeLogPath } from "./paths.ts";
+ * if (encodeLogPath("x=A%2FA/p q.parquet") !== "x=A%252FA/p%20q.parquet") throw new Error("bad");
+ * ```
+ */
+export function encodeLogPath(path: string): string {
+  let out = "";
+  for (const ch of path) {
+    const code = ch.codePointAt(0)!;
+    if (code >= 0x80 || URI_PATH_SAFE.test(ch)) {
+      out += ch;
+    } else {
+      out += "%" + code.toString(16).toUpperCase().padStart(2, "0");
+    }
+  }
+  return out;
+}
+
+/**
+ * Decode a path of an `add`/`remove`/`cdc` action once, giving the real object name
+ * (`x=A%252FA` becomes `x=A%2FA`). Returns `undefined` for malformed escapes.
+ *
+ * @example
+ * ```ts
+ * import { decodeLogPath } from "./paths.ts";
+ * if (decodeLogPath("special%20p@%23h") !== "special p@#h") throw new Error("bad");
+ * ```
+ */
+export function decodeLogPath(path: string): string | undefined {
+  if (!path.includes("%")) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The Delta log: actions and their JSON codec, file names, log listing, checkpoint reading and
+ * log replay.
+ *
+ * @example
+ * ```ts
+ * import { parseActions, serializeActions } from "./mod.ts";
+ * const text = serializeActions([{ txn: { appId: "edge-1", version: 1 } }]);
+ * if (parseActions(text, "version 0").length !== 1) throw new Error("round trip lost the action");
+ * ```
+ *
+ * @module
+ */
+export * from "./actions.ts";
+export * from "./paths.ts";
+export * from "./last_checkpoint.ts";
+export * from "./log_segment.ts";
+export * from "./checkpoint_read.ts";
+export * from "./replay.ts";
