@@ -239,7 +239,9 @@ export function toAction(obj: unknown, source: string, line: number): Action | u
       } as unknown as Action;
     } else if (k === "txn") {
       if (typeof body.appId !== "string" || typeof body.version !== "number") {
-        throw new CorruptLogError(`Cannot read ${source}: txn without appId/version on line ${line}`);
+        throw new CorruptLogError(
+          `Cannot read ${source}: txn without appId/version on line ${line}`,
+        );
       }
     } else if (k === "domainMetadata") {
       if (typeof body.domain !== "string") {
@@ -288,7 +290,9 @@ export function parseActions(text: string, source: string): Action[] {
     try {
       obj = JSON.parse(raw);
     } catch (e) {
-      throw new CorruptLogError(`Cannot read ${source}: invalid JSON on line ${line}`, { cause: e });
+      throw new CorruptLogError(`Cannot read ${source}: invalid JSON on line ${line}`, {
+        cause: e,
+      });
     }
     const action = toAction(obj, source, line);
     if (action !== undefined) out.push(action);

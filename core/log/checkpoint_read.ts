@@ -64,14 +64,16 @@ function rowToActionBody(key: string, body: Record<string, unknown>): Record<str
   return out;
 }
 
-/**
- * Decode the rows of one Parquet checkpoint file (classic part, V2 top-level file or sidecar) into
- * actions.
- *
- * @param bytes the whole file
- * @param source a name for error messages
- */
-export async function parseParquetCheckpoint(bytes: Uint8Array, source: string): Promise<Action[]> {
+/** Actions decoded from one checkpoint file, and the first malformed row's error, if any. */
+interface DecodedCheckpoint {
+  actions: Action[];
+  error?: CorruptLogError;
+}
+
+async function decodeParquetCheckpoint(
+  bytes: Uint8Array,
+  source: string,
+): Promise<DecodedCheckpoint> {
   const file = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes.buffer as ArrayBuffer
     : bytes.slice().buffer as ArrayBuffer;
@@ -80,27 +82,46 @@ export async function parseParquetCheckpoint(bytes: Uint8Array, source: string):
     const metadata = parquetMetadata(file);
     const present = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
     const columns = ACTION_COLUMNS.filter((c) => present.has(c));
-    if (columns.length === 0) return [];
+    if (columns.length === 0) return { actions: [] };
     rows = await parquetReadObjects({ file, metadata, columns });
   } catch (e) {
-    if (e instanceof CorruptLogError) throw e;
     throw new CorruptLogError(`Cannot read checkpoint ${source}: invalid Parquet (${e})`, {
       cause: e,
     });
   }
-  const out: Action[] = [];
+  const out: DecodedCheckpoint = { actions: [] };
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     for (const key of ACTION_COLUMNS) {
       const body = row[key];
       if (body === null || body === undefined) continue;
       const normalized = normalize(body) as Record<string, unknown>;
-      const action = toAction({ [key]: rowToActionBody(key, normalized) }, source, i + 1);
-      if (action) out.push(action);
+      try {
+        const action = toAction({ [key]: rowToActionBody(key, normalized) }, source, i + 1);
+        if (action) out.actions.push(action);
+      } catch (e) {
+        // Keep going: a missing protocol is reported before a malformed row (see the caller).
+        if (!(e instanceof CorruptLogError)) throw e;
+        out.error ??= e;
+      }
       break;
     }
   }
   return out;
+}
+
+/**
+ * Decode the rows of one Parquet checkpoint file (classic part, V2 top-level file or sidecar) into
+ * actions.
+ *
+ * @param bytes the whole file
+ * @param source a name for error messages
+ * @throws {CorruptLogError} when the file is not Parquet or a row holds a malformed action
+ */
+export async function parseParquetCheckpoint(bytes: Uint8Array, source: string): Promise<Action[]> {
+  const decoded = await decodeParquetCheckpoint(bytes, source);
+  if (decoded.error) throw decoded.error;
+  return decoded.actions;
 }
 
 async function readSidecars(
@@ -120,7 +141,9 @@ async function readSidecars(
     }
   };
   const workers = [];
-  for (let w = 0; w < Math.min(SIDECAR_CONCURRENCY_MAX, sidecars.length); w++) workers.push(worker());
+  for (let w = 0; w < Math.min(SIDECAR_CONCURRENCY_MAX, sidecars.length); w++) {
+    workers.push(worker());
+  }
   await Promise.all(workers);
   return results;
 }
@@ -139,14 +162,16 @@ export async function loadCheckpointActions(
   const parts = await Promise.all(checkpoint.files.map(async (meta) => {
     const bytes = await storage.get(meta.path);
     if (meta.path.endsWith(".json")) {
-      return parseActions(new TextDecoder().decode(bytes), meta.path);
+      return { actions: parseActions(new TextDecoder().decode(bytes), meta.path) };
     }
-    return await parseParquetCheckpoint(bytes, meta.path);
+    return await decodeParquetCheckpoint(bytes, meta.path);
   }));
   const actions: Action[] = [];
   const sidecars: string[] = [];
+  let error: CorruptLogError | undefined;
   for (const part of parts) {
-    for (const a of part) {
+    error ??= part.error;
+    for (const a of part.actions) {
       if ("sidecar" in a) sidecars.push(a.sidecar.path);
       else actions.push(a);
     }
@@ -162,6 +187,7 @@ export async function loadCheckpointActions(
       `Cannot read checkpoint ${first}: no protocol action in reconstructed snapshot`,
     );
   }
+  if (error) throw error;
   if (!actions.some((a) => "metaData" in a)) {
     throw new CorruptLogError(
       `Cannot read checkpoint ${first}: no metaData action in reconstructed snapshot`,

@@ -45,7 +45,9 @@ export function parseLastCheckpoint(text: string): LastCheckpoint | undefined {
   const v = (obj as { version?: unknown }).version;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) return undefined;
   const parts = (obj as { parts?: unknown }).parts;
-  if (parts !== undefined && (typeof parts !== "number" || !Number.isSafeInteger(parts) || parts < 1)) {
+  if (
+    parts !== undefined && (typeof parts !== "number" || !Number.isSafeInteger(parts) || parts < 1)
+  ) {
     return undefined;
   }
   return obj as LastCheckpoint;

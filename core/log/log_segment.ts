@@ -72,7 +72,10 @@ const KIND_RANK: Record<CheckpointUsed["kind"], number> = {
 export function classifyLogFiles(objects: readonly ObjectMeta[]): LogListing {
   const commits: CommitFile[] = [];
   const checkpoints: CheckpointFiles[] = [];
-  const multipart = new Map<string, { version: number; parts: number; got: (ObjectMeta | undefined)[] }>();
+  const multipart = new Map<
+    string,
+    { version: number; parts: number; got: (ObjectMeta | undefined)[] }
+  >();
   const prefix = `${LOG_DIR}/`;
   for (const meta of objects) {
     if (!meta.path.startsWith(prefix)) continue;
@@ -82,8 +85,9 @@ export function classifyLogFiles(objects: readonly ObjectMeta[]): LogListing {
     if (!f) continue;
     if (f.kind === "commit") commits.push({ version: f.version, meta });
     else if (f.kind === "checkpoint") {
-      if (f.format === "classic") checkpoints.push({ version: f.version, kind: "classic", files: [meta] });
-      else if (f.format === "v2") {
+      if (f.format === "classic") {
+        checkpoints.push({ version: f.version, kind: "classic", files: [meta] });
+      } else if (f.format === "v2") {
         checkpoints.push({
           version: f.version,
           kind: f.extension === "json" ? "v2-json" : "v2-parquet",
@@ -159,7 +163,9 @@ export function planLogSegment(
         );
       }
       throw new CorruptLogError(
-        `Cannot load version ${target}: commit ${formatVersion(expected)}.json is missing (gap before version ${c.version})`,
+        `Cannot load version ${target}: commit ${
+          formatVersion(expected)
+        }.json is missing (gap before version ${c.version})`,
       );
     }
     commits.push(c);

@@ -39,7 +39,13 @@ export type LogFileName =
   | { kind: "commit"; version: number }
   | { kind: "checkpoint"; version: number; format: "classic" }
   | { kind: "checkpoint"; version: number; format: "multipart"; part: number; parts: number }
-  | { kind: "checkpoint"; version: number; format: "v2"; uuid: string; extension: "json" | "parquet" }
+  | {
+    kind: "checkpoint";
+    version: number;
+    format: "v2";
+    uuid: string;
+    extension: "json" | "parquet";
+  }
   | { kind: "crc"; version: number }
   | { kind: "compacted"; fromVersion: number; toVersion: number };
 

@@ -18,21 +18,9 @@
  * @module
  */
 import { CorruptLogError } from "../errors.ts";
-import type {
-  Action,
-  Add,
-  DomainMetadata,
-  Metadata,
-  Protocol,
-  Remove,
-  Txn,
-} from "./actions.ts";
+import type { Action, Add, DomainMetadata, Metadata, Protocol, Remove, Txn } from "./actions.ts";
 import { deletionVectorUniqueId } from "./actions.ts";
-import type {
-  CheckpointUsed,
-  ColumnMappingMode,
-  Snapshot,
-} from "../snapshot/snapshot.ts";
+import type { CheckpointUsed, ColumnMappingMode, Snapshot } from "../snapshot/snapshot.ts";
 import type { StructType } from "../schema/types.ts";
 
 /** Key of a tombstone: path and deletion vector id. */
@@ -228,7 +216,11 @@ export function createReplayState(): ReplayState {
  * Apply the actions of one version (a commit, or a whole checkpoint) to `state`, in place.
  * `state.files` must be the writable top layer (as {@linkcode createReplayState} makes it).
  */
-export function applyActions(state: ReplayState, version: number, actions: readonly Action[]): void {
+export function applyActions(
+  state: ReplayState,
+  version: number,
+  actions: readonly Action[],
+): void {
   let commitInfo: Record<string, unknown> | undefined;
   for (const a of actions) {
     if ("add" in a) state.files.applyAdd(a.add);
@@ -263,7 +255,8 @@ function parseSchemaString(metadata: Metadata, version: number): StructType {
     });
   }
   if (
-    typeof parsed !== "object" || parsed === null || (parsed as { type?: unknown }).type !== "struct"
+    typeof parsed !== "object" || parsed === null ||
+    (parsed as { type?: unknown }).type !== "struct"
   ) {
     throw new CorruptLogError(`Cannot load version ${version}: schemaString is not a struct`);
   }

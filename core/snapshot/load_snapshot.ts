@@ -12,9 +12,9 @@ import { parseActions } from "../log/actions.ts";
 import { loadCheckpointActions } from "../log/checkpoint_read.ts";
 import {
   type CommitFile,
-  type LogListing,
   listLog,
   loadLogSegment,
+  type LogListing,
   type LogSegment,
 } from "../log/log_segment.ts";
 import { commitPath } from "../log/paths.ts";

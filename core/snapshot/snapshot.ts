@@ -4,14 +4,7 @@
  *
  * @module
  */
-import type {
-  Add,
-  DomainMetadata,
-  Metadata,
-  Protocol,
-  Remove,
-  Txn,
-} from "../log/actions.ts";
+import type { Add, DomainMetadata, Metadata, Protocol, Remove, Txn } from "../log/actions.ts";
 import type { StructType } from "../schema/types.ts";
 
 /** Which checkpoint replay started from. */
