@@ -35,7 +35,9 @@ const NATIVE_MAGIC = 1681511376;
  */
 export function decodeZ85(text: string): Uint8Array {
   if (text.length % 5 !== 0) {
-    throw new CorruptLogError(`Cannot decode z85 text of length ${text.length}: not a multiple of 5`);
+    throw new CorruptLogError(
+      `Cannot decode z85 text of length ${text.length}: not a multiple of 5`,
+    );
   }
   const out = new Uint8Array((text.length / 5) * 4);
   const view = new DataView(out.buffer);
@@ -264,7 +266,9 @@ export function deletionVectorStoragePath(
     }
     default:
       throw new UnsupportedFeatureError(
-        `Cannot read deletion vector: unknown storageType ${JSON.stringify(descriptor.storageType)}`,
+        `Cannot read deletion vector: unknown storageType ${
+          JSON.stringify(descriptor.storageType)
+        }`,
       );
   }
 }

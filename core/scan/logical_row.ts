@@ -114,7 +114,9 @@ export function civilFromDays(days: number): { year: number; month: number; day:
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
@@ -173,7 +175,7 @@ export function microsFromParts(
   micros: number,
 ): bigint {
   return BigInt(days) * MICROS_PER_DAY +
-    BigInt(((hour * 60 + minute) * 60 + second)) * 1_000_000n + BigInt(micros);
+    BigInt((hour * 60 + minute) * 60 + second) * 1_000_000n + BigInt(micros);
 }
 
 /** Microseconds in one day. */

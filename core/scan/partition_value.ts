@@ -42,7 +42,13 @@ export function parseTimestampText(text: string, allowOffset: boolean): bigint |
   }
   const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
   const fraction = (m[7] ?? "").padEnd(6, "0").slice(0, 6);
-  let micros = microsFromParts(days, Number(m[4]), Number(m[5]), Number(m[6] ?? 0), Number(fraction));
+  let micros = microsFromParts(
+    days,
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6] ?? 0),
+    Number(fraction),
+  );
   const zone = m[8];
   if (zone && zone.toUpperCase() !== "Z") {
     if (!allowOffset) return undefined;

@@ -18,8 +18,9 @@
  *
  * @module
  */
+import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib";
 import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet";
-import type { FileMetaData, SchemaElement, SchemaTree } from "hyparquet";
+import type { Compressors, FileMetaData, SchemaElement, SchemaTree } from "hyparquet";
 import { CorruptLogError, LakestrikeError } from "../errors.ts";
 import type { ColumnMappingMode } from "../snapshot/snapshot.ts";
 import type { DataType, StructField } from "../schema/types.ts";
@@ -57,7 +58,9 @@ function findChild(
       return children.find((c) => c.element.field_id === id);
     }
   }
-  const physical = mode === "none" ? field.name : String(field.metadata[PHYSICAL_NAME_KEY] ?? field.name);
+  const physical = mode === "none"
+    ? field.name
+    : String(field.metadata[PHYSICAL_NAME_KEY] ?? field.name);
   return children.find((c) => c.element.name === physical) ??
     children.find((c) => c.element.name.toLowerCase() === physical.toLowerCase());
 }
@@ -68,8 +71,10 @@ function rawMetadata(metadata: FileMetaData): FileMetaData {
     const copy: SchemaElement = { ...e };
     const ct = e.converted_type;
     const lt = e.logical_type?.type;
-    if (ct === "DECIMAL" || lt === "DECIMAL" || ct === "LIST" || lt === "LIST" || ct === "MAP" ||
-      ct === "MAP_KEY_VALUE" || lt === "MAP") {
+    if (
+      ct === "DECIMAL" || lt === "DECIMAL" || ct === "LIST" || lt === "LIST" || ct === "MAP" ||
+      ct === "MAP_KEY_VALUE" || lt === "MAP"
+    ) {
       delete copy.converted_type;
       delete copy.logical_type;
     }
@@ -83,6 +88,13 @@ const PARSERS = {
   timestampFromMicroseconds: (v: bigint) => BigInt(v),
   timestampFromNanoseconds: (v: bigint) => floorDiv(BigInt(v), 1000n),
   dateFromDays: (v: number) => v,
+};
+
+/** Codecs beyond hyparquet's built-in SNAPPY, from `node:zlib` (LZ4 is not supported). */
+const COMPRESSORS: Compressors = {
+  ZSTD: (input) => new Uint8Array(zstdDecompressSync(input)),
+  GZIP: (input) => new Uint8Array(gunzipSync(input)),
+  BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
 };
 
 class Converter {
@@ -279,6 +291,7 @@ export async function readDataFile(
       rowFormat: "object",
       utf8: false,
       parsers: PARSERS,
+      compressors: COMPRESSORS,
       onComplete: (rows) => {
         records = rows;
       },

@@ -74,7 +74,9 @@ export async function readAdd(
     path: add.path,
   });
   const partitionValues: LogicalValue[] = fields.map((f, i) =>
-    isPartition[i] ? parsePartitionValue(add.partitionValues[partitionKey(f, snapshot)], f.type) : null
+    isPartition[i]
+      ? parsePartitionValue(add.partitionValues[partitionKey(f, snapshot)], f.type)
+      : null
   );
   let deleted: Set<number> | undefined;
   if (add.deletionVector) {
