@@ -73,7 +73,7 @@ export function writeParquetFile(
 
 /** Options of {@linkcode readParquetFile}. */
 export interface ReadParquetOptions {
-  /** Only these top-level columns. */
+  /** Only these top-level columns, in this order (an unknown name is an error). */
   columns?: string[];
   /** Rows per record batch. */
   batchSize?: number;
@@ -93,8 +93,16 @@ export interface ReadParquetOptions {
  */
 export function readParquetFile(bytes: Uint8Array, options: ReadParquetOptions = {}): arrow.Table {
   const readerOptions: pq.ReaderOptions = {};
-  if (options.columns !== undefined) readerOptions.columns = options.columns;
   if (options.batchSize !== undefined) readerOptions.batchSize = options.batchSize;
   const wasmTable = pq.readParquet(bytes, readerOptions);
-  return arrow.tableFromIPC(wasmTable.intoIPCStream());
+  const table = arrow.tableFromIPC(wasmTable.intoIPCStream());
+  if (options.columns === undefined) return table;
+  // parquet-wasm 0.8's synchronous reader ignores `columns`: project after decoding.
+  const names = new Set(table.schema.fields.map((f) => f.name));
+  for (const c of options.columns) {
+    if (!names.has(c)) {
+      throw new InvalidArgumentError(`Cannot read Parquet column "${c}": not in the file`);
+    }
+  }
+  return table.select(options.columns);
 }
