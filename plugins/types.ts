@@ -110,22 +110,25 @@ export interface Hooks {
   /** Open resources; may return a {@linkcode Disposer}. Sequential, in hook order. */
   setup(ctx: PluginContext): Awaitable<Disposer | void>;
   /** Derive or drop columns. Waterfall: each gets the previous result; `undefined` keeps the batch. */
-  transformBatch(batch: arrow.Table, ctx: PluginContext): Awaitable<arrow.Table | undefined>;
+  transformBatch(batch: arrow.Table, ctx: PluginContext): Awaitable<arrow.Table | undefined | void>;
   /** Write the batch as data files and return their `add` actions; `undefined` passes. First answer wins. */
-  writeFiles(batch: arrow.Table, ctx: PluginContext): Awaitable<Add[] | undefined>;
+  writeFiles(batch: arrow.Table, ctx: PluginContext): Awaitable<Add[] | undefined | void>;
   /** Add `commitInfo` tags or actions (in place or as a returned draft), or throw to reject. Sequential. */
   beforeCommit(draft: CommitDraft, ctx: PluginContext): Awaitable<CommitDraft | void>;
   /** React to a commit (checkpoints, metrics). Parallel; errors are logged, never thrown. */
   afterCommit(result: CommitResultInfo, ctx: PluginContext): Awaitable<void>;
   /** Choose bins of files to rewrite; `undefined` passes. First answer wins. */
-  planCompaction(snapshot: Snapshot, ctx: PluginContext): Awaitable<CompactionBin[] | undefined>;
+  planCompaction(
+    snapshot: Snapshot,
+    ctx: PluginContext,
+  ): Awaitable<CompactionBin[] | undefined | void>;
   /**
    * The retention horizon in epoch ms: removed files whose `deletionTimestamp` is older may be
    * deleted. `undefined` has no opinion. Parallel; the oldest (smallest) horizon wins.
    */
-  retentionHorizon(snapshot: Snapshot, ctx: PluginContext): Awaitable<number | undefined>;
+  retentionHorizon(snapshot: Snapshot, ctx: PluginContext): Awaitable<number | undefined | void>;
   /** Active files whose data has expired (to be removed); `undefined` is none. Parallel, union by path. */
-  planDataRetention(snapshot: Snapshot, ctx: PluginContext): Awaitable<Add[] | undefined>;
+  planDataRetention(snapshot: Snapshot, ctx: PluginContext): Awaitable<Add[] | undefined | void>;
   /** Spare vacuum candidates by returning a subset of `paths`. Sequential, narrowing only. */
   filterVacuumCandidates(
     paths: readonly string[],
@@ -191,8 +194,8 @@ export interface HookObject<K extends HookName> {
 /** A hook as a plugin declares it: the handler itself, or a {@linkcode HookObject}. */
 export type HookEntry<K extends HookName> = Hooks[K] | HookObject<K>;
 
-/** The hooks of a plugin; each is optional. */
-export type PluginHooks = { [K in HookName]?: HookEntry<K> };
+/** The hooks of a plugin; each is optional (`undefined` is the same as absent). */
+export type PluginHooks = { [K in HookName]?: HookEntry<K> | undefined };
 
 /**
  * A plugin: a plain object, usually made by a factory.
