@@ -185,6 +185,45 @@ export function isDuplicateTxn(
   return txns > 0;
 }
 
+/** What {@linkcode createCommitInfo} needs besides the draft. */
+export interface CommitInfoFields {
+  /** Commit time, epoch ms. */
+  timestamp: number;
+  /** The version the writer read; absent for the commit that creates a table. */
+  readVersion?: number;
+  /** Unique id of this transaction. */
+  txnId: string;
+}
+
+/**
+ * The `commitInfo` of a commit (Delta PROTOCOL, "Commit Provenance Information"), shaped like the
+ * ones Spark and delta-rs write. The draft's extra fields come first; the loop's own fields win.
+ *
+ * @example
+ * ```ts
+ * import { createCommitInfo } from "./commit.ts";
+ * const ci = createCommitInfo({ operation: "WRITE", actions: [] }, { timestamp: 5, txnId: "x" });
+ * if (ci.operation !== "WRITE" || ci.engineInfo !== "lakestrike/0.1.0") throw new Error("bad");
+ * ```
+ */
+export function createCommitInfo(
+  draft: CommitDraft,
+  fields: CommitInfoFields,
+): Record<string, unknown> {
+  const commitInfo: Record<string, unknown> = {
+    ...draft.commitInfo,
+    timestamp: fields.timestamp,
+    operation: draft.operation,
+    operationParameters: draft.operationParameters ?? {},
+  };
+  if (fields.readVersion !== undefined) commitInfo.readVersion = fields.readVersion;
+  commitInfo.isolationLevel = "WriteSerializable";
+  commitInfo.isBlindAppend = isBlindAppend(draft.actions);
+  commitInfo.engineInfo = ENGINE_INFO;
+  commitInfo.txnId = fields.txnId;
+  return commitInfo;
+}
+
 /**
  * Commit `draft` on top of `snapshot` (see the module documentation for the state machine). The
  * commit file starts with a `commitInfo` (timestamp, operation, operationParameters, readVersion,
@@ -220,7 +259,6 @@ export async function commitActions(
   const clock = options.clock ?? systemClock;
   const txnId = crypto.randomUUID();
   const readVersion = snapshot.version;
-  const blindAppend = isBlindAppend(draft.actions);
   let current = snapshot;
   let attempts = 0;
   if (isDuplicateTxn(current, draft)) {
@@ -230,17 +268,7 @@ export async function commitActions(
     attempts++;
     const version = current.version + 1;
     const timestamp = clock.nowMs();
-    const commitInfo: Record<string, unknown> = {
-      ...draft.commitInfo,
-      timestamp,
-      operation: draft.operation,
-      operationParameters: draft.operationParameters ?? {},
-      readVersion,
-      isolationLevel: "WriteSerializable",
-      isBlindAppend: blindAppend,
-      engineInfo: ENGINE_INFO,
-      txnId,
-    };
+    const commitInfo = createCommitInfo(draft, { timestamp, readVersion, txnId });
     const actions: Action[] = [{ commitInfo }, ...draft.actions];
     const bytes = new TextEncoder().encode(serializeActions(actions));
     const outcome = await writeCommitFile(storage, version, bytes);

@@ -1,0 +1,179 @@
+/**
+ * Append an Arrow batch to a table: validate it, split it by partition, write one Parquet file per
+ * partition (in parallel), and commit the `add` actions through the commit loop.
+ *
+ * What it does not do: it never removes or rewrites files (compaction does), and it leaves the data
+ * files of a commit that failed in storage (vacuum removes such orphans).
+ *
+ * @module
+ */
+import type * as arrow from "apache-arrow";
+import type { Clock } from "../clock.ts";
+import { systemClock } from "../clock.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import type { Action, Add } from "../log/actions.ts";
+import {
+  commitActions,
+  type CommitDraft,
+  type CommitResult,
+  isDuplicateTxn,
+} from "../log/commit.ts";
+import { computeStats, statsToJson } from "../parquet/compute_stats.ts";
+import { type ParquetCompression, writeParquetFile } from "../parquet/write_parquet_file.ts";
+import type { StructType } from "../schema/types.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import { assertWriteSupported } from "../snapshot/protocol.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { partitionPath } from "./partition_path.ts";
+import { splitByPartition } from "./split_by_partition.ts";
+import { numIndexedColsOf } from "./table_properties.ts";
+import { validateBatch } from "./validate_batch.ts";
+
+/** Rows per data file at most (TOOLCHAIN gotcha 5: parquet-wasm memory grows with the input). */
+export const FILE_ROWS_MAX = 100_000;
+
+/** Options of {@linkcode appendBatch}. */
+export interface AppendBatchOptions {
+  /** Idempotency token (Delta `txn`): a batch whose `(appId, version)` is committed is skipped. */
+  txn?: { appId: string; version: number };
+  /** Source of `modificationTime` and the commit timestamp; default the system clock. */
+  clock?: Clock;
+  /** Parquet codec; default `zstd`. */
+  compression?: ParquetCompression;
+  /** Commit attempts; see `commitActions`. */
+  maxAttempts?: number;
+  /** Extra `commitInfo` fields. */
+  commitInfo?: Record<string, unknown>;
+}
+
+/** Result of {@linkcode appendBatch}: the commit result plus the files written (none on duplicates). */
+export type AppendBatchResult = CommitResult & { adds: Add[] };
+
+const EXTENSION: Record<ParquetCompression, string> = {
+  zstd: ".zstd.parquet",
+  snappy: ".snappy.parquet",
+  lz4_raw: ".lz4raw.parquet",
+  gzip: ".gz.parquet",
+  uncompressed: ".parquet",
+};
+
+function dataSchemaOf(schema: StructType, partitionColumns: readonly string[]): StructType {
+  return {
+    type: "struct",
+    fields: schema.fields.filter((f) => !partitionColumns.includes(f.name)),
+  };
+}
+
+/**
+ * Append `batch` to the table whose current state is `snapshot`. Returns the commit result; on
+ * success its `snapshot` is the new table state. An empty batch commits nothing and returns the
+ * current version.
+ *
+ * @throws {LakestrikeError} `SCHEMA_MISMATCH` when the batch does not fit the table schema
+ * @throws {UnsupportedFeatureError} when the table needs a writer feature lakestrike lacks
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { createArrowTable } from "../parquet/create_arrow_table.ts";
+ * import { createTable } from "./create_table.ts";
+ * import { appendBatch } from "./append_batch.ts";
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [
+ *     { name: "id", type: "long" as const, nullable: false, metadata: {} },
+ *     { name: "region", type: "string" as const, nullable: true, metadata: {} },
+ *   ],
+ * };
+ * const v0 = await createTable(storage, { schema, partitionColumns: ["region"] });
+ * const batch = createArrowTable(schema, [{ id: 1, region: "eu" }, { id: 2, region: "us" }]);
+ * const r = await appendBatch(storage, v0, batch, { txn: { appId: "edge-1", version: 1 } });
+ * if (!r.ok || r.version !== 1 || r.snapshot.files.length !== 2) throw new Error("bad append");
+ * ```
+ */
+export async function appendBatch(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  batch: arrow.Table,
+  options: AppendBatchOptions = {},
+): Promise<AppendBatchResult> {
+  assertWriteSupported(snapshot.protocol, snapshot.metadata);
+  const clock = options.clock ?? systemClock;
+  const partitionColumns = snapshot.metadata.partitionColumns;
+  const table = validateBatch(batch, snapshot.schema);
+  const txnActions: Action[] = [];
+  if (options.txn !== undefined) {
+    const { appId, version } = options.txn;
+    if (
+      typeof appId !== "string" || appId === "" || !Number.isSafeInteger(version) || version < 0
+    ) {
+      throw new InvalidArgumentError(
+        `Cannot append batch: txn needs a non-empty appId and a non-negative integer version`,
+      );
+    }
+    txnActions.push({ txn: { appId, version, lastUpdated: clock.nowMs() } });
+  }
+  // Check idempotency before writing any data file, so a retried batch leaves no orphans.
+  if (isDuplicateTxn(snapshot, { actions: txnActions })) {
+    return {
+      ok: true,
+      version: snapshot.version,
+      snapshot,
+      attempts: 0,
+      duplicate: true,
+      adds: [],
+    };
+  }
+  if (table.numRows === 0 && txnActions.length === 0) {
+    return { ok: true, version: snapshot.version, snapshot, attempts: 0, adds: [] };
+  }
+
+  const compression = options.compression ?? "zstd";
+  const dataSchema = dataSchemaOf(snapshot.schema, partitionColumns);
+  const numIndexedCols = numIndexedColsOf(snapshot.metadata.configuration);
+  const slices = table.numRows === 0
+    ? []
+    : splitByPartition(table, partitionColumns, snapshot.schema);
+  const pieces: { partitionValues: Record<string, string | null>; table: arrow.Table }[] = [];
+  for (const s of slices) {
+    for (let start = 0; start < s.table.numRows; start += FILE_ROWS_MAX) {
+      const end = Math.min(start + FILE_ROWS_MAX, s.table.numRows);
+      const rows = start === 0 && end === s.table.numRows ? s.table : s.table.slice(start, end);
+      pieces.push({ partitionValues: s.partitionValues, table: rows });
+    }
+  }
+  const adds = await Promise.all(pieces.map(async (piece, i): Promise<Add> => {
+    const bytes = writeParquetFile(piece.table, { compression, createdBy: "lakestrike/0.1.0" });
+    const stats = statsToJson(computeStats(piece.table, dataSchema, { numIndexedCols }));
+    const name = `part-${String(i).padStart(5, "0")}-${crypto.randomUUID()}.c000${
+      EXTENSION[compression]
+    }`;
+    const path = partitionPath(partitionColumns, piece.partitionValues) + name;
+    const put = await storage.put(path, bytes, { ifAbsent: true });
+    if (!put.ok) {
+      // A random uuid collided: never overwrite someone else's data file.
+      throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);
+    }
+    return {
+      path,
+      partitionValues: piece.partitionValues,
+      size: bytes.length,
+      modificationTime: clock.nowMs(),
+      dataChange: true,
+      stats,
+    };
+  }));
+
+  const draft: CommitDraft = {
+    operation: "WRITE",
+    operationParameters: { mode: "Append", partitionBy: JSON.stringify(partitionColumns) },
+    actions: [...adds.map((add): Action => ({ add })), ...txnActions],
+  };
+  if (options.commitInfo !== undefined) draft.commitInfo = options.commitInfo;
+  const commitOptions = options.maxAttempts === undefined
+    ? { clock }
+    : { clock, maxAttempts: options.maxAttempts };
+  const result = await commitActions(storage, snapshot, draft, commitOptions);
+  return { ...result, adds: result.ok && result.duplicate ? [] : adds };
+}

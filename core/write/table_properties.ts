@@ -1,0 +1,112 @@
+/**
+ * Table properties (`metaData.configuration`) the writer understands, with their defaults and
+ * validation (Delta PROTOCOL and Delta Spark's `DeltaConfigs`).
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "../errors.ts";
+import { parseIntervalMs } from "../snapshot/txn.ts";
+
+/** Default of `delta.checkpointInterval` (delta-rs and Spark). */
+export const DEFAULT_CHECKPOINT_INTERVAL = 100;
+/** Default of `delta.dataSkippingNumIndexedCols`. */
+export const DEFAULT_DATA_SKIPPING_NUM_INDEXED_COLS = 32;
+/** Default of `delta.deletedFileRetentionDuration`: one week. */
+export const DEFAULT_DELETED_FILE_RETENTION_MS = 7 * 86_400_000;
+
+const POSITIVE_INT = /^[1-9][0-9]*$/;
+const INT = /^-?[0-9]+$/;
+
+type Check = (value: string) => string | undefined;
+
+const interval: Check = (v) => {
+  const ms = parseIntervalMs(v);
+  return ms === undefined || ms < 0 ? "an interval such as 'interval 7 days'" : undefined;
+};
+const bool: Check = (v) => (v === "true" || v === "false" ? undefined : "true or false");
+
+// Properties a lakestrike table may carry at protocol 1/2. Others under `delta.` need table
+// features this writer does not implement (change data feed, deletion vectors, column mapping, ...).
+const KNOWN: Record<string, Check> = {
+  "delta.checkpointInterval": (v) => (POSITIVE_INT.test(v) ? undefined : "a positive integer"),
+  "delta.dataSkippingNumIndexedCols": (v) =>
+    INT.test(v) && Number(v) >= -1 ? undefined : "an integer >= -1",
+  "delta.deletedFileRetentionDuration": interval,
+  "delta.logRetentionDuration": interval,
+  "delta.setTransactionRetentionDuration": interval,
+  "delta.appendOnly": bool,
+  "delta.enableExpiredLogCleanup": bool,
+  "delta.checkpoint.writeStatsAsJson": bool,
+  "delta.checkpoint.writeStatsAsStruct": bool,
+  "delta.columnMapping.mode": (
+    v,
+  ) => (v === "none" ? undefined : "'none' (column mapping is not supported)"),
+  "delta.enableChangeDataFeed": (
+    v,
+  ) => (v === "false" ? undefined : "false (change data feed is not supported)"),
+  "delta.enableDeletionVectors": (
+    v,
+  ) => (v === "false" ? undefined : "false (deletion vectors are not supported)"),
+  "delta.targetFileSize": (v) => (POSITIVE_INT.test(v) ? undefined : "a positive integer"),
+};
+
+/**
+ * Validate table properties given to `createTable`: known `delta.` keys must hold valid values,
+ * unknown `delta.` keys are refused; other keys (an application's own) pass unchanged.
+ *
+ * @throws {InvalidArgumentError} naming the property and what it must be
+ *
+ * @example
+ * ```ts
+ * import { validateTableProperties } from "./table_properties.ts";
+ * validateTableProperties({ "delta.checkpointInterval": "10", "team.owner": "ingest" });
+ * let refused = false;
+ * try {
+ *   validateTableProperties({ "delta.checkpointInterval": "0" });
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error("0 is not a valid checkpoint interval");
+ * ```
+ */
+export function validateTableProperties(configuration: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(configuration)) {
+    if (typeof value !== "string") {
+      throw new InvalidArgumentError(
+        `Cannot create table: property ${key} must be a string, got ${typeof value}`,
+      );
+    }
+    if (!key.startsWith("delta.")) continue;
+    const check = KNOWN[key];
+    if (check === undefined) {
+      throw new InvalidArgumentError(`Cannot create table: unknown table property ${key}`);
+    }
+    const want = check(value);
+    if (want !== undefined) {
+      throw new InvalidArgumentError(
+        `Cannot create table: property ${key} must be ${want}, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+}
+
+/** `delta.checkpointInterval` of a table configuration, or its default. */
+export function checkpointIntervalOf(configuration: Readonly<Record<string, string>>): number {
+  const v = configuration["delta.checkpointInterval"];
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_CHECKPOINT_INTERVAL;
+}
+
+/** `delta.dataSkippingNumIndexedCols` of a table configuration, or its default. */
+export function numIndexedColsOf(configuration: Readonly<Record<string, string>>): number {
+  const v = configuration["delta.dataSkippingNumIndexedCols"];
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isInteger(n) && n >= -1 ? n : DEFAULT_DATA_SKIPPING_NUM_INDEXED_COLS;
+}
+
+/** `delta.deletedFileRetentionDuration` of a table configuration in ms, or its default. */
+export function deletedFileRetentionMsOf(configuration: Readonly<Record<string, string>>): number {
+  const v = configuration["delta.deletedFileRetentionDuration"];
+  const ms = v === undefined ? undefined : parseIntervalMs(v);
+  return ms === undefined ? DEFAULT_DELETED_FILE_RETENTION_MS : ms;
+}

@@ -1,0 +1,148 @@
+/**
+ * Check an Arrow batch against a table schema before anything is written, and bring it into the
+ * table's column order (missing nullable columns become all-null columns).
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { LakestrikeError } from "../errors.ts";
+import { createArrowData } from "../parquet/create_arrow_table.ts";
+import { arrowTypeToDelta, deltaTypeToArrow } from "../schema/delta_schema_to_arrow.ts";
+import type { DataType, StructType } from "../schema/types.ts";
+
+function typeName(type: DataType): string {
+  return typeof type === "string" ? type : JSON.stringify(type);
+}
+
+function mismatch(message: string): LakestrikeError {
+  return new LakestrikeError("SCHEMA_MISMATCH", message);
+}
+
+/** Delta type of an Arrow type, or `undefined` when it has none. */
+function deltaTypeOf(type: arrow.DataType, where: string): DataType | undefined {
+  try {
+    return arrowTypeToDelta(type, where);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Delta types equal, ignoring nested nullability and field metadata. */
+function sameDeltaType(a: DataType, b: DataType): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  if (a.type === "struct" && b.type === "struct") {
+    return a.fields.length === b.fields.length &&
+      a.fields.every((f, i) =>
+        f.name === b.fields[i]!.name && sameDeltaType(f.type, b.fields[i]!.type)
+      );
+  }
+  if (a.type === "array" && b.type === "array") return sameDeltaType(a.elementType, b.elementType);
+  if (a.type === "map" && b.type === "map") {
+    return sameDeltaType(a.keyType, b.keyType) && sameDeltaType(a.valueType, b.valueType);
+  }
+  return false;
+}
+
+/**
+ * Validate `batch` against `schema` and return it with exactly the schema's columns, in schema order,
+ * typed and with the nullability the table declares.
+ *
+ * * a column the table does not have: `SCHEMA_MISMATCH` naming the column;
+ * * a column of another type: `SCHEMA_MISMATCH` naming the column and both types (primitive columns
+ *   must have exactly the Arrow type `deltaSchemaToArrow` gives, e.g. timestamps in microseconds);
+ * * a missing or null-holding non-nullable column: `SCHEMA_MISMATCH`;
+ * * a missing nullable column is filled with nulls.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { validateBatch } from "./validate_batch.ts";
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [
+ *     { name: "id", type: "long" as const, nullable: false, metadata: {} },
+ *     { name: "note", type: "string" as const, nullable: true, metadata: {} },
+ *   ],
+ * };
+ * const batch = new arrow.Table({ id: arrow.vectorFromArray([1n, 2n], new arrow.Int64()) });
+ * const table = validateBatch(batch, schema);
+ * if (table.schema.fields.map((f) => f.name).join() !== "id,note") throw new Error("columns");
+ * if (table.getChild("note")?.get(1) !== null) throw new Error("missing column must be null");
+ * ```
+ */
+export function validateBatch(batch: arrow.Table, schema: StructType): arrow.Table {
+  const known = new Set(schema.fields.map((f) => f.name));
+  for (const f of batch.schema.fields) {
+    if (!known.has(f.name)) {
+      throw mismatch(
+        `Cannot write batch: column ${JSON.stringify(f.name)} is not in the table schema`,
+      );
+    }
+  }
+  const seen = new Set<string>();
+  for (const f of batch.schema.fields) {
+    if (seen.has(f.name)) {
+      throw mismatch(`Cannot write batch: column ${JSON.stringify(f.name)} appears twice`);
+    }
+    seen.add(f.name);
+  }
+  const fields: arrow.Field[] = [];
+  const columns: arrow.Vector[] = [];
+  for (const field of schema.fields) {
+    const expected = deltaTypeToArrow(field.type);
+    const where = `column ${JSON.stringify(field.name)}`;
+    const vector = batch.getChild(field.name);
+    if (vector === null) {
+      if (!field.nullable) {
+        throw mismatch(`Cannot write batch: non-nullable ${where} is missing`);
+      }
+      const nulls = createArrowData(field.type, new Array(batch.numRows).fill(null));
+      fields.push(new arrow.Field(field.name, nulls.type, true));
+      columns.push(arrow.makeVector(nulls));
+      continue;
+    }
+    const actual = vector.type as arrow.DataType;
+    const primitive = typeof field.type === "string";
+    const ok = primitive ? String(actual) === String(expected) : (() => {
+      const d = deltaTypeOf(actual, where);
+      return d !== undefined && sameDeltaType(d, field.type);
+    })();
+    if (!ok) {
+      const got = deltaTypeOf(actual, where);
+      const gotName = got === undefined || (primitive && got === field.type)
+        ? `Arrow ${String(actual)}`
+        : typeName(got);
+      throw mismatch(
+        `Cannot write batch: ${where} has type ${gotName}, the table declares ${
+          typeName(field.type)
+        } (Arrow ${String(expected)})`,
+      );
+    }
+    if (!field.nullable && vector.nullCount > 0) {
+      throw mismatch(
+        `Cannot write batch: non-nullable ${where} holds ${vector.nullCount} null value(s)`,
+      );
+    }
+    fields.push(new arrow.Field(field.name, actual, field.nullable));
+    columns.push(vector);
+  }
+  const schemaOut = new arrow.Schema(fields);
+  if (fields.length === 0) return new arrow.Table(schemaOut);
+  const named: Record<string, arrow.Vector> = {};
+  fields.forEach((f, i) => (named[f.name] = columns[i]!));
+  const aligned = new arrow.Table(named);
+  return new arrow.Table(
+    schemaOut,
+    aligned.batches.map((b) =>
+      new arrow.RecordBatch(
+        schemaOut,
+        arrow.makeData({
+          type: new arrow.Struct(fields),
+          length: b.numRows,
+          nullCount: 0,
+          children: b.data.children,
+        }),
+      )
+    ),
+  );
+}
