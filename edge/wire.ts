@@ -1,0 +1,205 @@
+/**
+ * The wire contract between the edge and the batch runner (DESIGN section 4), and an HTTP client
+ * for it.
+ *
+ * `POST {runnerUrl}/v1/tables/{table}/batches` with an Arrow IPC stream body
+ * (`application/vnd.apache.arrow.stream`) and the headers
+ *
+ * * `x-lakestrike-producer`: stable id of the edge;
+ * * `x-lakestrike-seq`: per producer and table, strictly increasing (gaps allowed);
+ * * `authorization: Bearer <runner token>`.
+ *
+ * The runner commits the batch with a Delta `txn` action `{appId: producer, version: seq}` and
+ * answers `200 {"version": N, "rows": R}`. A batch whose seq is already committed (seq at or below
+ * the producer's `txn` version) is answered with the version that holds it and is not written twice,
+ * which is what makes retries with the same seq safe.
+ *
+ * Status codes the runner uses and how the edge reads them: 2xx is the answer; 408, 425, 429 and
+ * every 5xx are transient (retry with the same seq); any other 4xx is a definitive rejection of the
+ * batch (it was not committed).
+ *
+ * @module
+ */
+
+/** Path of the runner's batch endpoint for a table. */
+export function batchesPath(table: string): string {
+  return `/v1/tables/${encodeURIComponent(table)}/batches`;
+}
+
+/** Content type of an Arrow IPC stream. */
+export const ARROW_STREAM_CONTENT_TYPE = "application/vnd.apache.arrow.stream";
+/** Header carrying the stable id of the producing edge. */
+export const PRODUCER_HEADER = "x-lakestrike-producer";
+/** Header carrying the per producer and table sequence number of a batch. */
+export const SEQ_HEADER = "x-lakestrike-seq";
+
+/** One batch as the edge sends it. */
+export interface BatchRequest {
+  /** Table name. */
+  table: string;
+  /** Stable id of the edge (the `txn` appId). */
+  producerId: string;
+  /** Sequence number (the `txn` version); a retry reuses it. */
+  seq: number;
+  /** Arrow IPC stream bytes. */
+  body: Uint8Array;
+}
+
+/** The runner's answer for a committed batch. */
+export interface BatchAnswer {
+  /** Delta table version that holds the batch. */
+  version: number;
+  /** Rows the runner committed for the batch. */
+  rows: number;
+}
+
+/**
+ * Sends one batch and resolves with the runner's answer. It must reject with a
+ * {@linkcode ForwardError} (or any error, read as transient) when the batch was not committed or
+ * its fate is unknown, and it should stop when `signal` aborts.
+ */
+export type ForwardBatch = (batch: BatchRequest, signal: AbortSignal) => Promise<BatchAnswer>;
+
+/** Forwarding a batch failed. */
+export class ForwardError extends Error {
+  /** True when a retry with the same seq may succeed; false when the runner rejected the batch. */
+  readonly retryable: boolean;
+  /** HTTP status of the runner's answer, when there was one. */
+  readonly status: number | undefined;
+  /** Create the error. */
+  constructor(message: string, retryable: boolean, status?: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ForwardError";
+    this.retryable = retryable;
+    this.status = status;
+  }
+}
+
+/** Whether a runner status code is transient. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** Options of {@linkcode forwardBatch} and {@linkcode createHttpForward}. */
+export interface HttpForwardOptions {
+  /** Base URL of the runner, e.g. `http://runner:8080`. */
+  runnerUrl: string;
+  /** Bearer token the runner expects. */
+  runnerToken: string;
+  /** The `fetch` to use (injected in tests). Defaults to `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Reads and checks a runner answer body.
+ *
+ * @example
+ * ```ts
+ * import { parseBatchAnswer } from "./wire.ts";
+ * if (parseBatchAnswer({ version: 3, rows: 10 })?.version !== 3) throw new Error();
+ * if (parseBatchAnswer({ version: -1, rows: 10 }) !== undefined) throw new Error();
+ * ```
+ */
+export function parseBatchAnswer(body: unknown): BatchAnswer | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const { version, rows } = body as Record<string, unknown>;
+  if (!Number.isSafeInteger(version) || (version as number) < 0) return undefined;
+  if (!Number.isSafeInteger(rows) || (rows as number) < 0) return undefined;
+  return { version: version as number, rows: rows as number };
+}
+
+/**
+ * Sends one batch to the runner over HTTP.
+ *
+ * @throws {ForwardError} retryable on network errors, transient statuses and malformed answers
+ * (fate unknown); not retryable on other 4xx statuses.
+ *
+ * @example
+ * ```ts
+ * import { forwardBatch, SEQ_HEADER } from "./wire.ts";
+ * const fakeFetch: typeof fetch = (input, init) => {
+ *   const seq = new Headers(init?.headers).get(SEQ_HEADER);
+ *   return Promise.resolve(Response.json({ version: Number(seq), rows: 1 }));
+ * };
+ * const answer = await forwardBatch(
+ *   { table: "events", producerId: "edge-1", seq: 7, body: new Uint8Array() },
+ *   { runnerUrl: "http://runner", runnerToken: "t", fetch: fakeFetch },
+ * );
+ * if (answer.version !== 7) throw new Error("unexpected");
+ * ```
+ */
+export async function forwardBatch(
+  batch: BatchRequest,
+  options: HttpForwardOptions & { signal?: AbortSignal },
+): Promise<BatchAnswer> {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const url = options.runnerUrl.replace(/\/+$/, "") + batchesPath(batch.table);
+  let response: Response;
+  try {
+    const init: RequestInit = {
+      method: "POST",
+      headers: {
+        "content-type": ARROW_STREAM_CONTENT_TYPE,
+        [PRODUCER_HEADER]: batch.producerId,
+        [SEQ_HEADER]: String(batch.seq),
+        authorization: `Bearer ${options.runnerToken}`,
+      },
+      body: batch.body,
+    };
+    if (options.signal !== undefined) init.signal = options.signal;
+    response = await doFetch(url, init);
+  } catch (e) {
+    throw new ForwardError(
+      `Cannot forward batch ${batch.seq} of ${batch.table}: ${String(e)}`,
+      true,
+      undefined,
+      { cause: e },
+    );
+  }
+  const text = await response.text().catch(() => "");
+  if (!response.ok) {
+    throw new ForwardError(
+      `Cannot forward batch ${batch.seq} of ${batch.table}: runner answered ${response.status} ${
+        text.slice(0, 200)
+      }`,
+      isRetryableStatus(response.status),
+      response.status,
+    );
+  }
+  let answer: BatchAnswer | undefined;
+  try {
+    answer = parseBatchAnswer(JSON.parse(text));
+  } catch {
+    answer = undefined;
+  }
+  if (answer === undefined) {
+    throw new ForwardError(
+      `Cannot forward batch ${batch.seq} of ${batch.table}: malformed runner answer`,
+      true,
+      response.status,
+    );
+  }
+  return answer;
+}
+
+/**
+ * Creates a {@linkcode ForwardBatch} that posts to a runner over HTTP.
+ *
+ * @example
+ * ```ts
+ * import { createHttpForward } from "./wire.ts";
+ * const forward = createHttpForward({
+ *   runnerUrl: "http://runner",
+ *   runnerToken: "t",
+ *   fetch: () => Promise.resolve(Response.json({ version: 1, rows: 2 })),
+ * });
+ * const answer = await forward(
+ *   { table: "events", producerId: "edge-1", seq: 1, body: new Uint8Array() },
+ *   new AbortController().signal,
+ * );
+ * if (answer.rows !== 2) throw new Error("unexpected");
+ * ```
+ */
+export function createHttpForward(options: HttpForwardOptions): ForwardBatch {
+  return (batch, signal) => forwardBatch(batch, { ...options, signal });
+}
