@@ -98,9 +98,54 @@ export async function readAdd(
  * `snapshot.schema` in schema order by default; see `logical_row.ts` for the representation).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { writeParquetFile } from "../parquet/write_parquet_file.ts";
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import type { Snapshot } from "../snapshot/snapshot.ts";
+ * import type { StructType } from "../schema/types.ts";
  * import { scanSnapshot } from "./scan_snapshot.ts";
- * for await (const batch of scanSnapshot(storage, snapshot, { limit: 10 })) console.log(batch);
+ *
+ * const storage = createMemoryStorage();
+ * const data = arrow.tableFromArrays({ id: new Int32Array([1, 2]), name: ["a", "b"] });
+ * await storage.put("day=2024-01-02/part-0.parquet", writeParquetFile(data));
+ * const schema: StructType = {
+ *   type: "struct",
+ *   fields: [
+ *     { name: "id", type: "long", nullable: false, metadata: {} },
+ *     { name: "name", type: "string", nullable: true, metadata: {} },
+ *     { name: "day", type: "date", nullable: true, metadata: {} },
+ *   ],
+ * };
+ * const snapshot: Snapshot = {
+ *   version: 0,
+ *   protocol: { minReaderVersion: 1, minWriterVersion: 2 },
+ *   metadata: {
+ *     id: "example",
+ *     format: { provider: "parquet" },
+ *     schemaString: JSON.stringify(schema),
+ *     partitionColumns: ["day"],
+ *     configuration: {},
+ *   },
+ *   schema,
+ *   columnMappingMode: "none",
+ *   files: [{
+ *     path: "day=2024-01-02/part-0.parquet",
+ *     partitionValues: { day: "2024-01-02" },
+ *     size: 1,
+ *     modificationTime: 0,
+ *     dataChange: true,
+ *   }],
+ *   tombstones: [],
+ *   txns: new Map(),
+ *   domainMetadata: new Map(),
+ *   timestampMs: 0,
+ * };
+ * const rows = [];
+ * for await (const batch of scanSnapshot(storage, snapshot)) rows.push(...batch);
+ * // long -> bigint, string -> string, date -> days since 1970-01-01
+ * if (JSON.stringify(rows, (_, v) => typeof v === "bigint" ? `${v}n` : v) !==
+ *   '[["1n","a",19724],["2n","b",19724]]') throw new Error("unexpected rows");
  * ```
  */
 export async function* scanSnapshot(
