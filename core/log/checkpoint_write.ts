@@ -1,0 +1,362 @@
+/**
+ * Writing classic single-part checkpoints (Delta PROTOCOL, "Checkpoints", "Checkpoint Schema"):
+ * `_delta_log/%020d.checkpoint.parquet` holds the reconciled state of one version, one action per
+ * row, in top-level nullable struct columns `txn`, `add`, `remove`, `metaData`, `protocol` (and
+ * `domainMetadata` when the table has any), the layout Spark and delta-rs write and read. Then
+ * `_delta_log/_last_checkpoint` points at it.
+ *
+ * What it does not write: `commitInfo` (not part of a checkpoint), `stats_parsed` /
+ * `partitionValues_parsed` (optional), V2 checkpoint actions, and tombstones older than
+ * `delta.deletedFileRetentionDuration` (they are expired and no reader needs them).
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { type Clock, systemClock } from "../clock.ts";
+import { isLakestrikeError } from "../errors.ts";
+import { writeParquetFile } from "../parquet/write_parquet_file.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import { parseIntervalMs } from "../snapshot/txn.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import type { Add, DeletionVectorDescriptor, Remove } from "./actions.ts";
+import { parseLastCheckpoint } from "./last_checkpoint.ts";
+import { classicCheckpointPath, encodeLogPath, LAST_CHECKPOINT_PATH } from "./paths.ts";
+
+/** Default of `delta.deletedFileRetentionDuration`: one week. */
+const DELETED_FILE_RETENTION_DEFAULT_MS = 7 * 86_400_000;
+
+/** Options of {@linkcode writeCheckpoint}. */
+export interface WriteCheckpointOptions {
+  /** "Now" for tombstone expiry; default the system clock. */
+  clock?: Clock;
+}
+
+/** What {@linkcode writeCheckpoint} wrote. */
+export interface CheckpointWritten {
+  /** The checkpoint's version. */
+  version: number;
+  /** Path of the checkpoint file. */
+  path: string;
+  /** Rows (actions) in the checkpoint. */
+  size: number;
+  /** Bytes of the checkpoint file. */
+  sizeInBytes: number;
+  /** `add` rows. */
+  numOfAddFiles: number;
+  /** False when a newer `_last_checkpoint` was already there and was left alone. */
+  lastCheckpointUpdated: boolean;
+}
+
+const utf8 = () => new arrow.Utf8();
+const i64 = () => new arrow.Int64();
+const i32 = () => new arrow.Int32();
+const bool = () => new arrow.Bool();
+const field = (name: string, type: arrow.DataType, nullable = true) =>
+  new arrow.Field(name, type, nullable);
+const stringMap = () =>
+  new arrow.Map_(
+    new arrow.Field(
+      "key_value",
+      new arrow.Struct<{ key: arrow.Utf8; value: arrow.Utf8 }>([
+        new arrow.Field("key", new arrow.Utf8(), false),
+        new arrow.Field("value", new arrow.Utf8(), true),
+      ]),
+      false,
+    ),
+    false,
+  );
+const stringList = () => new arrow.List(field("element", utf8()));
+const deletionVectorType = () =>
+  new arrow.Struct([
+    field("storageType", utf8()),
+    field("pathOrInlineDv", utf8()),
+    field("offset", i32()),
+    field("sizeInBytes", i32()),
+    field("cardinality", i64()),
+  ]);
+
+/** Arrow types of the checkpoint's top-level columns (Delta PROTOCOL, "Checkpoint Schema"). */
+export function checkpointColumnTypes(withDomainMetadata: boolean): arrow.Field[] {
+  const fields = [
+    field(
+      "txn",
+      new arrow.Struct([
+        field("appId", utf8()),
+        field("version", i64()),
+        field("lastUpdated", i64()),
+      ]),
+    ),
+    field(
+      "add",
+      new arrow.Struct([
+        field("path", utf8()),
+        field("partitionValues", stringMap()),
+        field("size", i64()),
+        field("modificationTime", i64()),
+        field("dataChange", bool()),
+        field("stats", utf8()),
+        field("tags", stringMap()),
+        field("deletionVector", deletionVectorType()),
+        field("baseRowId", i64()),
+        field("defaultRowCommitVersion", i64()),
+        field("clusteringProvider", utf8()),
+      ]),
+    ),
+    field(
+      "remove",
+      new arrow.Struct([
+        field("path", utf8()),
+        field("deletionTimestamp", i64()),
+        field("dataChange", bool()),
+        field("extendedFileMetadata", bool()),
+        field("partitionValues", stringMap()),
+        field("size", i64()),
+        field("tags", stringMap()),
+        field("deletionVector", deletionVectorType()),
+        field("baseRowId", i64()),
+        field("defaultRowCommitVersion", i64()),
+      ]),
+    ),
+    field(
+      "metaData",
+      new arrow.Struct([
+        field("id", utf8()),
+        field("name", utf8()),
+        field("description", utf8()),
+        field(
+          "format",
+          new arrow.Struct([field("provider", utf8()), field("options", stringMap())]),
+        ),
+        field("schemaString", utf8()),
+        field("partitionColumns", stringList()),
+        field("configuration", stringMap()),
+        field("createdTime", i64()),
+      ]),
+    ),
+    field(
+      "protocol",
+      new arrow.Struct([
+        field("minReaderVersion", i32()),
+        field("minWriterVersion", i32()),
+        field("readerFeatures", stringList()),
+        field("writerFeatures", stringList()),
+      ]),
+    ),
+  ];
+  if (withDomainMetadata) {
+    fields.push(
+      field(
+        "domainMetadata",
+        new arrow.Struct([
+          field("domain", utf8()),
+          field("configuration", utf8()),
+          field("removed", bool()),
+        ]),
+      ),
+    );
+  }
+  return fields;
+}
+
+const big = (n: number | null | undefined): bigint | null =>
+  n === null || n === undefined ? null : BigInt(Math.trunc(n));
+const orNull = <T>(v: T | null | undefined): T | null => (v === undefined ? null : v);
+function mapOf(record: Readonly<Record<string, string | null>> | null | undefined) {
+  if (record === null || record === undefined) return null;
+  return new Map(Object.entries(record));
+}
+function dvOf(dv: DeletionVectorDescriptor | null | undefined) {
+  if (!dv) return null;
+  return {
+    storageType: dv.storageType,
+    pathOrInlineDv: dv.pathOrInlineDv,
+    offset: orNull(dv.offset),
+    sizeInBytes: dv.sizeInBytes,
+    cardinality: BigInt(dv.cardinality),
+  };
+}
+
+function addRow(a: Add) {
+  return {
+    path: encodeLogPath(a.path),
+    partitionValues: mapOf(a.partitionValues) ?? new Map(),
+    size: BigInt(a.size),
+    modificationTime: BigInt(a.modificationTime),
+    dataChange: a.dataChange,
+    stats: orNull(a.stats),
+    tags: mapOf(a.tags),
+    deletionVector: dvOf(a.deletionVector),
+    baseRowId: big(a.baseRowId),
+    defaultRowCommitVersion: big(a.defaultRowCommitVersion),
+    clusteringProvider: orNull(a.clusteringProvider),
+  };
+}
+
+function removeRow(r: Remove) {
+  const extended = r.extendedFileMetadata ??
+    (r.partitionValues !== undefined && r.partitionValues !== null && r.size !== undefined &&
+      r.size !== null);
+  return {
+    path: encodeLogPath(r.path),
+    deletionTimestamp: big(r.deletionTimestamp),
+    // Delta PROTOCOL: tombstones in a checkpoint carry dataChange false.
+    dataChange: false,
+    extendedFileMetadata: extended,
+    partitionValues: mapOf(r.partitionValues),
+    size: big(r.size),
+    tags: mapOf(r.tags),
+    deletionVector: dvOf(r.deletionVector),
+    baseRowId: big(r.baseRowId),
+    defaultRowCommitVersion: big(r.defaultRowCommitVersion),
+  };
+}
+
+/**
+ * The tombstones of `snapshot` a checkpoint keeps: those deleted less than
+ * `delta.deletedFileRetentionDuration` (default one week) before `nowMs` (Spark drops the others; a
+ * tombstone without `deletionTimestamp` counts as deleted at 0).
+ */
+export function unexpiredTombstones(snapshot: Snapshot, nowMs: number): Remove[] {
+  const text = snapshot.metadata.configuration["delta.deletedFileRetentionDuration"];
+  const retentionMs = (text === undefined ? undefined : parseIntervalMs(text)) ??
+    DELETED_FILE_RETENTION_DEFAULT_MS;
+  const horizon = nowMs - retentionMs;
+  return snapshot.tombstones.filter((r) => (r.deletionTimestamp ?? 0) > horizon);
+}
+
+/**
+ * Build the checkpoint of `snapshot` as an Arrow table (one action per row), without IO.
+ *
+ * @example
+ * ```ts
+ * import { applyActions, createReplayState, finishReplay } from "./replay.ts";
+ * import { buildCheckpointTable } from "./checkpoint_write.ts";
+ * const state = createReplayState();
+ * applyActions(state, 0, [
+ *   { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
+ *   { metaData: { id: "t", format: { provider: "parquet" }, partitionColumns: [], configuration: {},
+ *     schemaString: '{"type":"struct","fields":[]}' } },
+ *   { add: { path: "a b.parquet", partitionValues: {}, size: 1, modificationTime: 0, dataChange: true } },
+ * ]);
+ * const table = buildCheckpointTable(finishReplay(state, { timestampMs: 0 }), 0);
+ * if (table.numRows !== 3) throw new Error("protocol, metaData and one add");
+ * if (table.getChild("add")?.get(2)?.path !== "a%20b.parquet") throw new Error("path not encoded");
+ * ```
+ */
+export function buildCheckpointTable(snapshot: Snapshot, nowMs: number): arrow.Table {
+  const withDomains = snapshot.domainMetadata.size > 0;
+  const fields = checkpointColumnTypes(withDomains);
+  const columns: Record<string, unknown[]> = {};
+  for (const f of fields) columns[f.name] = [];
+  const push = (name: string, value: unknown) => {
+    for (const f of fields) columns[f.name]!.push(f.name === name ? value : null);
+  };
+  const p = snapshot.protocol;
+  push("protocol", {
+    minReaderVersion: p.minReaderVersion,
+    minWriterVersion: p.minWriterVersion,
+    readerFeatures: p.readerFeatures ?? null,
+    writerFeatures: p.writerFeatures ?? null,
+  });
+  const m = snapshot.metadata;
+  push("metaData", {
+    id: m.id,
+    name: orNull(m.name),
+    description: orNull(m.description),
+    format: { provider: m.format.provider, options: mapOf(m.format.options ?? {}) },
+    schemaString: m.schemaString,
+    partitionColumns: m.partitionColumns,
+    configuration: mapOf(m.configuration),
+    createdTime: big(m.createdTime),
+  });
+  for (const t of snapshot.txns.values()) {
+    push("txn", { appId: t.appId, version: BigInt(t.version), lastUpdated: big(t.lastUpdated) });
+  }
+  if (withDomains) {
+    for (const d of snapshot.domainMetadata.values()) {
+      push("domainMetadata", { domain: d.domain, configuration: d.configuration, removed: false });
+    }
+  }
+  for (const a of snapshot.files) push("add", addRow(a));
+  for (const r of unexpiredTombstones(snapshot, nowMs)) push("remove", removeRow(r));
+  const vectors: Record<string, arrow.Vector> = {};
+  for (const f of fields) vectors[f.name] = arrow.vectorFromArray(columns[f.name]!, f.type);
+  const schema = new arrow.Schema(fields);
+  const table = new arrow.Table(vectors);
+  return new arrow.Table(
+    schema,
+    table.batches.map((b) =>
+      new arrow.RecordBatch(
+        schema,
+        arrow.makeData({
+          type: new arrow.Struct(fields),
+          length: b.numRows,
+          nullCount: 0,
+          children: b.data.children,
+        }),
+      )
+    ),
+  );
+}
+
+/**
+ * Write the classic checkpoint of `snapshot` and point `_delta_log/_last_checkpoint` at it (a plain
+ * overwriting put; left alone when it already names a newer checkpoint). The checkpoint file is a
+ * plain put too: any two checkpoints of one version hold the same state.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { applyActions, createReplayState, finishReplay } from "./replay.ts";
+ * import { writeCheckpoint } from "./checkpoint_write.ts";
+ * const storage = createMemoryStorage();
+ * const state = createReplayState();
+ * applyActions(state, 0, [
+ *   { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
+ *   { metaData: { id: "t", format: { provider: "parquet" }, partitionColumns: [], configuration: {},
+ *     schemaString: '{"type":"struct","fields":[]}' } },
+ * ]);
+ * const written = await writeCheckpoint(storage, finishReplay(state, { timestampMs: 0 }));
+ * if (written.size !== 2 || !(await storage.head("_delta_log/_last_checkpoint"))) throw new Error("bad");
+ * ```
+ */
+export async function writeCheckpoint(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  options: WriteCheckpointOptions = {},
+): Promise<CheckpointWritten> {
+  const clock = options.clock ?? systemClock;
+  const table = buildCheckpointTable(snapshot, clock.nowMs());
+  const bytes = writeParquetFile(table, { compression: "snappy", createdBy: "lakestrike/0.1.0" });
+  const path = classicCheckpointPath(snapshot.version);
+  await storage.put(path, bytes);
+  const numOfAddFiles = snapshot.files.length;
+  const written: CheckpointWritten = {
+    version: snapshot.version,
+    path,
+    size: table.numRows,
+    sizeInBytes: bytes.length,
+    numOfAddFiles,
+    lastCheckpointUpdated: false,
+  };
+  let newer = false;
+  try {
+    const current = parseLastCheckpoint(
+      new TextDecoder().decode(await storage.get(LAST_CHECKPOINT_PATH)),
+    );
+    newer = current !== undefined && current.version > snapshot.version;
+  } catch (e) {
+    if (!isLakestrikeError(e, "NOT_FOUND")) throw e;
+  }
+  if (!newer) {
+    const last = JSON.stringify({
+      version: snapshot.version,
+      size: table.numRows,
+      sizeInBytes: bytes.length,
+      numOfAddFiles,
+    });
+    await storage.put(LAST_CHECKPOINT_PATH, new TextEncoder().encode(last));
+    written.lastCheckpointUpdated = true;
+  }
+  return written;
+}

@@ -1,0 +1,67 @@
+/**
+ * The checkpoint policy of the writer: a classic checkpoint every `delta.checkpointInterval`
+ * versions (default 100), written after the commit; a failure never fails the commit.
+ *
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import { type CheckpointWritten, writeCheckpoint } from "../log/checkpoint_write.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { checkpointIntervalOf } from "./table_properties.ts";
+
+/** Options of {@linkcode maybeCheckpoint}. */
+export interface MaybeCheckpointOptions {
+  /** "Now" for tombstone expiry; default the system clock. */
+  clock?: Clock;
+  /** Called with the error when writing the checkpoint failed (it is not rethrown). */
+  onError?: (error: unknown) => void;
+}
+
+/** Result of {@linkcode maybeCheckpoint}. */
+export type MaybeCheckpointResult =
+  | { written: true; checkpoint: CheckpointWritten }
+  | { written: false; reason: "not_due" | "failed"; error?: unknown };
+
+/** True when `version` is due for a checkpoint under `delta.checkpointInterval`. */
+export function isCheckpointDue(snapshot: Snapshot): boolean {
+  const interval = checkpointIntervalOf(snapshot.metadata.configuration);
+  return snapshot.version > 0 && snapshot.version % interval === 0;
+}
+
+/**
+ * Write a checkpoint of `snapshot` when its version is a multiple of `delta.checkpointInterval`.
+ * Never throws: a failed checkpoint is reported in the result (and to `onError`), because the commit
+ * it follows is already durable and readers fall back to the previous checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { createTable } from "./create_table.ts";
+ * import { maybeCheckpoint } from "./maybe_checkpoint.ts";
+ * const storage = createMemoryStorage();
+ * const v0 = await createTable(storage, {
+ *   schema: { type: "struct", fields: [{ name: "x", type: "long", nullable: true, metadata: {} }] },
+ * });
+ * const r = await maybeCheckpoint(storage, v0);
+ * if (r.written) throw new Error("version 0 is not due");
+ * ```
+ */
+export async function maybeCheckpoint(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  options: MaybeCheckpointOptions = {},
+): Promise<MaybeCheckpointResult> {
+  if (!isCheckpointDue(snapshot)) return { written: false, reason: "not_due" };
+  try {
+    const checkpoint = await writeCheckpoint(
+      storage,
+      snapshot,
+      options.clock ? { clock: options.clock } : {},
+    );
+    return { written: true, checkpoint };
+  } catch (error) {
+    options.onError?.(error);
+    return { written: false, reason: "failed", error };
+  }
+}
