@@ -144,7 +144,7 @@ export async function forwardBatch(
         [SEQ_HEADER]: String(batch.seq),
         authorization: `Bearer ${options.runnerToken}`,
       },
-      body: batch.body,
+      body: batch.body as Uint8Array<ArrayBuffer>,
     };
     if (options.signal !== undefined) init.signal = options.signal;
     response = await doFetch(url, init);

@@ -1,0 +1,376 @@
+/**
+ * The per-table buffer of the edge: a small state machine that turns many client requests into a
+ * few ordered, retry-safe batches for the runner.
+ *
+ * A request that passed validation is *submitted* as one entry (its Arrow record batches, rows and
+ * bytes). Entries wait in a FIFO until a flush trigger fires: the oldest waiting entry is
+ * `flushIntervalMs` old, or the waiting rows reach `flushRowsMax`, or the waiting bytes reach
+ * `flushBytesMax`. A flush *seals* entries from the front of the FIFO into one batch, takes the next
+ * sequence number, encodes the batch as one Arrow IPC stream and sends it. A request's events never
+ * split across batches: a batch holds whole entries, up to `flushRowsMax` rows and `flushBytesMax`
+ * bytes, except that a single entry larger than that travels alone. So every request is answered by
+ * exactly one commit, after all its events are committed, with its own row count.
+ *
+ * ```
+ *            submit                      trigger (age / rows / bytes)
+ *   idle ───────────────▶ waiting ─────────────────────────────────────▶ in flight ──┐
+ *    ▲                      ▲  │ deadline: entry removed, 503 (not written)   │  ▲    │ transient
+ *    │                      │  ▼                                             │  └────┘ error: backoff,
+ *    │                      └──── FIFO keeps filling while a batch is in flight │      same seq, same bytes
+ *    │                                                                           │
+ *    └──────── commit: every live entry of the batch gets 200 {version, rows} ◀──┤
+ *              (then the next batch is sealed if a trigger already fired)       │
+ *                                     definitive 4xx rejection: entries get 502 ◀┘
+ * ```
+ *
+ * At most one batch is in flight per table, so sequence numbers commit in order. A transient
+ * failure (network error, timeout of an attempt, 408/425/429/5xx, malformed answer) is retried with
+ * jittered exponential backoff, with the same seq and the same bytes, so a lost answer never
+ * duplicates rows: the runner's `txn` dedupe answers the retry with the version that holds it.
+ *
+ * **A batch whose fate is unknown.** When a request's deadline passes while its batch is in flight,
+ * the client gets 503 and the events are not acknowledged — but the batch may already be committed
+ * (the answer was lost) or may still commit. The buffer therefore does *not* give up on it: it keeps
+ * retrying the same seq with the same bytes (backoff capped at `retryDelayMaxMs`) and sends nothing
+ * newer until the runner answers. The alternative, failing it and moving on with a new seq, is only
+ * safe if the old request can never reach the runner again, which no HTTP client can promise; a
+ * late copy of the old seq would then race the new one. Holding the line keeps the runner's view a
+ * simple prefix of sequence numbers. The cost is that the 503 of such a request means "outcome
+ * unknown" (its detail says so): the events may still be committed, and a client that retries them
+ * may write them twice. Entries still waiting in the FIFO when their deadline passes are removed,
+ * so their 503 means "not written". While the runner is down the FIFO fills up and new requests get
+ * 429 (`bufferBytesMax` counts waiting and in-flight bytes).
+ *
+ * Sequence numbers start at `seqStart` (by default the clock in epoch microseconds when the buffer
+ * is created) and grow by one per batch. Starting from the clock keeps them increasing across
+ * restarts of an edge with the same producer id (one batch per microsecond of downtime would be
+ * needed to catch up), so the runner never mistakes a new batch for an old, already committed one.
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import type { BatchAnswer, ForwardBatch } from "./wire.ts";
+import { ForwardError } from "./wire.ts";
+import type { EdgeClock, EdgeTimers } from "./fake_timers.ts";
+
+/** How a submitted request ended. */
+export type SubmitOutcome =
+  | { status: "committed"; version: number; rows: number }
+  | { status: "timeout"; written: "no" | "unknown" }
+  | { status: "rejected"; detail: string };
+
+/** What {@linkcode TableBuffer.submit} returns. */
+export type SubmitResult =
+  | { accepted: true; outcome: Promise<SubmitOutcome> }
+  | { accepted: false; reason: "full" | "too_large" };
+
+/** Options of {@linkcode createTableBuffer}. */
+export interface TableBufferOptions {
+  /** Table name (sent with every batch). */
+  table: string;
+  /** Stable id of the edge. */
+  producerId: string;
+  /** The Arrow schema of every batch. */
+  schema: arrow.Schema;
+  /** Sends a batch to the runner. */
+  forward: ForwardBatch;
+  /** Time source for deadlines. */
+  clock: EdgeClock;
+  /** Timers for flushes, deadlines, attempt timeouts and backoff. */
+  timers: EdgeTimers;
+  /** Random source in [0, 1) for backoff jitter. */
+  random: () => number;
+  /** Age of the oldest waiting entry that triggers a flush. */
+  flushIntervalMs: number;
+  /** Waiting rows that trigger a flush, and the largest batch made of several requests. */
+  flushRowsMax: number;
+  /** Waiting bytes that trigger a flush, and the largest batch made of several requests. */
+  flushBytesMax: number;
+  /** Waiting plus in-flight bytes above which new requests are refused. */
+  bufferBytesMax: number;
+  /** Deadline of one attempt to forward a batch. */
+  attemptTimeoutMs: number;
+  /** First retry delay; doubles per attempt. */
+  retryDelayBaseMs: number;
+  /** Largest retry delay. */
+  retryDelayMaxMs: number;
+  /** Sequence number of the first batch. */
+  seqStart: number;
+}
+
+/** A snapshot of a buffer's state, for tests and health checks. */
+export interface TableBufferStats {
+  /** Entries waiting to be sealed. */
+  waitingRequests: number;
+  /** Rows waiting to be sealed. */
+  waitingRows: number;
+  /** Bytes waiting plus in flight. */
+  bufferedBytes: number;
+  /** Sequence number of the batch in flight, if any. */
+  inFlightSeq: number | undefined;
+  /** Attempts made so far for the batch in flight. */
+  inFlightAttempts: number;
+  /** Sequence number the next batch will take. */
+  nextSeq: number;
+}
+
+/** The buffer of one table. */
+export interface TableBuffer {
+  /**
+   * Submits the record batches of one validated request. Nothing is kept when the result is not
+   * accepted. The outcome resolves after the commit of the batch holding the request, or at
+   * `deadlineMs` (clock time), whichever comes first.
+   */
+  submit(batches: readonly arrow.RecordBatch[], bytes: number, deadlineMs: number): SubmitResult;
+  /** The current state. */
+  stats(): TableBufferStats;
+  /** Stops timers and retries; unsettled requests get 503 ("unknown" if in flight). */
+  close(): void;
+}
+
+interface Entry {
+  batches: readonly arrow.RecordBatch[];
+  rows: number;
+  bytes: number;
+  settled: boolean;
+  deadlineTimer: unknown;
+  sealed: boolean;
+  resolve: (outcome: SubmitOutcome) => void;
+}
+
+interface Batch {
+  seq: number;
+  entries: Entry[];
+  rows: number;
+  bytes: number;
+  body: Uint8Array;
+  attempts: number;
+}
+
+/**
+ * Creates the buffer of one table.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { createTableBuffer } from "./buffer.ts";
+ * import { createFakeTimers } from "./fake_timers.ts";
+ * const timers = createFakeTimers(0);
+ * const schema = new arrow.Schema([new arrow.Field("n", new arrow.Int32(), false)]);
+ * const seen: number[] = [];
+ * const buffer = createTableBuffer({
+ *   table: "t", producerId: "edge-1", schema, clock: timers, timers, random: () => 0.5,
+ *   forward: (batch) => { seen.push(batch.seq); return Promise.resolve({ version: 1, rows: 2 }); },
+ *   flushIntervalMs: 50, flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
+ *   attemptTimeoutMs: 1000, retryDelayBaseMs: 10, retryDelayMaxMs: 1000, seqStart: 100,
+ * });
+ * const rows = arrow.tableFromArrays({ n: Int32Array.of(1, 2) }).batches;
+ * const result = buffer.submit(rows, 8, 5000);
+ * if (!result.accepted) throw new Error("refused");
+ * await timers.advance(50);
+ * const outcome = await result.outcome;
+ * if (outcome.status !== "committed" || outcome.rows !== 2 || seen[0] !== 100) throw new Error();
+ * ```
+ */
+export function createTableBuffer(options: TableBufferOptions): TableBuffer {
+  const o = options;
+  const waiting: Entry[] = [];
+  let waitingRows = 0;
+  let waitingBytes = 0;
+  let inFlight: Batch | undefined;
+  let flushTimer: unknown;
+  let flushDue = false;
+  let nextSeq = o.seqStart;
+  let closed = false;
+  const sleeps = new Set<{ handle: unknown; wake: () => void }>();
+
+  const settle = (entry: Entry, outcome: SubmitOutcome) => {
+    if (entry.settled) return;
+    entry.settled = true;
+    o.timers.clearTimeout(entry.deadlineTimer);
+    entry.resolve(outcome);
+  };
+
+  const armFlushTimer = () => {
+    if (flushTimer !== undefined || flushDue || waiting.length === 0) return;
+    flushTimer = o.timers.setTimeout(() => {
+      flushTimer = undefined;
+      flushDue = true;
+      maybeSend();
+    }, o.flushIntervalMs);
+  };
+
+  const onDeadline = (entry: Entry) => {
+    if (entry.settled) return;
+    if (!entry.sealed) {
+      const k = waiting.indexOf(entry);
+      if (k >= 0) {
+        waiting.splice(k, 1);
+        waitingRows -= entry.rows;
+        waitingBytes -= entry.bytes;
+      }
+      if (waiting.length === 0 && flushTimer !== undefined) {
+        o.timers.clearTimeout(flushTimer);
+        flushTimer = undefined;
+        flushDue = false;
+      }
+      settle(entry, { status: "timeout", written: "no" });
+    } else {
+      settle(entry, { status: "timeout", written: "unknown" });
+    }
+  };
+
+  const seal = (): Batch => {
+    const entries: Entry[] = [];
+    let rows = 0, bytes = 0;
+    while (waiting.length > 0) {
+      const e = waiting[0]!;
+      if (entries.length > 0 && (rows + e.rows > o.flushRowsMax || bytes + e.bytes > o.flushBytesMax)) {
+        break;
+      }
+      waiting.shift();
+      e.sealed = true;
+      entries.push(e);
+      rows += e.rows;
+      bytes += e.bytes;
+    }
+    waitingRows -= rows;
+    waitingBytes -= bytes;
+    const recordBatches = entries.flatMap((e) => e.batches);
+    const body = arrow.tableToIPC(new arrow.Table(o.schema, recordBatches), "stream");
+    return { seq: nextSeq++, entries, rows, bytes, body, attempts: 0 };
+  };
+
+  const maybeSend = () => {
+    if (closed || inFlight !== undefined || waiting.length === 0) return;
+    if (!(flushDue || waitingRows >= o.flushRowsMax || waitingBytes >= o.flushBytesMax)) return;
+    if (flushTimer !== undefined) {
+      o.timers.clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    flushDue = false;
+    const batch = seal();
+    inFlight = batch;
+    // Entries left behind keep their place; they flush at the latest one interval from now, or
+    // right after this commit when a trigger fires meanwhile.
+    armFlushTimer();
+    void send(batch);
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const sleeper = { handle: undefined as unknown, wake: resolve };
+      sleeper.handle = o.timers.setTimeout(() => {
+        sleeps.delete(sleeper);
+        resolve();
+      }, ms);
+      sleeps.add(sleeper);
+    });
+
+  const attempt = async (batch: Batch): Promise<BatchAnswer | ForwardError> => {
+    const controller = new AbortController();
+    // The race makes the attempt deadline hold even for a forward that ignores its signal.
+    let timer: unknown;
+    const expired = new Promise<never>((_, reject) => {
+      timer = o.timers.setTimeout(() => {
+        const error = new ForwardError(`attempt timed out after ${o.attemptTimeoutMs} ms`, true);
+        controller.abort(error);
+        reject(error);
+      }, o.attemptTimeoutMs);
+    });
+    try {
+      const request = { table: o.table, producerId: o.producerId, seq: batch.seq, body: batch.body };
+      return await Promise.race([o.forward(request, controller.signal), expired]);
+    } catch (e) {
+      return e instanceof ForwardError ? e : new ForwardError(String(e), true, undefined, {
+        cause: e,
+      });
+    } finally {
+      o.timers.clearTimeout(timer);
+    }
+  };
+
+  const send = async (batch: Batch) => {
+    for (;;) {
+      batch.attempts++;
+      const result = await attempt(batch);
+      if (!(result instanceof ForwardError)) {
+        finish(batch, { status: "committed", version: result.version, rows: 0 });
+        return;
+      }
+      if (!result.retryable) {
+        finish(batch, { status: "rejected", detail: result.message });
+        return;
+      }
+      if (closed) return;
+      // Equal jitter: half the exponential delay plus a random half, capped.
+      const ceiling = Math.min(o.retryDelayMaxMs, o.retryDelayBaseMs * 2 ** (batch.attempts - 1));
+      await sleep(ceiling / 2 + o.random() * ceiling / 2);
+      if (closed) return;
+    }
+  };
+
+  const finish = (batch: Batch, outcome: SubmitOutcome) => {
+    if (inFlight !== batch) return;
+    inFlight = undefined;
+    for (const e of batch.entries) {
+      settle(e, outcome.status === "committed" ? { ...outcome, rows: e.rows } : outcome);
+    }
+    maybeSend();
+  };
+
+  return {
+    submit(batches, bytes, deadlineMs) {
+      if (bytes > o.bufferBytesMax) return { accepted: false, reason: "too_large" };
+      const buffered = waitingBytes + (inFlight?.bytes ?? 0);
+      if (closed || buffered + bytes > o.bufferBytesMax) return { accepted: false, reason: "full" };
+      let rows = 0;
+      for (const b of batches) rows += b.numRows;
+      let resolve!: (outcome: SubmitOutcome) => void;
+      const outcome = new Promise<SubmitOutcome>((r) => (resolve = r));
+      const entry: Entry = {
+        batches,
+        rows,
+        bytes,
+        settled: false,
+        sealed: false,
+        deadlineTimer: undefined,
+        resolve,
+      };
+      entry.deadlineTimer = o.timers.setTimeout(
+        () => onDeadline(entry),
+        Math.max(0, deadlineMs - o.clock.nowMs()),
+      );
+      waiting.push(entry);
+      waitingRows += rows;
+      waitingBytes += bytes;
+      armFlushTimer();
+      maybeSend();
+      return { accepted: true, outcome };
+    },
+    stats() {
+      return {
+        waitingRequests: waiting.length,
+        waitingRows,
+        bufferedBytes: waitingBytes + (inFlight?.bytes ?? 0),
+        inFlightSeq: inFlight?.seq,
+        inFlightAttempts: inFlight?.attempts ?? 0,
+        nextSeq,
+      };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      if (flushTimer !== undefined) o.timers.clearTimeout(flushTimer);
+      flushTimer = undefined;
+      for (const s of sleeps) {
+        o.timers.clearTimeout(s.handle);
+        s.wake();
+      }
+      sleeps.clear();
+      for (const e of waiting.splice(0)) settle(e, { status: "timeout", written: "no" });
+      waitingRows = waitingBytes = 0;
+      for (const e of inFlight?.entries ?? []) settle(e, { status: "timeout", written: "unknown" });
+    },
+  };
+}
