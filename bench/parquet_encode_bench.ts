@@ -1,0 +1,172 @@
+/**
+ * Parquet encoding benchmark: 1,000,000 rows of the 6-column event schema encoded by our path
+ * (`createArrowTable` + `writeParquetFile`, zstd, 100k rows per file as TOOLCHAIN gotcha 5 advises)
+ * against DuckDB `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` of the same rows, with one thread
+ * and with DuckDB's default thread count. Only the encoding is timed: row objects are built before
+ * the clock starts, and DuckDB is loaded from our files before its `COPY` is timed.
+ *
+ * Run: `deno run -A bench/parquet_encode_bench.ts [--rows=1000000] [--runs=3]`
+ *
+ * @module
+ */
+import { DuckDBInstance } from "@duckdb/node-api";
+import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+import { writeParquetFile } from "../core/parquet/write_parquet_file.ts";
+import type { StructType } from "../core/schema/types.ts";
+
+/** The event schema of the benchmark. */
+export const EVENT_SCHEMA: StructType = {
+  type: "struct",
+  fields: [
+    { name: "ts", type: "timestamp", nullable: false, metadata: {} },
+    { name: "device_id", type: "string", nullable: false, metadata: {} },
+    { name: "value_i", type: "integer", nullable: true, metadata: {} },
+    { name: "value_d", type: "double", nullable: true, metadata: {} },
+    { name: "payload", type: "string", nullable: true, metadata: {} },
+    { name: "date", type: "date", nullable: false, metadata: {} },
+  ],
+};
+
+const CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/** Builds `n` deterministic event rows (timestamps as Date, dates as days since epoch). */
+export function makeEventRows(n: number): Record<string, unknown>[] {
+  let seed = 42;
+  const rand = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 4294967296;
+  };
+  const start = Date.UTC(2024, 0, 1);
+  const rows = new Array<Record<string, unknown>>(n);
+  for (let i = 0; i < n; i++) {
+    const ms = start + i * 37 + Math.floor(rand() * 10);
+    let payload = "";
+    for (let k = 0; k < 50; k++) payload += CHARS[Math.floor(rand() * CHARS.length)];
+    rows[i] = {
+      ts: new Date(ms),
+      device_id: `device-${String(Math.floor(rand() * 5000)).padStart(5, "0")}`,
+      value_i: rand() < 0.01 ? null : Math.floor(rand() * 1_000_000),
+      value_d: rand() < 0.01 ? null : rand() * 1000,
+      payload,
+      date: Math.floor(ms / 86_400_000),
+    };
+  }
+  return rows;
+}
+
+interface OursResult {
+  seconds: number;
+  buildSeconds: number;
+  bytes: number;
+  files: string[];
+}
+
+function encodeOurs(rows: Record<string, unknown>[], chunkRows: number, dir: string): OursResult {
+  let build = 0;
+  let bytes = 0;
+  const outputs: Uint8Array[] = [];
+  const t0 = performance.now();
+  for (let off = 0; off < rows.length; off += chunkRows) {
+    const b0 = performance.now();
+    const table = createArrowTable(EVENT_SCHEMA, rows.slice(off, off + chunkRows));
+    build += performance.now() - b0;
+    const out = writeParquetFile(table, { compression: "zstd" });
+    bytes += out.length;
+    outputs.push(out);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const files = outputs.map((out, i) => {
+    const path = `${dir}/ours-${i}.parquet`;
+    Deno.writeFileSync(path, out);
+    return path;
+  });
+  return { seconds, buildSeconds: build / 1000, bytes, files };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function arg(name: string, fallback: number): number {
+  const a = Deno.args.find((x) => x.startsWith(`--${name}=`));
+  return a === undefined ? fallback : Number(a.split("=")[1]);
+}
+
+/** Runs the benchmark and prints a table of rows per second. */
+export async function main(): Promise<void> {
+  const n = arg("rows", 1_000_000);
+  const runs = arg("runs", 3);
+  const chunkRows = 100_000;
+  const dir = await Deno.makeTempDir({ prefix: "lakestrike-bench-" });
+  try {
+    const rows = makeEventRows(n);
+    const ours: OursResult[] = [];
+    for (let r = 0; r < runs; r++) ours.push(encodeOurs(rows, chunkRows, dir));
+    const last = ours[ours.length - 1]!;
+
+    const instance = await DuckDBInstance.create(":memory:");
+    const conn = await instance.connect();
+    await conn.run(
+      `CREATE TABLE events AS SELECT * FROM read_parquet([${
+        last.files.map((f) => `'${f}'`).join(",")
+      }])`,
+    );
+    const count = (await conn.runAndReadAll("SELECT count(*) AS n FROM events"))
+      .getRowObjectsJson();
+    if (Number(count[0]!.n) !== n) throw new Error(`DuckDB loaded ${count[0]!.n} rows, not ${n}`);
+    const defaultThreads = (await conn.runAndReadAll("SELECT current_setting('threads') AS t"))
+      .getRowObjectsJson()[0]!.t;
+    const duck = async (threads: string) => {
+      await conn.run(`SET threads=${threads}`);
+      const times: number[] = [];
+      let size = 0;
+      for (let r = 0; r < runs; r++) {
+        const path = `${dir}/duck-${threads}-${r}.parquet`;
+        const t0 = performance.now();
+        await conn.run(`COPY events TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+        times.push((performance.now() - t0) / 1000);
+        size = (await Deno.stat(path)).size;
+      }
+      return { seconds: median(times), bytes: size };
+    };
+    const duck1 = await duck("1");
+    const duckN = await duck(String(defaultThreads));
+    conn.closeSync();
+    instance.closeSync();
+
+    const oursS = median(ours.map((o) => o.seconds));
+    const buildS = median(ours.map((o) => o.buildSeconds));
+    const rate = (s: number) => Math.round(n / s).toLocaleString("en-US");
+    const mb = (b: number) => (b / 1e6).toFixed(1);
+    console.log(
+      `Parquet zstd encode of ${n.toLocaleString("en-US")} event rows (median of ${runs})`,
+    );
+    console.log("| encoder | seconds | rows/s | file MB | our rows/s ÷ its rows/s |");
+    console.log("|---|---|---|---|---|");
+    console.log(
+      `| lakestrike (createArrowTable + parquet-wasm, ${chunkRows / 1000}k rows/file) | ${
+        oursS.toFixed(3)
+      } | ${rate(oursS)} | ${mb(last.bytes)} | 1.00 |`,
+    );
+    console.log(
+      `|   of which createArrowTable | ${buildS.toFixed(3)} | ${rate(buildS)} | | |`,
+    );
+    for (
+      const [label, d] of [["DuckDB COPY, 1 thread", duck1], [
+        `DuckDB COPY, ${defaultThreads} threads`,
+        duckN,
+      ]] as const
+    ) {
+      console.log(
+        `| ${label} | ${d.seconds.toFixed(3)} | ${rate(d.seconds)} | ${mb(d.bytes)} | ${
+          (d.seconds / oursS).toFixed(2)
+        } |`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
