@@ -480,7 +480,8 @@ class Registry implements PluginRegistry {
     }
     return callHook((signal) => {
       const logger = withLogFields(ctx.logger, { plugin: entry.plugin, hook: entry.hook });
-      return entry.handler(...args, { ...ctx, signal, logger });
+      // The context is an argument, never `this` (hooks are called with `this` undefined).
+      return Reflect.apply(entry.handler, undefined, [...args, { ...ctx, signal, logger }]);
     }, { plugin: entry.plugin, hook: entry.hook, timeoutMs, signal: ctx.signal });
   }
 

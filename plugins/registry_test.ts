@@ -311,7 +311,7 @@ Deno.test("setup disposers run in reverse order on dispose, all of them even whe
   const registry = createPluginRegistry([
     testPlugin("a", { setup: disposing("a") }),
     testPlugin("b", { setup: disposing("b", true) }),
-    testPlugin("c", { setup: async () => void events.push("setup c") }),
+    testPlugin("c", { setup: () => Promise.resolve(void events.push("setup c")) }),
     testPlugin("d", { setup: disposing("d") }),
     testPlugin("p", { setup: { order: "pre", handler: disposing("p") } }),
   ]).freeze();
