@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, UnsupportedFeatureError } from "../errors.ts";
 import type { Add } from "../log/actions.ts";
 import type { StructField } from "../schema/types.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
@@ -56,6 +56,19 @@ export function scanFields(snapshot: Snapshot, columns?: readonly string[]): Str
   });
 }
 
+/**
+ * The storage path of a data file: `add.path` is relative to the table root, or an absolute URI
+ * (shallow clones) that must lie under the storage root.
+ */
+export function dataFileStoragePath(path: string, storageLocation: string): string {
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(path)) return path;
+  const root = storageLocation.replace(/\/+$/, "") + "/";
+  if (path.startsWith(root)) return path.slice(root.length);
+  throw new UnsupportedFeatureError(
+    `Cannot read data file ${path}: absolute path outside the table root ${storageLocation}`,
+  );
+}
+
 /** Read one logical file (data file minus its deletion vector) into rows of `fields`. */
 export async function readAdd(
   storage: ObjectStorage,
@@ -68,7 +81,7 @@ export async function readAdd(
   );
   const isPartition = fields.map((f) => partitionColumns.has(f.name.toLowerCase()));
   const dataFields = fields.filter((_, i) => !isPartition[i]);
-  const bytes = await storage.get(add.path);
+  const bytes = await storage.get(dataFileStoragePath(add.path, storage.location));
   const dataRows = await readDataFile(bytes, dataFields, {
     columnMappingMode: snapshot.columnMappingMode,
     path: add.path,

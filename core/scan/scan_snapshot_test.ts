@@ -1,5 +1,6 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import * as arrow from "apache-arrow";
+import { UnsupportedFeatureError } from "../errors.ts";
 import type { Add } from "../log/actions.ts";
 import { writeParquetFile } from "../parquet/write_parquet_file.ts";
 import type { StructField, StructType } from "../schema/types.ts";
@@ -7,7 +8,7 @@ import type { ColumnMappingMode, Snapshot } from "../snapshot/snapshot.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import { DELETION_VECTOR_MAGIC } from "./deletion_vector.ts";
 import type { LogicalRow } from "./logical_row.ts";
-import { scanSnapshot } from "./scan_snapshot.ts";
+import { dataFileStoragePath, scanSnapshot } from "./scan_snapshot.ts";
 
 const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
@@ -187,4 +188,10 @@ Deno.test("scanSnapshot: column mapping name reads physical names", async () => 
   );
   deepEqual(rows, [[["s", 7]]]);
   equal(rows.length, 1);
+});
+
+Deno.test("dataFileStoragePath: relative paths as is, absolute ones under the root", () => {
+  equal(dataFileStoragePath("a=1/f.parquet", "file:///t"), "a=1/f.parquet");
+  equal(dataFileStoragePath("file:///t/a=1/f.parquet", "file:///t"), "a=1/f.parquet");
+  throws(() => dataFileStoragePath("s3://other/f.parquet", "file:///t"), UnsupportedFeatureError);
 });
