@@ -50,14 +50,50 @@ function normalize(value: unknown): unknown {
 function rowToActionBody(key: string, body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
-    if (k === "stats_parsed") {
-      if (v !== null && v !== undefined) out.statsParsed = v;
-    } else if (k === "partitionValues_parsed") {
-      // Derived from `partitionValues`, which checkpoints always hold too.
-    } else if (v !== null && v !== undefined) {
-      out[k] = v;
-    } else if (key === "add" || key === "remove") {
-      // Keep explicit nulls of optional file fields out: absent and null mean the same.
+    // Absent and null mean the same in a checkpoint row; keep nulls out.
+    if (v !== null && v !== undefined) out[k] = v;
+  }
+  if (key === "add" && out.partitionValues === undefined) out.partitionValues = {};
+  return out;
+}
+
+function toNumber(v: unknown): unknown {
+  if (typeof v !== "bigint") return v;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+}
+
+/**
+ * Fast path for the rows that dominate a checkpoint (`add`, `remove`): map the known fields
+ * directly instead of walking the struct generically.
+ */
+function fileRowToBody(
+  key: "add" | "remove",
+  row: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in row) {
+    const v = row[k];
+    if (v === null || v === undefined) continue;
+    switch (k) {
+      case "size":
+      case "modificationTime":
+      case "deletionTimestamp":
+      case "baseRowId":
+      case "defaultRowCommitVersion":
+        out[k] = toNumber(v);
+        break;
+      case "deletionVector":
+        out[k] = normalize(v);
+        break;
+      case "stats_parsed":
+        out.statsParsed = normalize(v);
+        break;
+      case "partitionValues_parsed":
+        // Derived from `partitionValues`, which checkpoints always hold too.
+        break;
+      default:
+        out[k] = v;
     }
   }
   if (key === "add" && out.partitionValues === undefined) out.partitionValues = {};
@@ -95,9 +131,11 @@ async function decodeParquetCheckpoint(
     for (const key of ACTION_COLUMNS) {
       const body = row[key];
       if (body === null || body === undefined) continue;
-      const normalized = normalize(body) as Record<string, unknown>;
       try {
-        const action = toAction({ [key]: rowToActionBody(key, normalized) }, source, i + 1);
+        const mapped = key === "add" || key === "remove"
+          ? fileRowToBody(key, body as Record<string, unknown>)
+          : rowToActionBody(key, normalize(body) as Record<string, unknown>);
+        const action = toAction({ [key]: mapped }, source, i + 1);
         if (action) out.actions.push(action);
       } catch (e) {
         // Keep going: a missing protocol is reported before a malformed row (see the caller).

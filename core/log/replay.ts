@@ -284,6 +284,8 @@ class ReplayedSnapshot implements Snapshot {
   readonly domainMetadata: ReadonlyMap<string, DomainMetadata>;
   readonly timestampMs: number;
   readonly checkpointUsed?: CheckpointUsed;
+  declare readonly files: readonly Add[];
+  declare readonly tombstones: readonly Remove[];
   readonly [FILE_INDEX]: FileIndex;
 
   constructor(
@@ -301,14 +303,9 @@ class ReplayedSnapshot implements Snapshot {
     this.timestampMs = fields.timestampMs;
     if (checkpointUsed) this.checkpointUsed = checkpointUsed;
     this[FILE_INDEX] = index;
-  }
-
-  get files(): readonly Add[] {
-    return this[FILE_INDEX].files();
-  }
-
-  get tombstones(): readonly Remove[] {
-    return this[FILE_INDEX].tombstones();
+    // Own enumerable getters (not prototype ones) so that `{ ...snapshot }` keeps the files.
+    Object.defineProperty(this, "files", { enumerable: true, get: () => index.files() });
+    Object.defineProperty(this, "tombstones", { enumerable: true, get: () => index.tombstones() });
   }
 }
 

@@ -192,3 +192,10 @@ Deno.test("property: chained applyCommitToSnapshot equals full replay at every v
     { numRuns: 50 },
   );
 });
+
+Deno.test("a spread snapshot keeps its files", () => {
+  const s = replay([[...header(), add("a")], [remove("a"), add("b")]]);
+  const copy = { ...s };
+  assert.deepEqual(copy.files.map((f) => f.path), ["b"]);
+  assert.deepEqual(copy.tombstones.map((r) => r.path), ["a"]);
+});
