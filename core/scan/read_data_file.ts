@@ -22,6 +22,7 @@ import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib"
 import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet";
 import type { Compressors, FileMetaData, SchemaElement, SchemaTree } from "hyparquet";
 import { CorruptLogError, LakestrikeError } from "../errors.ts";
+import { decompressLz4Block, decompressLz4Hadoop } from "./lz4.ts";
 import type { ColumnMappingMode } from "../snapshot/snapshot.ts";
 import type { DataType, StructField } from "../schema/types.ts";
 import {
@@ -90,8 +91,10 @@ const PARSERS = {
   dateFromDays: (v: number) => v,
 };
 
-/** Codecs beyond hyparquet's built-in SNAPPY, from `node:zlib` (LZ4 is not supported). */
+/** Codecs beyond hyparquet's built-in SNAPPY: `node:zlib` and our own LZ4. */
 const COMPRESSORS: Compressors = {
+  LZ4_RAW: (input, outputLength) => decompressLz4Block(input, outputLength),
+  LZ4: (input, outputLength) => decompressLz4Hadoop(input, outputLength),
   ZSTD: (input) => new Uint8Array(zstdDecompressSync(input)),
   GZIP: (input) => new Uint8Array(gunzipSync(input)),
   BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),

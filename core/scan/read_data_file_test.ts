@@ -85,3 +85,15 @@ Deno.test("readDataFile: a physical type that cannot be the table type is refuse
   );
   await rejects(readDataFile(new Uint8Array([1, 2, 3]), [field("n", "integer")]), CorruptLogError);
 });
+
+Deno.test("readDataFile: every codec our writer produces", async () => {
+  const values = Array.from({ length: 2000 }, (_, i) => `value-${i % 37}-${i}`);
+  const table = arrow.tableFromArrays({ s: values, n: Int32Array.from(values, (_, i) => i * 3) });
+  for (const compression of ["zstd", "snappy", "lz4_raw", "gzip", "uncompressed"] as const) {
+    const rows = await readDataFile(writeParquetFile(table, { compression }), [
+      field("s", "string"),
+      field("n", "long"),
+    ]);
+    deepEqual(rows, values.map((v, i) => [v, BigInt(i * 3)]), compression);
+  }
+});
