@@ -209,10 +209,15 @@ function leafStats(type: DataType, chunks: readonly Chunk[], ctx: Ctx): LeafStat
     case "timestamp":
     case "timestamp_ntz": {
       const z = type === "timestamp";
+      // Values are in the Arrow column's unit (microseconds for our files; a foreign file may hold
+      // seconds, milliseconds or nanoseconds, e.g. INT96 read back as nanoseconds).
+      const unit = (chunks[0]?.data.type as arrow.Timestamp | undefined)?.unit ?? 2;
+      const perMs = [1n, 1n, 1000n, 1_000_000n][unit] ?? 1000n;
+      const toMs = unit === 0 ? 1000n : 1n;
       return bigintStats(
         chunks,
-        (v) => formatMillis(floorDiv(v, 1000n), z),
-        (v) => formatMillis(-floorDiv(-v, 1000n), z),
+        (v) => formatMillis(floorDiv(v, perMs) * toMs, z),
+        (v) => formatMillis(-floorDiv(-v, perMs) * toMs, z),
       );
     }
     case "date":

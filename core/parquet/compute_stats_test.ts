@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as arrow from "apache-arrow";
 import fc from "fast-check";
 import type { StructType } from "../schema/types.ts";
 import {
@@ -329,4 +330,19 @@ Deno.test("statsToJson writes exact numbers and parses back", () => {
   );
   const parsed = JSON.parse(json) as { minValues: StatsValues };
   assert.equal(parsed.minValues.s, 'q"\\');
+});
+
+Deno.test("timestamps of other Arrow units are converted before formatting", () => {
+  const schema: StructType = { type: "struct", fields: [f("ts", "timestamp")] };
+  const type = new arrow.TimestampNanosecond("UTC");
+  const data = arrow.makeData({
+    type,
+    length: 2,
+    nullCount: 0,
+    data: new BigInt64Array([1704164645123456789n, 1704164645123000000n]),
+  });
+  const table = new arrow.Table({ ts: arrow.makeVector(data) });
+  const s = computeStats(table, schema);
+  assert.deepEqual(s.minValues, { ts: "2024-01-02T03:04:05.123Z" });
+  assert.deepEqual(s.maxValues, { ts: "2024-01-02T03:04:05.124Z" });
 });
