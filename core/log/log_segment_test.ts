@@ -192,3 +192,34 @@ Deno.test("a missing commit after the checkpoint is reported as corrupt", async 
   await assert.rejects(loadSnapshot(storage), CorruptLogError);
   assert.equal((await filesOf(storage, 11)).version, 11);
 });
+
+Deno.test("replay from a checkpoint equals replay of the commits it summarises", async () => {
+  for (
+    const name of [
+      CHECKPOINTED,
+      "golden-dv-partitioned-with-checkpoint",
+      "golden-only-checkpoint-files",
+      "kernel-app-txn-checkpoint",
+      "drs-python-0.25.5-checkpoint",
+    ]
+  ) {
+    const storage = await copyToMemory(name);
+    const viaCheckpoint = await loadSnapshot(storage);
+    assert.ok(viaCheckpoint.checkpointUsed, name);
+    const checkpoints = (await storage.list("_delta_log/")).map((m) => m.path)
+      .filter((p) => p.includes(".checkpoint.") || p.endsWith("_last_checkpoint"));
+    await storage.delete(checkpoints);
+    const viaCommits = await loadSnapshot(storage);
+    assert.equal(viaCommits.checkpointUsed, undefined, name);
+    const key = (s: typeof viaCommits) =>
+      s.files.map((f) => `${f.path}|${f.deletionVector?.pathOrInlineDv ?? ""}|${f.size}`).sort();
+    assert.deepEqual(key(viaCheckpoint), key(viaCommits), name);
+    assert.deepEqual(viaCheckpoint.protocol, viaCommits.protocol, name);
+    assert.deepEqual(viaCheckpoint.metadata.configuration, viaCommits.metadata.configuration, name);
+    assert.deepEqual(
+      [...viaCheckpoint.txns.keys()].sort(),
+      [...viaCommits.txns.keys()].sort(),
+      name,
+    );
+  }
+});
