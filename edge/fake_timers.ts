@@ -49,12 +49,12 @@ export interface FakeTimers extends EdgeTimers, EdgeClock {
  * ```ts
  * import { createFakeTimers } from "./fake_timers.ts";
  * const timers = createFakeTimers(0);
- * let fired = 0;
- * timers.setTimeout(() => fired++, 10);
+ * const fired: number[] = [];
+ * timers.setTimeout(() => fired.push(timers.nowMs()), 10);
  * await timers.advance(9);
- * if (fired !== 0) throw new Error("fired early");
+ * if (fired.length !== 0) throw new Error("fired early");
  * await timers.advance(1);
- * if (fired !== 1 || timers.nowMs() !== 10) throw new Error("did not fire");
+ * if (fired[0] !== 10 || timers.nowMs() !== 10) throw new Error("did not fire");
  * ```
  */
 export function createFakeTimers(startMs = 0): FakeTimers {

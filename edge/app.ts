@@ -1,0 +1,467 @@
+/**
+ * The edge app: `POST /v1/tables/{table}/events` validates client events against the table's
+ * Delta schema, converts them to Arrow, buffers them per table (see `buffer.ts`) and answers
+ * `200 {"version": N, "rows": R}` once the runner has committed every one of the request's events.
+ * `GET /healthz` answers `200 {"status": "ok"}`.
+ *
+ * Bodies: a JSON array of event objects (a single object is one event), NDJSON (one object per
+ * line, blank lines skipped), or an Arrow IPC stream or file. Errors are JSON `{error, detail}`:
+ *
+ * | status | error | when |
+ * |---|---|---|
+ * | 400 | `invalid_table_name`, `malformed_body`, `empty_body` | name outside `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`; unparsable body; no events |
+ * | 401 | `unauthorized` | no bearer token or an unknown one |
+ * | 403 | `forbidden` | the token is not granted the table |
+ * | 404 | `unknown_table`, `not_found` | table not configured; other paths |
+ * | 413 | `payload_too_large` | body over `requestBodyBytesMax` (cut off while reading) or larger than the whole buffer |
+ * | 415 | `unsupported_media_type` | other content types |
+ * | 422 | `schema_violation` | first invalid event; also carries `row` and `field` |
+ * | 429 | `buffer_full` | the table's buffer is full; `Retry-After` in seconds |
+ * | 502 | `runner_rejected` | the runner definitively refused the batch (not written) |
+ * | 503 | `runner_unavailable` | no commit before the request deadline; `written` is `"no"` or `"unknown"` |
+ *
+ * A rejected request writes nothing: validation and conversion finish before anything enters the
+ * buffer. Authentication comes before the table lookup so that unknown callers learn nothing about
+ * which tables exist.
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { timeout } from "hono/timeout";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { StructType } from "../core/schema/types.ts";
+import { createTableBuffer, type SubmitOutcome, type TableBuffer } from "./buffer.ts";
+import {
+  createConverter,
+  type EventConverter,
+  recordBatchBytes,
+  SchemaViolationError,
+  type UnknownFields,
+} from "./convert.ts";
+import {
+  type EdgeClock,
+  type EdgeTimers,
+  systemEdgeClock,
+  systemTimers,
+} from "./fake_timers.ts";
+import {
+  ARROW_STREAM_CONTENT_TYPE,
+  createHttpForward,
+  type ForwardBatch,
+  type HttpForwardOptions,
+} from "./wire.ts";
+
+/** Configuration of one table the edge accepts events for. */
+export interface EdgeTableConfig {
+  /** The table's Delta schema. */
+  schema: StructType;
+  /** Unknown event fields are rejected (default) or dropped. */
+  unknownFields?: UnknownFields;
+  /** Bearer tokens granted this table (in addition to the top-level `tokens`). */
+  tokens?: readonly string[];
+}
+
+/** Dependencies and settings of {@linkcode createEdgeApp}. */
+export interface EdgeDeps {
+  /** Tables by name. */
+  tables: ReadonlyMap<string, EdgeTableConfig> | Readonly<Record<string, EdgeTableConfig>>;
+  /** Bearer token to the tables it may write, `"*"` for all. */
+  tokens?: Readonly<Record<string, readonly string[] | "*">>;
+  /** Stable id of this edge (`x-lakestrike-producer`). */
+  producerId: string;
+  /** Sends batches to the runner; give this or `runner`. */
+  forward?: ForwardBatch;
+  /** Runner URL, token and fetch for the HTTP forwarder; used when `forward` is absent. */
+  runner?: HttpForwardOptions;
+  /** Clock for deadlines (default: system clock). */
+  clock?: EdgeClock;
+  /** Timers (default: the runtime's). */
+  timers?: EdgeTimers;
+  /** Random source for backoff jitter (default `Math.random`). */
+  random?: () => number;
+  /** Flush when the oldest waiting request is this old (default 50). */
+  flushIntervalMs?: number;
+  /** Flush at this many waiting rows; also the largest multi-request batch (default 10,000). */
+  flushRowsMax?: number;
+  /** Flush at this many waiting bytes; also the largest multi-request batch (default 4 MiB). */
+  flushBytesMax?: number;
+  /** Bytes a table buffers (waiting plus in flight) before answering 429 (default 64 MiB). */
+  bufferBytesMax?: number;
+  /** Largest request body (default 8 MiB). */
+  requestBodyBytesMax?: number;
+  /** Deadline of a request, from arrival to answer (default 5,000). */
+  requestTimeoutMs?: number;
+  /** Deadline of one forward attempt (default 2,000). */
+  attemptTimeoutMs?: number;
+  /** First retry delay (default 10). */
+  retryDelayBaseMs?: number;
+  /** Largest retry delay (default 1,000). */
+  retryDelayMaxMs?: number;
+  /** First sequence number of every table (default: clock in epoch microseconds at creation). */
+  seqStart?: number;
+}
+
+/** Defaults of {@linkcode EdgeDeps} (DESIGN section 7). */
+export const EDGE_DEFAULTS = {
+  flushIntervalMs: 50,
+  flushRowsMax: 10_000,
+  flushBytesMax: 4 * 1024 * 1024,
+  bufferBytesMax: 64 * 1024 * 1024,
+  requestBodyBytesMax: 8 * 1024 * 1024,
+  requestTimeoutMs: 5_000,
+  attemptTimeoutMs: 2_000,
+  retryDelayBaseMs: 10,
+  retryDelayMaxMs: 1_000,
+} as const;
+
+/** Valid table names: no slashes, no leading dot, at most 128 characters. */
+export const TABLE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Extra time the outer Hono `timeout` gives a request beyond its deadline (slow bodies). */
+const TIMEOUT_GUARD_MS = 1_000;
+
+type Grants = "*" | ReadonlySet<string>;
+type Env = { Variables: { grants: Grants; requestId: string } };
+
+interface TableState {
+  converter: EventConverter;
+  buffer: TableBuffer;
+}
+
+/** The Hono app of the edge, plus `close()` to stop its buffers. */
+export type EdgeApp = Hono<Env> & {
+  /** Stops timers and retries of every table; waiting requests get 503. */
+  close(): void;
+};
+
+function errorBody(
+  c: Context,
+  status: ContentfulStatusCode,
+  error: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Response {
+  return c.json({ error, detail, ...extra }, status);
+}
+
+function httpError(status: ContentfulStatusCode, error: string, detail: string): HTTPException {
+  return new HTTPException(status, {
+    res: Response.json({ error, detail }, { status }),
+  });
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compares two digests without an early exit. */
+function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+function collectGrants(deps: EdgeDeps, tables: Map<string, EdgeTableConfig>): Map<string, Grants> {
+  const grants = new Map<string, "*" | Set<string>>();
+  const add = (token: string, table: string | "*") => {
+    const g = grants.get(token);
+    if (g === "*") return;
+    if (table === "*") grants.set(token, "*");
+    else if (g === undefined) grants.set(token, new Set([table]));
+    else g.add(table);
+  };
+  for (const [token, allowed] of Object.entries(deps.tokens ?? {})) {
+    if (allowed === "*") add(token, "*");
+    else for (const t of allowed) add(token, t);
+  }
+  for (const [name, config] of tables) for (const token of config.tokens ?? []) add(token, name);
+  return grants;
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+const JSON_TYPES = new Set(["application/json"]);
+const NDJSON_TYPES = new Set(["application/x-ndjson", "application/ndjson", "application/jsonl"]);
+const ARROW_TYPES = new Set([ARROW_STREAM_CONTENT_TYPE, "application/vnd.apache.arrow.file"]);
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Reads the events of a JSON or NDJSON body; throws an HTTPException 400. */
+function parseJsonEvents(bytes: Uint8Array, ndjson: boolean): unknown[] {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw httpError(400, "malformed_body", "Cannot read body: invalid UTF-8");
+  }
+  if (!ndjson) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw httpError(400, "malformed_body", `Cannot parse JSON body: ${(e as Error).message}`);
+    }
+    if (Array.isArray(value)) return value;
+    if (typeof value === "object" && value !== null) return [value];
+    throw httpError(400, "malformed_body", "Cannot read body: expected a JSON array of events");
+  }
+  const events: unknown[] = [];
+  let line = 0;
+  for (let start = 0; start <= text.length; line++) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end).trim();
+    start = end + 1;
+    if (raw === "") continue;
+    try {
+      events.push(JSON.parse(raw));
+    } catch (e) {
+      throw httpError(
+        400,
+        "malformed_body",
+        `Cannot parse NDJSON line ${line + 1}: ${(e as Error).message}`,
+      );
+    }
+  }
+  return events;
+}
+
+/**
+ * Creates the edge app.
+ *
+ * @example
+ * ```ts
+ * import { createEdgeApp } from "./app.ts";
+ * const app = createEdgeApp({
+ *   tables: {
+ *     events: {
+ *       schema: { type: "struct", fields: [{ name: "id", type: "long", nullable: false, metadata: {} }] },
+ *     },
+ *   },
+ *   tokens: { secret: "*" },
+ *   producerId: "edge-1",
+ *   flushIntervalMs: 1,
+ *   forward: (batch) => Promise.resolve({ version: 7, rows: 2 }),
+ * });
+ * const res = await app.request("/v1/tables/events/events", {
+ *   method: "POST",
+ *   headers: { authorization: "Bearer secret", "content-type": "application/json" },
+ *   body: JSON.stringify([{ id: 1 }, { id: 2 }]),
+ * });
+ * const body = await res.json();
+ * if (res.status !== 200 || body.version !== 7 || body.rows !== 2) throw new Error("unexpected");
+ * app.close();
+ * ```
+ */
+export function createEdgeApp(deps: EdgeDeps): EdgeApp {
+  const settings = { ...EDGE_DEFAULTS };
+  for (const key of Object.keys(EDGE_DEFAULTS) as (keyof typeof EDGE_DEFAULTS)[]) {
+    const v = deps[key];
+    if (v !== undefined) {
+      if (!(Number.isFinite(v) && v > 0)) {
+        throw new RangeError(`Cannot create the edge app: ${key} must be positive, got ${v}`);
+      }
+      (settings as Record<string, number>)[key] = v;
+    }
+  }
+  const clock = deps.clock ?? systemEdgeClock;
+  const timers = deps.timers ?? systemTimers;
+  const random = deps.random ?? Math.random;
+  let forward = deps.forward;
+  if (forward === undefined) {
+    if (deps.runner === undefined) {
+      throw new TypeError("Cannot create the edge app: give either forward or runner");
+    }
+    forward = createHttpForward(deps.runner);
+  }
+  const tableConfigs = new Map(
+    deps.tables instanceof Map ? deps.tables : Object.entries(deps.tables),
+  );
+  const seqStart = deps.seqStart ?? Math.floor(clock.nowMs()) * 1000;
+  const tables = new Map<string, TableState>();
+  for (const [name, config] of tableConfigs) {
+    if (!TABLE_NAME_RE.test(name)) {
+      throw new TypeError(`Cannot create the edge app: invalid table name "${name}"`);
+    }
+    const converter = createConverter(config.schema, {
+      unknownFields: config.unknownFields ?? "reject",
+    });
+    const buffer = createTableBuffer({
+      table: name,
+      producerId: deps.producerId,
+      schema: converter.arrowSchema,
+      forward,
+      clock,
+      timers,
+      random,
+      flushIntervalMs: settings.flushIntervalMs,
+      flushRowsMax: settings.flushRowsMax,
+      flushBytesMax: settings.flushBytesMax,
+      bufferBytesMax: settings.bufferBytesMax,
+      attemptTimeoutMs: settings.attemptTimeoutMs,
+      retryDelayBaseMs: settings.retryDelayBaseMs,
+      retryDelayMaxMs: settings.retryDelayMaxMs,
+      seqStart,
+    });
+    tables.set(name, { converter, buffer });
+  }
+  const grantsByToken = collectGrants(deps, tableConfigs);
+  const tokenDigests = Promise.all(
+    [...grantsByToken].map(async ([token, grants]) => ({ digest: await sha256(token), grants })),
+  );
+  const retryAfterS = String(Math.max(1, Math.ceil(settings.flushIntervalMs / 1000)));
+
+  const app = new Hono<Env>();
+  app.use(requestId());
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    return errorBody(c, 500, "internal", `Cannot handle the request: ${String(err)}`);
+  });
+  app.notFound((c) => errorBody(c, 404, "not_found", `Cannot find ${c.req.method} ${c.req.path}`));
+
+  app.get("/healthz", (c) => c.json({ status: "ok", tables: tables.size }));
+
+  const unauthorized = (c: Context) =>
+    errorBody(c, 401, "unauthorized", "Cannot authenticate: a valid bearer token is required");
+
+  app.post(
+    "/v1/tables/:table/events",
+    timeout(
+      settings.requestTimeoutMs + TIMEOUT_GUARD_MS,
+      () => httpError(503, "runner_unavailable", "Cannot answer in time: request timed out"),
+    ),
+    async (c, next) => {
+      const table = c.req.param("table");
+      if (!TABLE_NAME_RE.test(table)) {
+        return errorBody(c, 400, "invalid_table_name", `Cannot accept table name "${table}"`);
+      }
+      await next();
+    },
+    bearerAuth({
+      verifyToken: async (token, c) => {
+        const digest = await sha256(token);
+        let grants: Grants | undefined;
+        for (const candidate of await tokenDigests) {
+          // Every candidate is compared, so the time does not depend on which one matches.
+          if (digestsEqual(digest, candidate.digest)) grants = candidate.grants;
+        }
+        if (grants === undefined) return false;
+        (c as Context<Env>).set("grants", grants);
+        return true;
+      },
+      noAuthenticationHeader: { message: unauthorized },
+      invalidAuthenticationHeader: { message: unauthorized },
+      invalidToken: { message: unauthorized },
+    }),
+    async (c, next) => {
+      const table = c.req.param("table");
+      const grants = c.get("grants");
+      if (grants !== "*" && !grants.has(table)) {
+        return errorBody(c, 403, "forbidden", `Cannot write table "${table}" with this token`);
+      }
+      if (!tables.has(table)) {
+        return errorBody(c, 404, "unknown_table", `Cannot find table "${table}"`);
+      }
+      const type = mediaType(c.req.header("content-type"));
+      if (!JSON_TYPES.has(type) && !NDJSON_TYPES.has(type) && !ARROW_TYPES.has(type)) {
+        return errorBody(
+          c,
+          415,
+          "unsupported_media_type",
+          `Cannot read content type "${type}": use application/json, application/x-ndjson or ${ARROW_STREAM_CONTENT_TYPE}`,
+        );
+      }
+      await next();
+    },
+    bodyLimit({
+      maxSize: settings.requestBodyBytesMax,
+      onError: (c) =>
+        errorBody(
+          c,
+          413,
+          "payload_too_large",
+          `Cannot accept a body over ${settings.requestBodyBytesMax} bytes`,
+        ),
+    }),
+    async (c) => {
+      const deadlineMs = clock.nowMs() + settings.requestTimeoutMs;
+      const tableName = c.req.param("table");
+      const state = tables.get(tableName)!;
+      const type = mediaType(c.req.header("content-type"));
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+
+      let batches: arrow.RecordBatch[];
+      try {
+        if (ARROW_TYPES.has(type)) {
+          let table: arrow.Table;
+          try {
+            table = arrow.tableFromIPC(bytes);
+          } catch (e) {
+            return errorBody(c, 400, "malformed_body", `Cannot read Arrow IPC body: ${String(e)}`);
+          }
+          batches = state.converter.fromArrow(table);
+        } else {
+          const events = parseJsonEvents(bytes, NDJSON_TYPES.has(type));
+          batches = events.length === 0 ? [] : [state.converter.fromEvents(events)];
+        }
+      } catch (e) {
+        if (e instanceof SchemaViolationError) {
+          return errorBody(c, 422, "schema_violation", e.message, { row: e.row, field: e.field });
+        }
+        throw e;
+      }
+      batches = batches.filter((b) => b.numRows > 0);
+      if (batches.length === 0) {
+        return errorBody(c, 400, "empty_body", "Cannot accept a request without events");
+      }
+      if (clock.nowMs() >= deadlineMs) {
+        return errorBody(c, 503, "runner_unavailable", "Cannot accept the request: deadline passed while reading it", { written: "no" });
+      }
+      let bytesTotal = 0;
+      for (const b of batches) bytesTotal += recordBatchBytes(b);
+      const result = state.buffer.submit(batches, bytesTotal, deadlineMs);
+      if (!result.accepted) {
+        if (result.reason === "too_large") {
+          return errorBody(c, 413, "payload_too_large", "Cannot buffer a request larger than the table's buffer");
+        }
+        c.header("Retry-After", retryAfterS);
+        return errorBody(c, 429, "buffer_full", `Cannot buffer more events for table "${tableName}": retry later`);
+      }
+      return answer(c, await result.outcome);
+    },
+  );
+
+  const answer = (c: Context, outcome: SubmitOutcome): Response => {
+    switch (outcome.status) {
+      case "committed":
+        return c.json({ version: outcome.version, rows: outcome.rows }, 200);
+      case "rejected":
+        return errorBody(c, 502, "runner_rejected", `Cannot commit the events: ${outcome.detail}`);
+      case "timeout":
+        c.header("Retry-After", "1");
+        return errorBody(
+          c,
+          503,
+          "runner_unavailable",
+          outcome.written === "no"
+            ? "Cannot commit in time: the events were not written"
+            : "Cannot confirm the commit in time: the events may still be committed",
+          { written: outcome.written },
+        );
+    }
+  };
+
+  return Object.assign(app, {
+    close() {
+      for (const t of tables.values()) t.buffer.close();
+    },
+  });
+}
