@@ -14,6 +14,7 @@ import { createLocalStorage } from "../core/storage/local.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { canonicalRow, type CanonicalValue, checksumOf } from "./canonical.ts";
 import { conformanceTableNames, conformanceTableRoot, loadExpected } from "./conformance.ts";
+import { correctRows } from "./conformance_errata.ts";
 
 interface VersionExpectation {
   num_files_active: number;
@@ -96,13 +97,25 @@ for (const name of conformanceTableNames()) {
     const snapshot = await loadSnapshot(storage, {});
     equal(snapshot.version, latest);
     const rows = await scanCanonical(storage, snapshot);
-    const expectedRows = expected["rows"] as CanonicalValue[][] | null | undefined;
+    let expectedRows = expected["rows"] as CanonicalValue[][] | null | undefined;
+    let expectedChecksum = expected["checksum"] as string;
+    const columns = (expected["columns"] as Array<{ name: string }>).map((c) => c.name);
+    const corrected = expectedRows ? correctRows(name, latest, columns, expectedRows) : undefined;
+    const corrections = new Map<number, string>();
+    if (expectedRows && corrected) {
+      // An erratum applies: the shipped rows must reproduce the shipped checksum first, so the
+      // correction replaces exactly the documented value and nothing else.
+      equal(checksumOf(expectedRows), expectedChecksum, "shipped rows vs shipped checksum");
+      expectedRows = corrected;
+      expectedChecksum = checksumOf(corrected);
+      corrections.set(latest, expectedChecksum);
+    }
     const checksum = checksumOf(rows);
-    if (expectedRows && checksum !== expected["checksum"]) {
+    if (expectedRows && checksum !== expectedChecksum) {
       fail(`latest version ${latest}: checksum differs\n${rowDiff(rows, expectedRows)}`);
     }
     equal(rows.length, expected["row_count"], `row count at latest version ${latest}`);
-    equal(checksum, expected["checksum"], `checksum at latest version ${latest}`);
+    equal(checksum, expectedChecksum, `checksum at latest version ${latest}`);
 
     const perVersion = (expected["per_version"] ?? {}) as Record<string, VersionExpectation>;
     for (const [v, want] of Object.entries(perVersion)) {
@@ -119,7 +132,9 @@ for (const name of conformanceTableNames()) {
       }
       const got = await scanCanonical(storage, snap);
       equal(got.length, want.row_count, `row count at version ${version}`);
-      equal(checksumOf(got), want.checksum, `checksum at version ${version}`);
+      const wantChecksum = corrections.get(version) ?? want.checksum;
+      if (corrections.has(version)) equal(want.checksum, expected["checksum"]);
+      equal(checksumOf(got), wantChecksum, `checksum at version ${version}`);
     }
   });
 }
