@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { createManualClock } from "../clock.ts";
+import { createMemoryStorage } from "../storage/memory.ts";
+import type { Action } from "./actions.ts";
+import { buildCheckpointTable, unexpiredTombstones, writeCheckpoint } from "./checkpoint_write.ts";
+import { parseParquetCheckpoint } from "./checkpoint_read.ts";
+import { LAST_CHECKPOINT_PATH } from "./paths.ts";
+import { applyActions, createReplayState, finishReplay } from "./replay.ts";
+
+const DAY = 86_400_000;
+
+function snapshotOf(
+  version: number,
+  actions: Action[],
+  configuration: Record<string, string> = {},
+) {
+  const state = createReplayState();
+  applyActions(state, version, [
+    { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
+    {
+      metaData: {
+        id: "t",
+        format: { provider: "parquet" },
+        partitionColumns: ["p"],
+        configuration,
+        schemaString:
+          '{"type":"struct","fields":[{"name":"p","type":"string","nullable":true,"metadata":{}},{"name":"x","type":"long","nullable":true,"metadata":{}}]}',
+      },
+    },
+    ...actions,
+  ]);
+  return finishReplay(state, { timestampMs: 0 });
+}
+
+const add = (path: string, p: string | null): Action => ({
+  add: {
+    path,
+    partitionValues: { p },
+    size: 10,
+    modificationTime: 5,
+    dataChange: true,
+    stats: '{"numRecords":1}',
+    tags: { k: "v" },
+  },
+});
+
+Deno.test("unexpiredTombstones: keeps removes inside delta.deletedFileRetentionDuration", () => {
+  const now = 100 * DAY;
+  const s = snapshotOf(3, [
+    { remove: { path: "old", deletionTimestamp: now - 8 * DAY, dataChange: true } },
+    { remove: { path: "new", deletionTimestamp: now - 6 * DAY, dataChange: true } },
+    { remove: { path: "unknown", dataChange: true } },
+  ]);
+  assert.deepEqual(unexpiredTombstones(s, now).map((r) => r.path), ["new"]);
+  const short = snapshotOf(3, [
+    { remove: { path: "new", deletionTimestamp: now - 6 * DAY, dataChange: true } },
+  ], { "delta.deletedFileRetentionDuration": "interval 1 days" });
+  assert.deepEqual(unexpiredTombstones(short, now), []);
+});
+
+Deno.test("writeCheckpoint: the Parquet file decodes back to the snapshot's actions", async () => {
+  const storage = createMemoryStorage();
+  const clock = createManualClock(10 * DAY);
+  const s = snapshotOf(7, [
+    add("p=a/1.parquet", "a"),
+    add("p=__HIVE_DEFAULT_PARTITION__/2 #.parquet", null),
+    { txn: { appId: "edge", version: 4, lastUpdated: 9 } },
+    { domainMetadata: { domain: "app.x", configuration: "{}", removed: false } },
+    {
+      remove: {
+        path: "p=a/0.parquet",
+        deletionTimestamp: 10 * DAY - 1,
+        dataChange: true,
+        partitionValues: { p: "a" },
+        size: 3,
+      },
+    },
+  ]);
+  const written = await writeCheckpoint(storage, s, { clock });
+  assert.equal(written.path, "_delta_log/00000000000000000007.checkpoint.parquet");
+  assert.equal(written.size, 7);
+  assert.equal(written.numOfAddFiles, 2);
+  const table = buildCheckpointTable(s, clock.nowMs());
+  assert.deepEqual(table.schema.fields.map((f) => f.name), [
+    "txn",
+    "add",
+    "remove",
+    "metaData",
+    "protocol",
+    "domainMetadata",
+  ]);
+  const actions = await parseParquetCheckpoint(await storage.get(written.path), "cp");
+  const adds = actions.flatMap((a) => ("add" in a ? [a.add] : []));
+  assert.deepEqual(adds.map((a) => a.path).sort(), s.files.map((f) => f.path).sort());
+  const second = adds.find((a) => a.path.endsWith("2 #.parquet"))!;
+  assert.deepEqual(second.partitionValues, { p: null });
+  assert.deepEqual(second.tags, { k: "v" });
+  assert.equal(second.stats, '{"numRecords":1}');
+  const removes = actions.flatMap((a) => ("remove" in a ? [a.remove] : []));
+  assert.equal(removes.length, 1);
+  assert.equal(removes[0]!.dataChange, false);
+  assert.equal(removes[0]!.extendedFileMetadata, true);
+  assert.equal(removes[0]!.size, 3);
+  const txn = actions.find((a) => "txn" in a);
+  assert.deepEqual(txn, { txn: { appId: "edge", version: 4, lastUpdated: 9 } });
+  assert.ok(actions.some((a) => "domainMetadata" in a && a.domainMetadata.domain === "app.x"));
+  const last = JSON.parse(new TextDecoder().decode(await storage.get(LAST_CHECKPOINT_PATH)));
+  assert.deepEqual(last, {
+    version: 7,
+    size: 7,
+    sizeInBytes: written.sizeInBytes,
+    numOfAddFiles: 2,
+  });
+});
+
+Deno.test("writeCheckpoint: never moves _last_checkpoint back to an older version", async () => {
+  const storage = createMemoryStorage();
+  await writeCheckpoint(storage, snapshotOf(20, []));
+  const older = await writeCheckpoint(storage, snapshotOf(10, []));
+  assert.equal(older.lastCheckpointUpdated, false);
+  const last = JSON.parse(new TextDecoder().decode(await storage.get(LAST_CHECKPOINT_PATH)));
+  assert.equal(last.version, 20);
+  assert.ok(await storage.head("_delta_log/00000000000000000010.checkpoint.parquet"));
+});
