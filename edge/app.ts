@@ -36,7 +36,12 @@ import { requestId } from "hono/request-id";
 import { timeout } from "hono/timeout";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { StructType } from "../core/schema/types.ts";
-import { createTableBuffer, type SubmitOutcome, type TableBuffer } from "./buffer.ts";
+import {
+  createTableBuffer,
+  type SubmitOutcome,
+  type TableBuffer,
+  type TableBufferStats,
+} from "./buffer.ts";
 import {
   createConverter,
   type EventConverter,
@@ -134,8 +139,10 @@ interface TableState {
   buffer: TableBuffer;
 }
 
-/** The Hono app of the edge, plus `close()` to stop its buffers. */
+/** The Hono app of the edge, plus `stats()` and `close()` of its buffers. */
 export type EdgeApp = Hono<Env> & {
+  /** State of a table's buffer, `undefined` for an unknown table. */
+  stats(table: string): TableBufferStats | undefined;
   /** Stops timers and retries of every table; waiting requests get 503. */
   close(): void;
 };
@@ -336,7 +343,12 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     "/v1/tables/:table/events",
     timeout(
       settings.requestTimeoutMs + TIMEOUT_GUARD_MS,
-      () => httpError(503, "runner_unavailable", "Cannot answer in time: request timed out"),
+      () =>
+        httpError(
+          503,
+          "runner_unavailable",
+          "Cannot answer in time: the events may still be committed",
+        ),
     ),
     async (c, next) => {
       const table = c.req.param("table");
@@ -460,6 +472,9 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
   };
 
   return Object.assign(app, {
+    stats(table: string) {
+      return tables.get(table)?.buffer.stats();
+    },
     close() {
       for (const t of tables.values()) t.buffer.close();
     },
