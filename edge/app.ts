@@ -49,12 +49,7 @@ import {
   SchemaViolationError,
   type UnknownFields,
 } from "./convert.ts";
-import {
-  type EdgeClock,
-  type EdgeTimers,
-  systemEdgeClock,
-  systemTimers,
-} from "./fake_timers.ts";
+import { type EdgeClock, type EdgeTimers, systemEdgeClock, systemTimers } from "./fake_timers.ts";
 import {
   ARROW_STREAM_CONTENT_TYPE,
   createHttpForward,
@@ -435,17 +430,33 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
         return errorBody(c, 400, "empty_body", "Cannot accept a request without events");
       }
       if (clock.nowMs() >= deadlineMs) {
-        return errorBody(c, 503, "runner_unavailable", "Cannot accept the request: deadline passed while reading it", { written: "no" });
+        return errorBody(
+          c,
+          503,
+          "runner_unavailable",
+          "Cannot accept the request: deadline passed while reading it",
+          { written: "no" },
+        );
       }
       let bytesTotal = 0;
       for (const b of batches) bytesTotal += recordBatchBytes(b);
       const result = state.buffer.submit(batches, bytesTotal, deadlineMs);
       if (!result.accepted) {
         if (result.reason === "too_large") {
-          return errorBody(c, 413, "payload_too_large", "Cannot buffer a request larger than the table's buffer");
+          return errorBody(
+            c,
+            413,
+            "payload_too_large",
+            "Cannot buffer a request larger than the table's buffer",
+          );
         }
         c.header("Retry-After", retryAfterS);
-        return errorBody(c, 429, "buffer_full", `Cannot buffer more events for table "${tableName}": retry later`);
+        return errorBody(
+          c,
+          429,
+          "buffer_full",
+          `Cannot buffer more events for table "${tableName}": retry later`,
+        );
       }
       return answer(c, await result.outcome);
     },

@@ -129,7 +129,11 @@ Deno.test("error codes", async (t) => {
       400,
       "malformed_body",
     );
-    await expectError(await post(app, "events", new Uint8Array([0xff, 0xfe])), 400, "malformed_body");
+    await expectError(
+      await post(app, "events", new Uint8Array([0xff, 0xfe])),
+      400,
+      "malformed_body",
+    );
     await expectError(await post(app, "events", "[]"), 400, "empty_body");
   });
   await t.step("401 without or with a bad token", async () => {
@@ -191,7 +195,7 @@ Deno.test("error codes", async (t) => {
       ['[{"id":1,"n":2147483648}]', 0, "n"],
       ['[{"id":"12x"}]', 0, "id"],
       ['[{"id":1,"kind":5}]', 0, "kind"],
-      ["[{\"id\":1},7]", 1, ""],
+      ['[{"id":1},7]', 1, ""],
     ];
     for (const [body, row, field] of cases) {
       const b = await expectError(await post(app, "events", body), 422, "schema_violation");

@@ -225,7 +225,9 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     let rows = 0, bytes = 0;
     while (waiting.length > 0) {
       const e = waiting[0]!;
-      if (entries.length > 0 && (rows + e.rows > o.flushRowsMax || bytes + e.bytes > o.flushBytesMax)) {
+      if (
+        entries.length > 0 && (rows + e.rows > o.flushRowsMax || bytes + e.bytes > o.flushBytesMax)
+      ) {
         break;
       }
       waiting.shift();
@@ -279,7 +281,12 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
       }, o.attemptTimeoutMs);
     });
     try {
-      const request = { table: o.table, producerId: o.producerId, seq: batch.seq, body: batch.body };
+      const request = {
+        table: o.table,
+        producerId: o.producerId,
+        seq: batch.seq,
+        body: batch.body,
+      };
       return await Promise.race([o.forward(request, controller.signal), expired]);
     } catch (e) {
       return e instanceof ForwardError ? e : new ForwardError(String(e), true, undefined, {

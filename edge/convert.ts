@@ -752,7 +752,14 @@ function makeBuilder(
       case "map": {
         const mapType = arrowType as arrow.Map_;
         const [k, v] = (mapType.children[0]!.type as arrow.Struct).children;
-        const keys = makeBuilder(type.keyType, k!.type, `${path}.key`, false, capacity, rejectUnknown);
+        const keys = makeBuilder(
+          type.keyType,
+          k!.type,
+          `${path}.key`,
+          false,
+          capacity,
+          rejectUnknown,
+        );
         const values = makeBuilder(
           type.valueType,
           v!.type,
@@ -971,4 +978,3 @@ function ownerOf(offsets: Int32Array, offset: number, length: number, j: number)
   }
   return lo;
 }
-

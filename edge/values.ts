@@ -109,7 +109,9 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   const second = m[6] === undefined ? 0 : +m[6];
   if (!validDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
   const frac = m[7];
-  const micros = frac === undefined ? 0 : +(frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0"));
+  const micros = frac === undefined
+    ? 0
+    : +(frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0"));
   let offsetSeconds = 0;
   const hasOffset = m[8] !== undefined || m[9] !== undefined;
   if (m[9] !== undefined) {
