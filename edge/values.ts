@@ -142,15 +142,26 @@ export function timestampMicros(t: ParsedTimestamp): number | bigint {
  * Converts epoch milliseconds (possibly fractional) to whole epoch microseconds, or `undefined`
  * when the number is not finite or the result is not a safe integer.
  *
+ * A fraction is read from the number's shortest round-trip spelling (what the client wrote), not
+ * by multiplying the double, so `1704067200000.123` gives exactly `1704067200000123` for every
+ * time before the year 2248 (|ms| < 2^43, where doubles still tell 0.001 apart). Digits beyond
+ * the microsecond are rounded.
+ *
  * @example
  * ```ts
  * import { epochMillisToMicros } from "./values.ts";
  * if (epochMillisToMicros(1.5) !== 1500) throw new Error("unexpected");
+ * if (epochMillisToMicros(-4404866833042.011) !== -4404866833042011) throw new Error("unexpected");
  * ```
  */
 export function epochMillisToMicros(ms: number): number | undefined {
   if (!Number.isFinite(ms)) return undefined;
-  const micros = Math.round(ms * 1000);
+  if (Number.isInteger(ms)) {
+    const micros = ms * 1000;
+    return Number.isSafeInteger(micros) ? micros : undefined;
+  }
+  const exact = parseDecimal(String(ms), 18, 3);
+  const micros = typeof exact === "string" ? Math.round(ms * 1000) : Number(exact);
   return Number.isSafeInteger(micros) ? micros : undefined;
 }
 
