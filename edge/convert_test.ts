@@ -36,11 +36,14 @@ const schema: StructType = {
     }),
     field("user", {
       type: "struct",
-      fields: [field("id", "integer", false), field("names", {
-        type: "array",
-        elementType: "string",
-        containsNull: false,
-      })],
+      fields: [
+        field("id", "integer", false),
+        field("names", {
+          type: "array",
+          elementType: "string",
+          containsNull: false,
+        }),
+      ],
     }),
   ],
 };
@@ -114,7 +117,9 @@ Deno.test("property: valid events round-trip through Arrow IPC", () => {
       fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((b) => b.toString()),
       fc.maxSafeInteger(),
     ),
-    f32: nullable(fc.float({ noNaN: true, noDefaultInfinity: true }).map((f) => (Object.is(f, -0) ? 0 : f))),
+    f32: nullable(
+      fc.float({ noNaN: true, noDefaultInfinity: true }).map((f) => (Object.is(f, -0) ? 0 : f)),
+    ),
     f64: nullable(
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((f) => (Object.is(f, -0) ? 0 : f)),
     ),
@@ -147,9 +152,9 @@ Deno.test("property: valid events round-trip through Arrow IPC", () => {
             pad(local.getUTCDate(), 2)
           }T${pad(local.getUTCHours(), 2)}:${pad(local.getUTCMinutes(), 2)}:${
             pad(local.getUTCSeconds(), 2)
-          }.${pad(ts.micros, 6)}${ts.offsetMinutes < 0 ? "-" : "+"}${pad(Math.floor(off / 60), 2)}:${
-            pad(off % 60, 2)
-          }`;
+          }.${pad(ts.micros, 6)}${ts.offsetMinutes < 0 ? "-" : "+"}${
+            pad(Math.floor(off / 60), 2)
+          }:${pad(off % 60, 2)}`;
         }
         const date = e.d === null ? null : new Date(e.d * 86_400_000).toISOString().slice(0, 10);
         const dec = e.dec === null ? null : (() => {
@@ -186,7 +191,10 @@ Deno.test("property: valid events round-trip through Arrow IPC", () => {
         assert.equal(row.f32, e.f32 === null ? null : Math.fround(e.f32));
         assert.equal(row.f64, e.f64);
         assert.equal(row.s, e.s);
-        assert.deepEqual(row.bin === null ? null : [...row.bin], e.bin === null ? null : [...e.bin]);
+        assert.deepEqual(
+          row.bin === null ? null : [...row.bin],
+          e.bin === null ? null : [...e.bin],
+        );
         assert.equal(row.d, e.d === null ? null : e.d * 86_400_000);
         if (e.ts === null) assert.equal(row.ts, null);
         else assert.equal(ts[r], json[r]!.tsMicros, json[r]!.event.ts!);
@@ -196,7 +204,9 @@ Deno.test("property: valid events round-trip through Arrow IPC", () => {
         else assert.equal(dec[r], e.dec);
         assert.deepEqual(row.tags === null ? null : [...row.tags], e.tags);
         const attrs = row.attrs === null ? null : Object.fromEntries(
-          [...row.attrs].map(([k, v]: [string, bigint | null]) => [k, v === null ? null : Number(v)]),
+          [...row.attrs].map((
+            [k, v]: [string, bigint | null],
+          ) => [k, v === null ? null : Number(v)]),
         );
         assert.deepEqual(attrs, e.attrs === null ? null : { ...e.attrs });
         if (e.user === null) assert.equal(row.user, null);
@@ -263,7 +273,10 @@ Deno.test("violations name the row and the field", () => {
     assert.equal(v.field, field, JSON.stringify(event));
     assert.match(v.reason, reason);
   }
-  assert.equal(violation([{ ...ok, extra: 1, user: { id: 1, names: [], y: 2 } }], schema, "drop"), undefined);
+  assert.equal(
+    violation([{ ...ok, extra: 1, user: { id: 1, names: [], y: 2 } }], schema, "drop"),
+    undefined,
+  );
 });
 
 Deno.test("accepted spellings of special values", () => {
@@ -315,7 +328,10 @@ Deno.test("Arrow input: types, nulls, unknown and missing columns are checked", 
   const withNull = new arrow.Table({
     id: arrow.vectorFromArray([1n, null, 3n], new arrow.Int64()),
   });
-  assert.throws(() => c.fromArrow(withNull), (e) => e instanceof SchemaViolationError && e.row === 1);
+  assert.throws(
+    () => c.fromArrow(withNull),
+    (e) => e instanceof SchemaViolationError && e.row === 1,
+  );
   const millis = new arrow.Table({
     id: arrow.vectorFromArray([1n], new arrow.Int64()),
     ts: arrow.vectorFromArray([0], new arrow.TimestampMillisecond("UTC")),
@@ -324,7 +340,9 @@ Deno.test("Arrow input: types, nulls, unknown and missing columns are checked", 
   const dec = createConverter({ type: "struct", fields: [field("d", "decimal(3,0)")] });
   const words = Uint32Array.of(1000, 0, 0, 0); // 1000 has 4 digits
   const big = new arrow.Table({
-    d: arrow.makeVector(arrow.makeData({ type: new arrow.Decimal(0, 3, 128), length: 1, data: words })),
+    d: arrow.makeVector(
+      arrow.makeData({ type: new arrow.Decimal(0, 3, 128), length: 1, data: words }),
+    ),
   });
   assert.throws(() => dec.fromArrow(big), /precision 3/);
 });
