@@ -1,0 +1,416 @@
+/**
+ * The local-disk backend of {@linkcode ObjectStorage}: one file per object under a root directory.
+ * This is the only module of `core` that touches `Deno.*`.
+ *
+ * How the contract's guarantees are met:
+ *
+ * * **atomic visibility** — `put` writes a temp file `.tmp-<uuid>` in the target directory, writes
+ *   and fsyncs it, then renames it over the target (plain put) or hard-links it to the target
+ *   (put-if-absent), so the target name only ever points at a complete file;
+ * * **mutual exclusion** — `link(2)` fails with `EEXIST` when the target exists, atomically, even
+ *   between processes; the losers get `{ ok: false, reason: "exists" }`;
+ * * **durability** — after the rename or link the directory is fsynced (and every ancestor up to the
+ *   root when the put created directories), where the platform allows fsync of a directory;
+ * * **consistent listing** — `list` walks the directories, so it sees every completed put. Temp
+ *   files (`.tmp-*`) are never listed; names starting with `.tmp-` cannot be written.
+ *
+ * Directories are created on demand and never removed: `delete` removes files only.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { InvalidArgumentError, LakestrikeError, NotFoundError } from "../errors.ts";
+import {
+  compareBytewise,
+  validateLimit,
+  validatePath,
+  validatePrefix,
+  validateRange,
+} from "./path.ts";
+import type { ListOptions, ObjectMeta, ObjectStorage, PutOptions, PutResult } from "./storage.ts";
+
+/** Prefix of in-flight temp files; vacuum and `list` treat such names as hidden. */
+export const TEMP_FILE_PREFIX = ".tmp-";
+
+/** How many files `delete` removes, and `list` stats, at the same time. */
+const IO_CONCURRENCY_MAX = 16;
+
+/**
+ * Create a storage rooted at the directory `rootDir` (relative paths resolve against the current
+ * directory). The directory need not exist: reads see an empty storage and the first put creates it.
+ *
+ * @example
+ * ```ts
+ * import { createLocalStorage } from "./local.ts";
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const storage = createLocalStorage(dir);
+ *   await storage.put("date=2024-01-01/part 1.parquet", new Uint8Array([1, 2, 3]));
+ *   const won = await storage.put("_delta_log/00000000000000000000.json", new Uint8Array([1]), {
+ *     ifAbsent: true,
+ *   });
+ *   const lost = await storage.put("_delta_log/00000000000000000000.json", new Uint8Array([2]), {
+ *     ifAbsent: true,
+ *   });
+ *   if (!won.ok || lost.ok) throw new Error("put-if-absent must let exactly one writer win");
+ *   const paths = (await storage.list("")).map((m) => m.path);
+ *   if (paths.join() !== "_delta_log/00000000000000000000.json,date=2024-01-01/part 1.parquet") {
+ *     throw new Error(`unexpected listing ${paths}`);
+ *   }
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
+ */
+export function createLocalStorage(rootDir: string): ObjectStorage {
+  if (typeof rootDir !== "string" || rootDir === "" || rootDir.includes("\0")) {
+    throw new InvalidArgumentError(
+      `Cannot open local storage at ${JSON.stringify(rootDir)}: not a directory path`,
+    );
+  }
+  const root = stripTrailingSeparators(isAbsolute(rootDir) ? rootDir : resolve(rootDir));
+  const location = pathToFileURL(root).href;
+  const full = (path: string) => `${root}/${path}`;
+
+  return {
+    location,
+    async get(path) {
+      validatePath(path);
+      try {
+        return await Deno.readFile(full(path));
+      } catch (e) {
+        throw mapError(e, "read", path);
+      }
+    },
+    async getRange(path, offset, length) {
+      validatePath(path);
+      validateRange(path, offset, length);
+      try {
+        return await readRange(full(path), offset, length);
+      } catch (e) {
+        throw mapError(e, "read", path);
+      }
+    },
+    async head(path) {
+      validatePath(path);
+      try {
+        return metaOf(path, await Deno.stat(full(path)));
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw mapError(e, "stat", path);
+      }
+    },
+    async list(prefix: string, options: ListOptions = {}) {
+      validatePrefix(prefix);
+      const limit = validateLimit(prefix, options.limit);
+      return await listFiles(root, prefix, options.startAfter, limit);
+    },
+    async put(path: string, bytes: Uint8Array, options: PutOptions = {}) {
+      validatePath(path);
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      if (name.startsWith(TEMP_FILE_PREFIX)) {
+        throw new InvalidArgumentError(
+          `Cannot write ${path}: names starting with '${TEMP_FILE_PREFIX}' are reserved for temp files`,
+        );
+      }
+      try {
+        return await putFile(root, path, bytes, options.ifAbsent === true);
+      } catch (e) {
+        throw mapError(e, "write", path);
+      }
+    },
+    async delete(paths) {
+      for (const path of paths) validatePath(path);
+      await forEachBounded(paths, IO_CONCURRENCY_MAX, async (path) => {
+        try {
+          await Deno.remove(full(path));
+        } catch (e) {
+          // A directory is not an object: deleting its path is a no-op like any missing object.
+          if (isMissing(e) || isNonEmptyDirectory(e)) return;
+          throw mapError(e, "delete", path);
+        }
+      });
+    },
+  };
+}
+
+async function putFile(
+  root: string,
+  path: string,
+  bytes: Uint8Array,
+  ifAbsent: boolean,
+): Promise<PutResult> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? root : `${root}/${path.slice(0, slash)}`;
+  const target = `${root}/${path}`;
+  const temp = `${dir}/${TEMP_FILE_PREFIX}${crypto.randomUUID()}`;
+  const createdDirs = await createTempFile(temp, dir, bytes);
+  let result: PutResult = { ok: true };
+  let renamed = false;
+  try {
+    if (ifAbsent) {
+      result = await linkIfAbsent(temp, target, path);
+    } else {
+      await Deno.rename(temp, target);
+      renamed = true;
+    }
+  } finally {
+    // After a link, a lost race or a failure the temp name must not stay behind.
+    if (!renamed) await removeQuietly(temp);
+  }
+  if (result.ok) {
+    await syncDir(dir);
+    if (createdDirs) {
+      // New directories are durable only once their own parents are synced.
+      for (let d = dir; d.length > root.length;) {
+        d = d.slice(0, d.lastIndexOf("/"));
+        await syncDir(d);
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Create `temp` holding `bytes`, fsynced. Creates `dir` when missing (and then returns true). Retries
+ * a few times because a concurrent `delete` of the directory's own path may remove it while empty.
+ */
+async function createTempFile(temp: string, dir: string, bytes: Uint8Array): Promise<boolean> {
+  let createdDirs = false;
+  for (let attempt = 1;; attempt++) {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(temp, { write: true, createNew: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || attempt > 3) throw e;
+      await Deno.mkdir(dir, { recursive: true });
+      createdDirs = true;
+      continue;
+    }
+    try {
+      await writeAll(file, bytes);
+      await file.sync();
+    } catch (e) {
+      file.close();
+      await removeQuietly(temp);
+      throw e;
+    }
+    file.close();
+    return createdDirs;
+  }
+}
+
+async function linkIfAbsent(temp: string, target: string, path: string): Promise<PutResult> {
+  try {
+    await Deno.link(temp, target);
+    return { ok: true };
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    const existing = await Deno.lstat(target).catch(() => undefined);
+    if (existing?.isDirectory === true) {
+      throw new LakestrikeError("STORAGE", `Cannot write ${path}: a directory exists at that path`);
+    }
+    return { ok: false, reason: "exists" };
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await file.write(bytes.subarray(written));
+  }
+}
+
+async function readRange(file: string, offset: number, length: number): Promise<Uint8Array> {
+  const handle = await Deno.open(file, { read: true });
+  try {
+    const { size, isFile } = await handle.stat();
+    if (!isFile) throw new Deno.errors.IsADirectory(file);
+    const end = Math.min(size, offset + length);
+    const out = new Uint8Array(Math.max(0, end - offset));
+    if (out.length === 0) return out;
+    await handle.seek(offset, Deno.SeekMode.Start);
+    let read = 0;
+    while (read < out.length) {
+      const n = await handle.read(out.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    return read === out.length ? out : out.slice(0, read);
+  } finally {
+    handle.close();
+  }
+}
+
+/** Fsync a directory so a rename or link in it survives a crash; skipped where unsupported. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(dir, { read: true });
+  } catch {
+    return; // Windows cannot open a directory as a file.
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // Some platforms and file systems refuse fsync on a directory: nothing more can be done there.
+  } finally {
+    handle.close();
+  }
+}
+
+async function removeQuietly(file: string): Promise<void> {
+  try {
+    await Deno.remove(file);
+  } catch {
+    // Best effort: a leftover `.tmp-` file is hidden from `list` and removed by vacuum.
+  }
+}
+
+function metaOf(path: string, info: Deno.FileInfo): ObjectMeta | undefined {
+  if (!info.isFile) return undefined;
+  return { path, size: info.size, lastModifiedMs: info.mtime?.getTime() ?? 0 };
+}
+
+interface Entry {
+  /** Name, with a trailing `/` for a directory so that sorting keys sorts full paths. */
+  key: string;
+  isDirectory: boolean;
+}
+
+/**
+ * List files under `prefix` in byte order. The walk starts at the deepest directory that contains
+ * the prefix and visits each directory's entries sorted by `name` (files) or `name/` (directories),
+ * which yields full paths in byte order, so `startAfter` and `limit` can prune the walk.
+ */
+async function listFiles(
+  root: string,
+  prefix: string,
+  startAfter: string | undefined,
+  limit: number,
+): Promise<ObjectMeta[]> {
+  const out: ObjectMeta[] = [];
+  if (limit === 0) return out;
+  const slash = prefix.lastIndexOf("/");
+  const startDir = slash < 0 ? "" : prefix.slice(0, slash + 1); // "" or "a/b/"
+  const namePrefix = prefix.slice(slash + 1);
+  let batch: string[] = [];
+
+  const flush = async () => {
+    const metas = await mapBounded(batch, IO_CONCURRENCY_MAX, async (path) => {
+      try {
+        return metaOf(path, await Deno.stat(`${root}/${path}`));
+      } catch (e) {
+        if (isMissing(e)) return undefined; // deleted while listing
+        throw mapError(e, "list", path);
+      }
+    });
+    batch = [];
+    for (const meta of metas) if (meta !== undefined && out.length < limit) out.push(meta);
+  };
+
+  // Depth-first walk; returns true once `limit` objects were found.
+  const walk = async (dir: string, filter: string): Promise<boolean> => {
+    const entries = await readEntries(root, dir, prefix);
+    const keys = entries
+      .filter((e) => e.key.startsWith(filter))
+      .sort((a, b) => compareBytewise(a.key, b.key));
+    for (const entry of keys) {
+      const path = dir + entry.key;
+      if (entry.isDirectory) {
+        // Skip a subtree whose every path is <= startAfter.
+        if (
+          startAfter !== undefined && !startAfter.startsWith(path) &&
+          compareBytewise(path, startAfter) < 0
+        ) continue;
+        if (await walk(path, "")) return true;
+      } else {
+        if (startAfter !== undefined && compareBytewise(path, startAfter) <= 0) continue;
+        batch.push(path);
+        if (out.length + batch.length >= limit || batch.length >= IO_CONCURRENCY_MAX * 4) {
+          await flush();
+          if (out.length >= limit) return true;
+        }
+      }
+    }
+    return false;
+  };
+
+  await walk(startDir, namePrefix);
+  if (batch.length > 0) await flush();
+  return out;
+}
+
+async function readEntries(root: string, dir: string, prefix: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir === "" ? root : `${root}/${dir}`)) {
+      if (entry.name.startsWith(TEMP_FILE_PREFIX)) continue;
+      let isDirectory = entry.isDirectory;
+      let isFile = entry.isFile;
+      if (entry.isSymlink) {
+        // Follow links to files; links to directories are not walked (they could form cycles).
+        const info = await Deno.stat(`${root}/${dir}${entry.name}`).catch(() => undefined);
+        isFile = info?.isFile === true;
+        isDirectory = false;
+      }
+      if (isDirectory) entries.push({ key: `${entry.name}/`, isDirectory: true });
+      else if (isFile) entries.push({ key: entry.name, isDirectory: false });
+    }
+  } catch (e) {
+    if (isMissing(e)) return []; // a missing directory lists as empty
+    throw mapError(e, "list", prefix);
+  }
+  return entries;
+}
+
+async function mapBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+async function forEachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  await mapBounded(items, concurrency, fn);
+}
+
+function isMissing(e: unknown): boolean {
+  return e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory;
+}
+
+function isNonEmptyDirectory(e: unknown): boolean {
+  return e instanceof Error && ((e as { code?: unknown }).code === "ENOTEMPTY" ||
+    /directory not empty/i.test(e.message));
+}
+
+function mapError(e: unknown, verb: string, path: string): Error {
+  if (e instanceof LakestrikeError) return e;
+  if (verb === "read" && (isMissing(e) || e instanceof Deno.errors.IsADirectory)) {
+    return new NotFoundError(path);
+  }
+  const why = e instanceof Error ? e.message : String(e);
+  return new LakestrikeError("STORAGE", `Cannot ${verb} ${path}: ${why}`, { cause: e });
+}
+
+function stripTrailingSeparators(dir: string): string {
+  let end = dir.length;
+  while (end > 1 && (dir[end - 1] === "/" || dir[end - 1] === "\\")) end--;
+  return dir.slice(0, end);
+}
