@@ -26,4 +26,5 @@ export {
   type StorageOp,
 } from "./memory.ts";
 export { createLocalStorage, TEMP_FILE_PREFIX } from "./local.ts";
+export { openStorage, registerStorageScheme, type StorageFactory } from "./open.ts";
 export { compareBytewise, validatePath, validatePrefix } from "./path.ts";
