@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, isLakestrikeError, NotFoundError } from "../errors.ts";
 import { describeStorageContract } from "./contract.ts";
 import { createLocalStorage, TEMP_FILE_PREFIX } from "./local.ts";
@@ -160,7 +160,7 @@ Deno.test("local: put-if-absent from 4 separate OS processes lets exactly one wi
     const path = "_delta_log/00000000000000000007.json";
     const processes = Array.from({ length: 4 }, (_, i) =>
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", child.pathname, dir, path, `writer-${i}`],
+        args: ["run", "--allow-all", fileURLToPath(child), dir, path, `writer-${i}`],
         env: { NO_COLOR: "1" },
         stdin: "piped",
         stdout: "piped",

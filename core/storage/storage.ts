@@ -8,7 +8,9 @@
  * commit protocol that can (for example DynamoDB for S3 without conditional PUT).
  *
  * Paths are relative to the storage root, use `/` as separator, never start with `/` and never
- * contain `.` or `..` segments.
+ * contain empty, `.` or `..` segments or NUL characters (see `./path.ts`); every operation throws
+ * `InvalidArgumentError` for such a path before doing anything. Other characters (spaces, `%`, `=`,
+ * unicode) are stored and listed as given.
  *
  * @module
  */
@@ -47,11 +49,17 @@ export type PutResult = { ok: true } | { ok: false; reason: "exists" };
  * * `getRange` must return bytes `[offset, offset + length)`, fewer only at the end of the object.
  * * `head` must return `undefined` for a missing object.
  * * `list` must return every object whose path starts with `prefix`, sorted by path in byte order,
- *   recursively (no directory entries).
+ *   recursively (no directory entries). `prefix` is a string prefix, not a directory: `"a/b"`
+ *   matches `a/b.json` and `a/bc/x`. Byte order is the order of UTF-8 bytes (`compareBytewise`),
+ *   not JavaScript's UTF-16 `<`. A prefix that matches nothing lists as empty.
  * * `put` must make the object visible atomically: readers see all of it or none of it. With
  *   `ifAbsent`, exactly one of several concurrent writers of one path succeeds; the others get
  *   `{ ok: false, reason: "exists" }`. Once `put` returns `ok`, the object is durable.
  * * `delete` must be idempotent: deleting a missing path is not an error.
+ * * Every method reports failure by rejecting its promise, never by throwing synchronously; other
+ *   IO failures are `LakestrikeError` with code `"STORAGE"` naming the path.
+ *
+ * `./contract.ts` turns each of these sentences into tests that every backend runs.
  */
 export interface ObjectStorage {
   /** A human-readable location of the root, e.g. `file:///data/events` or `memory://t1`. */
