@@ -34,3 +34,5 @@ export {
   type PluginRegistry,
   type PluginRegistryOptions,
 } from "./registry.ts";
+export * from "./writer/mod.ts";
+export * from "./checkpoint/mod.ts";

@@ -1,0 +1,85 @@
+/**
+ * The built-in checkpoint plugin: an `afterCommit` hook that writes a classic checkpoint (and
+ * `_last_checkpoint`) when the committed version is a multiple of the table's
+ * `delta.checkpointInterval` (default 100, DESIGN section 7), through `core/write`'s
+ * `maybeCheckpoint`. A failed checkpoint is logged and never fails the commit: the commit is
+ * already durable and readers fall back to the previous checkpoint.
+ *
+ * @module
+ */
+import { type CheckpointWritten, maybeCheckpoint } from "../../core/write/mod.ts";
+import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
+
+/** Name the checkpoint plugin registers under. */
+export const CHECKPOINT_PLUGIN_NAME = "lakestrike:checkpoint";
+
+/** Options of {@linkcode checkpointPlugin}. */
+export interface CheckpointPluginOptions {
+  /** Called after a checkpoint was written (for metrics). */
+  onCheckpoint?: (checkpoint: CheckpointWritten, table: string) => void;
+  /** Time a checkpoint may take; default 60 s (the registry's hook timeout otherwise applies). */
+  timeoutMs?: number;
+}
+
+/** Default time one checkpoint may take. */
+export const CHECKPOINT_TIMEOUT_MS_DEFAULT = 60_000;
+
+/**
+ * Create the checkpoint plugin. It checkpoints the `snapshot` of the commit result, so it only
+ * checkpoints versions this process committed; another writer checkpoints its own.
+ *
+ * @example
+ * ```ts
+ * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+ * import { createMemoryStorage } from "../../core/storage/memory.ts";
+ * import { appendBatch, createTable } from "../../core/write/mod.ts";
+ * import { systemClock } from "../../core/clock.ts";
+ * import { createPluginRegistry, noopLogger } from "../mod.ts";
+ * import { checkpointPlugin } from "./checkpoint_plugin.ts";
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "n", type: "long" as const, nullable: true, metadata: {} }],
+ * };
+ * const v0 = await createTable(storage, { schema, configuration: { "delta.checkpointInterval": "1" } });
+ * const r = await appendBatch(storage, v0, createArrowTable(schema, [{ n: 1 }]));
+ * if (!r.ok) throw new Error(r.reason);
+ * const registry = createPluginRegistry([checkpointPlugin()]).freeze();
+ * await registry.runAfterCommit({ version: r.version, snapshot: r.snapshot, actions: [] }, {
+ *   table: { name: "t", uri: "memory://t" }, storage, clock: systemClock,
+ *   signal: new AbortController().signal, limits: {}, logger: noopLogger, operation: "write",
+ *   dryRun: false,
+ * });
+ * if (!(await storage.head("_delta_log/_last_checkpoint"))) throw new Error("no checkpoint");
+ * ```
+ */
+export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin {
+  return {
+    name: CHECKPOINT_PLUGIN_NAME,
+    apiVersion: PLUGIN_API_VERSION,
+    hooks: {
+      afterCommit: {
+        timeoutMs: options.timeoutMs ?? CHECKPOINT_TIMEOUT_MS_DEFAULT,
+        async handler(result, ctx) {
+          if (ctx.dryRun) return;
+          const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
+            clock: ctx.clock,
+            onError: (error) =>
+              ctx.logger.error("Cannot write checkpoint", {
+                table: ctx.table.name,
+                version: result.version,
+                error: String(error),
+              }),
+          });
+          if (r.written) {
+            ctx.logger.info("checkpoint written", {
+              table: ctx.table.name,
+              version: result.version,
+            });
+            options.onCheckpoint?.(r.checkpoint, ctx.table.name);
+          }
+        },
+      },
+    },
+  };
+}

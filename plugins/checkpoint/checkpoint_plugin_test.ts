@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { createManualClock } from "../../core/clock.ts";
+import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+import type { StructType } from "../../core/schema/types.ts";
+import { createMemoryStorage } from "../../core/storage/memory.ts";
+import { loadSnapshot } from "../../core/snapshot/mod.ts";
+import { appendBatch, createTable } from "../../core/write/mod.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import { createMemoryLogger, type MemoryLogger } from "../logger.ts";
+import { createPluginRegistry } from "../registry.ts";
+import type { PluginContext } from "../types.ts";
+import { checkpointPlugin } from "./checkpoint_plugin.ts";
+
+const schema: StructType = {
+  type: "struct",
+  fields: [{ name: "n", type: "long", nullable: true, metadata: {} }],
+};
+
+function ctxFor(storage: PluginContext["storage"]): PluginContext & { logger: MemoryLogger } {
+  return {
+    table: { name: "t", uri: "memory://t" },
+    storage,
+    clock: createManualClock(1_000),
+    signal: new AbortController().signal,
+    limits: {},
+    logger: createMemoryLogger(),
+    operation: "write",
+    dryRun: false,
+  };
+}
+
+async function appendN(storage: ReturnType<typeof createMemoryStorage>, n: number) {
+  let s: Snapshot = await createTable(storage, {
+    schema,
+    configuration: { "delta.checkpointInterval": "2" },
+  });
+  const versions: Snapshot[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await appendBatch(storage, s, createArrowTable(schema, [{ n: i }]));
+    assert.ok(r.ok);
+    s = r.snapshot;
+    versions.push(s);
+  }
+  return versions;
+}
+
+Deno.test("checkpointPlugin: checkpoints at the table's interval only", async () => {
+  const storage = createMemoryStorage();
+  const [v1, v2] = await appendN(storage, 2);
+  const written: number[] = [];
+  const registry = createPluginRegistry([
+    checkpointPlugin({ onCheckpoint: (c) => written.push(c.version) }),
+  ]).freeze();
+  const ctx = ctxFor(storage);
+  await registry.runAfterCommit({ version: 1, snapshot: v1!, actions: [] }, ctx);
+  assert.equal(await storage.head("_delta_log/_last_checkpoint"), undefined);
+  await registry.runAfterCommit({ version: 2, snapshot: v2!, actions: [] }, ctx);
+  assert.deepEqual(written, [2]);
+  assert.ok(await storage.head("_delta_log/00000000000000000002.checkpoint.parquet"));
+  const loaded = await loadSnapshot(storage);
+  assert.equal(loaded.checkpointUsed?.version, 2);
+  assert.equal(loaded.files.length, 2);
+});
+
+Deno.test("checkpointPlugin: a failing checkpoint is logged, never thrown", async () => {
+  const storage = createMemoryStorage();
+  const [, v2] = await appendN(storage, 2);
+  const failing = {
+    ...storage,
+    location: storage.location,
+    put: () => Promise.reject(new Error("disk full")),
+  };
+  const registry = createPluginRegistry([checkpointPlugin()]).freeze();
+  const ctx = ctxFor(failing);
+  const failures = await registry.runAfterCommit({ version: 2, snapshot: v2!, actions: [] }, ctx);
+  assert.deepEqual(failures, []);
+  const rec = ctx.logger.records.find((r) => r.level === "error");
+  assert.ok(rec, "the failure is logged");
+  assert.match(String(rec.fields.error), /disk full/);
+});

@@ -1,0 +1,20 @@
+/**
+ * The built-in writer plugin and the function it is made of.
+ *
+ * @example
+ * ```ts
+ * import { createPluginRegistry } from "../mod.ts";
+ * import { WRITER_PLUGIN_NAME, writerPlugin } from "./mod.ts";
+ * const registry = createPluginRegistry([writerPlugin({ compression: "zstd" })]).freeze();
+ * if (registry.hookOrder("writeFiles")[0] !== WRITER_PLUGIN_NAME) throw new Error("not registered");
+ * ```
+ *
+ * @module
+ */
+export {
+  PARQUET_EXTENSIONS,
+  WRITE_CONCURRENCY_MAX_DEFAULT,
+  writeDataFiles,
+  type WriteDataFilesOptions,
+} from "./write_data_files.ts";
+export { WRITER_PLUGIN_NAME, writerPlugin, type WriterPluginOptions } from "./writer_plugin.ts";
