@@ -2,9 +2,10 @@
  * The commit loop: Delta's optimistic concurrency over put-if-absent.
  *
  * A writer read the table at version `v` (its snapshot), wrote its data files, and now wants its
- * actions to become version `v+1`. It writes `_delta_log/%020d.json` with put-if-absent. If another
- * writer got there first, the loop reads only the commits that won (from `v+1` up to the newest),
- * checks each against ours with Delta's conflict rules ({@linkcode checkConflict}), advances its
+ * actions to become version `v+1`. It writes `_delta_log/%020d.json` through the table's commit
+ * protocol (put-if-absent by default; see `commit_protocol.ts`). If another writer got there
+ * first, the loop reads only the commits that won (from `v+1` up to the newest), checks each
+ * against ours with Delta's conflict rules ({@linkcode checkConflict}), advances its
  * snapshot by them, and tries the next free version. The budget of attempts is bounded; a conflict
  * or an exhausted budget is a returned value, a storage failure is thrown.
  *
@@ -29,7 +30,6 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import { isLakestrikeError } from "../errors.ts";
 import type { ObjectMeta, ObjectStorage } from "../storage/storage.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { type Action, parseActions, serializeActions } from "./actions.ts";
@@ -40,10 +40,18 @@ import {
   isBlindAppend,
   type WinningCommit,
 } from "./conflict.ts";
+import { isLakestrikeError } from "../errors.ts";
+import {
+  type CommitFileOutcome,
+  type CommitProtocol,
+  createPutIfAbsentProtocol,
+  putIfAbsentDecided,
+} from "./commit_protocol.ts";
 import { commitPath } from "./paths.ts";
 import { applyCommitToSnapshot } from "./replay.ts";
 
 export type { CommitDraft } from "./conflict.ts";
+export type { CommitFileOutcome } from "./commit_protocol.ts";
 
 /** Written into `commitInfo.engineInfo`. */
 export const ENGINE_INFO = "lakestrike/0.1.0";
@@ -57,6 +65,11 @@ export interface CommitOptions {
   maxAttempts?: number;
   /** Source of `commitInfo.timestamp`; default the system clock. */
   clock?: Clock;
+  /**
+   * How the commit file is created; default put-if-absent on `storage`
+   * ({@linkcode createPutIfAbsentProtocol}). Resolve it with `resolveCommitProtocol`.
+   */
+  protocol?: CommitProtocol;
 }
 
 /** Why a commit was not written. */
@@ -84,19 +97,11 @@ export type CommitResult =
     snapshot: Snapshot;
   };
 
-/** What happened to one put of a commit file. */
-export type CommitFileOutcome = "committed" | "exists";
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
- * Write the commit file of `version` with put-if-absent. A put that throws has an unknown outcome:
- * the file is read back and compared, so a put that landed but lost its answer is `committed`, a
- * file with other bytes is `exists`, and a missing file rethrows the put's error.
+ * Write the commit file of `version` with put-if-absent (the `local` and `s3` protocols). A put
+ * that throws has an unknown outcome: the file is read back and compared, so a put that landed but
+ * lost its answer is `committed`, a file with other bytes is `exists`, and a missing file rethrows
+ * the put's error.
  *
  * @example
  * ```ts
@@ -108,28 +113,17 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * if (await writeCommitFile(storage, 0, bytes) !== "exists") throw new Error("overwritten");
  * ```
  */
-export async function writeCommitFile(
+export function writeCommitFile(
   storage: ObjectStorage,
   version: number,
   bytes: Uint8Array,
 ): Promise<CommitFileOutcome> {
-  const path = commitPath(version);
-  try {
-    const result = await storage.put(path, bytes, { ifAbsent: true });
-    return result.ok ? "committed" : "exists";
-  } catch (putError) {
-    let stored: Uint8Array;
-    try {
-      stored = await storage.get(path);
-    } catch (readError) {
-      if (isLakestrikeError(readError, "NOT_FOUND")) throw putError;
-      throw new AggregateError(
-        [putError, readError],
-        `Cannot commit version ${version}: the put failed and reading it back failed too`,
-      );
-    }
-    return equalBytes(stored, bytes) ? "committed" : "exists";
-  }
+  return putIfAbsentDecided(
+    storage,
+    commitPath(version),
+    bytes,
+    `Cannot commit version ${version}`,
+  );
 }
 
 /**
@@ -257,6 +251,7 @@ export async function commitActions(
 ): Promise<CommitResult> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const clock = options.clock ?? systemClock;
+  const protocol = options.protocol ?? createPutIfAbsentProtocol(storage);
   const txnId = crypto.randomUUID();
   const readVersion = snapshot.version;
   let current = snapshot;
@@ -271,7 +266,7 @@ export async function commitActions(
     const commitInfo = createCommitInfo(draft, { timestamp, readVersion, txnId });
     const actions: Action[] = [{ commitInfo }, ...draft.actions];
     const bytes = new TextEncoder().encode(serializeActions(actions));
-    const outcome = await writeCommitFile(storage, version, bytes);
+    const outcome = await protocol.writeCommit(version, bytes);
     if (outcome === "committed") {
       const next = applyCommitToSnapshot(current, version, actions, timestamp);
       return { ok: true, version, snapshot: next, attempts };

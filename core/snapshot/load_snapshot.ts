@@ -17,6 +17,7 @@ import {
   type LogListing,
   type LogSegment,
 } from "../log/log_segment.ts";
+import type { CommitProtocol } from "../log/commit_protocol.ts";
 import { commitPath } from "../log/paths.ts";
 import { applyActions, createReplayState, finishReplay } from "../log/replay.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -97,6 +98,11 @@ export interface LoadSnapshotOptions {
   version?: number;
   /** Load the latest version whose commit timestamp is at or before this time (epoch ms). */
   timestampMs?: number;
+  /**
+   * The table's commit protocol. Its `repair` runs before the log is listed, so a commit that a
+   * crashed `s3-dynamodb` writer decided but did not copy is visible (Spark's `listFrom`).
+   */
+  protocol?: Pick<CommitProtocol, "repair">;
 }
 
 async function replaySegment(storage: ObjectStorage, segment: LogSegment): Promise<Snapshot> {
@@ -185,6 +191,7 @@ export async function loadSnapshot(
   storage: ObjectStorage,
   options: LoadSnapshotOptions = {},
 ): Promise<Snapshot> {
+  await options.protocol?.repair?.();
   let version = options.version;
   if (options.timestampMs !== undefined) {
     const at = await versionAtTimestamp(storage, options.timestampMs);

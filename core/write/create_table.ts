@@ -1,13 +1,22 @@
 /**
  * Create a Delta table: version 0 with `protocol` (reader 1 / writer 2, readable by every Delta
- * reader) and `metaData`, written with put-if-absent so two creators cannot both win.
+ * reader) and `metaData`, written through the table's commit protocol (put-if-absent by default)
+ * so two creators cannot both win. The commit protocol is recorded in the table property
+ * `lakestrike.commitProtocol`, so writers with another protocol refuse the table.
  *
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { InvalidArgumentError, LakestrikeError } from "../errors.ts";
 import type { Action, Metadata, Protocol } from "../log/actions.ts";
-import { createCommitInfo, writeCommitFile } from "../log/commit.ts";
+import { createCommitInfo } from "../log/commit.ts";
+import {
+  COMMIT_PROTOCOL_PROPERTY,
+  type CommitProtocol,
+  CommitProtocolMismatchError,
+  createPutIfAbsentProtocol,
+  recordedCommitProtocol,
+} from "../log/commit_protocol.ts";
 import { LOG_DIR, parseLogFileName } from "../log/paths.ts";
 import { applyActions, createReplayState, finishReplay } from "../log/replay.ts";
 import { serializeActions } from "../log/actions.ts";
@@ -31,6 +40,12 @@ export interface CreateTableOptions {
   description?: string;
   /** Source of `createdTime` and the commit timestamp; default the system clock. */
   clock?: Clock;
+  /**
+   * How version 0 is written; default put-if-absent on `storage`. Its name is recorded in the
+   * table property `lakestrike.commitProtocol` (unless `configuration` already names it, which
+   * must then agree).
+   */
+  protocol?: CommitProtocol;
 }
 
 /** The protocol lakestrike writes: no table features, readable by every Delta reader. */
@@ -112,9 +127,14 @@ export async function createTable(
   options: CreateTableOptions,
 ): Promise<Snapshot> {
   const partitionColumns = options.partitionColumns ?? [];
-  const configuration = options.configuration ?? {};
   validateSchema(options.schema, partitionColumns);
-  validateTableProperties(configuration);
+  validateTableProperties(options.configuration ?? {});
+  const protocol = options.protocol ?? createPutIfAbsentProtocol(storage);
+  const requested = recordedCommitProtocol(options.configuration ?? {});
+  if (requested !== undefined && requested !== protocol.name) {
+    throw new CommitProtocolMismatchError(storage.location, requested, protocol.name);
+  }
+  const configuration = { ...options.configuration, [COMMIT_PROTOCOL_PROPERTY]: protocol.name };
   const clock = options.clock ?? systemClock;
 
   // A table whose log was cleaned up below a checkpoint has no 0.json: look before writing.
@@ -153,7 +173,7 @@ export async function createTable(
   );
   const actions: Action[] = [{ commitInfo }, ...body];
   const bytes = new TextEncoder().encode(serializeActions(actions));
-  const outcome = await writeCommitFile(storage, 0, bytes);
+  const outcome = await protocol.writeCommit(0, bytes);
   if (outcome === "exists") {
     throw new LakestrikeError(
       "TABLE_EXISTS",

@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from "../errors.ts";
 import { parseIntervalMs } from "../snapshot/txn.ts";
+import { COMMIT_PROTOCOL_PROPERTY, parseCommitProtocolName } from "../log/commit_protocol.ts";
 
 /** Default of `delta.checkpointInterval` (delta-rs and Spark). */
 export const DEFAULT_CHECKPOINT_INTERVAL = 100;
@@ -52,7 +53,8 @@ const KNOWN: Record<string, Check> = {
 
 /**
  * Validate table properties given to `createTable`: known `delta.` keys must hold valid values,
- * unknown `delta.` keys are refused; other keys (an application's own) pass unchanged.
+ * unknown `delta.` keys are refused, `lakestrike.commitProtocol` must name a commit protocol
+ * (`local`, `s3`, `s3-dynamodb`); other keys (an application's own) pass unchanged.
  *
  * @throws {InvalidArgumentError} naming the property and what it must be
  *
@@ -75,6 +77,10 @@ export function validateTableProperties(configuration: Readonly<Record<string, s
       throw new InvalidArgumentError(
         `Cannot create table: property ${key} must be a string, got ${typeof value}`,
       );
+    }
+    if (key === COMMIT_PROTOCOL_PROPERTY) {
+      parseCommitProtocolName(value, `table property ${key}`);
+      continue;
     }
     if (!key.startsWith("delta.")) continue;
     const check = KNOWN[key];
