@@ -15,9 +15,11 @@ import type { Action, Add } from "../log/actions.ts";
 import {
   commitActions,
   type CommitDraft,
+  type CommitOptions,
   type CommitResult,
   isDuplicateTxn,
 } from "../log/commit.ts";
+import type { CommitProtocol } from "../log/commit_protocol.ts";
 import { computeStats, statsToJson } from "../parquet/compute_stats.ts";
 import { type ParquetCompression, writeParquetFile } from "../parquet/write_parquet_file.ts";
 import type { StructType } from "../schema/types.ts";
@@ -44,6 +46,8 @@ export interface AppendBatchOptions {
   maxAttempts?: number;
   /** Extra `commitInfo` fields. */
   commitInfo?: Record<string, unknown>;
+  /** The table's commit protocol; see `commitActions` (default put-if-absent). */
+  protocol?: CommitProtocol;
 }
 
 /** Result of {@linkcode appendBatch}: the commit result plus the files written (none on duplicates). */
@@ -171,9 +175,9 @@ export async function appendBatch(
     actions: [...adds.map((add): Action => ({ add })), ...txnActions],
   };
   if (options.commitInfo !== undefined) draft.commitInfo = options.commitInfo;
-  const commitOptions = options.maxAttempts === undefined
-    ? { clock }
-    : { clock, maxAttempts: options.maxAttempts };
+  const commitOptions: CommitOptions = { clock };
+  if (options.maxAttempts !== undefined) commitOptions.maxAttempts = options.maxAttempts;
+  if (options.protocol !== undefined) commitOptions.protocol = options.protocol;
   const result = await commitActions(storage, snapshot, draft, commitOptions);
   return { ...result, adds: result.ok && result.duplicate ? [] : adds };
 }
