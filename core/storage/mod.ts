@@ -1,6 +1,6 @@
 /**
  * Object storage for lakestrike: the {@linkcode ObjectStorage} contract, its backends (memory, local
- * disk) and {@linkcode openStorage}, which picks a backend from a URI.
+ * disk, S3) and {@linkcode openStorage}, which picks a backend from a URI.
  *
  * The contract test suite lives in `./contract.ts`, apart from this entry point, because it registers
  * `Deno.test` cases.
@@ -27,4 +27,14 @@ export {
 } from "./memory.ts";
 export { createLocalStorage, TEMP_FILE_PREFIX } from "./local.ts";
 export { openStorage, registerStorageScheme, type StorageFactory } from "./open.ts";
+export {
+  createS3Storage,
+  parseS3Uri,
+  type S3Location,
+  type S3Operation,
+  type S3Storage,
+  s3StorageFactory,
+  type S3StorageFactoryOptions,
+  type S3StorageOptions,
+} from "./s3.ts";
 export { compareBytewise, validatePath, validatePrefix } from "./path.ts";

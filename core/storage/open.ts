@@ -6,18 +6,19 @@
  * | `data/events`, `/data/events` (no `scheme://`) | local disk, relative to the current directory |
  * | `file:///data/events%202024` | local disk, percent-decoded |
  * | `memory://name` | a process-wide memory storage per name |
- * | `s3://bucket/prefix` | not available yet: {@linkcode UnsupportedFeatureError} |
+ * | `s3://bucket/prefix` | S3, configured the AWS way (`AWS_REGION`, `AWS_ENDPOINT_URL_S3`, credential chain) |
  *
- * A backend that needs more than the core (S3) registers itself with
- * {@linkcode registerStorageScheme}, replacing the placeholder.
+ * To give S3 options (endpoint, path style, retries), register the scheme again:
+ * `registerStorageScheme("s3", s3StorageFactory({ endpoint: "http://127.0.0.1:9000" }))`.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
-import { InvalidArgumentError, UnsupportedFeatureError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { createLocalStorage } from "./local.ts";
 import { createMemoryStorage, type MemoryStorage } from "./memory.ts";
+import { s3StorageFactory } from "./s3.ts";
 import type { ObjectStorage } from "./storage.ts";
 
 /** Makes a storage from a URI of the scheme it is registered for (the whole URI is passed). */
@@ -53,13 +54,9 @@ function openMemory(uri: string): ObjectStorage {
   return storage;
 }
 
-function openS3Placeholder(uri: string): ObjectStorage {
-  throw new UnsupportedFeatureError(`Cannot open ${uri}: S3 storage is not available yet`);
-}
-
 factories.set("file", openFile);
 factories.set("memory", openMemory);
-factories.set("s3", openS3Placeholder);
+factories.set("s3", s3StorageFactory());
 
 /**
  * Register the factory of a URI scheme (case-insensitive, without `://`), replacing any earlier one.

@@ -428,7 +428,34 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
   };
 }
 
-function createClient(options: S3StorageOptions): S3Client {
+/** Options of {@linkcode s3StorageFactory}: those of {@linkcode createS3Storage} but the location. */
+export type S3StorageFactoryOptions = Omit<S3StorageOptions, "bucket" | "prefix">;
+
+/**
+ * A factory of S3 storages from `s3://bucket/prefix` URIs, for `registerStorageScheme` of
+ * `./open.ts`. All storages it makes share one client (one connection pool), created on first use
+ * from `options` and the AWS environment.
+ *
+ * @example
+ * ```ts
+ * import { s3StorageFactory } from "./s3.ts";
+ * const open = s3StorageFactory({ endpoint: "http://127.0.0.1:9000", region: "us-east-1" });
+ * const storage = open("s3://lake/tables/events"); // no request is sent yet
+ * if (storage.location !== "s3://lake/tables/events") throw new Error(storage.location);
+ * ```
+ */
+export function s3StorageFactory(
+  options: S3StorageFactoryOptions = {},
+): (uri: string) => S3Storage {
+  let client = options.client;
+  return (uri) => {
+    const location = parseS3Uri(uri);
+    client ??= createClient(options);
+    return createS3Storage({ ...options, ...location, client });
+  };
+}
+
+function createClient(options: S3StorageFactoryOptions): S3Client {
   const forcePathStyle = options.forcePathStyle ??
     (options.endpoint !== undefined ? true : undefined);
   return new S3Client({

@@ -269,3 +269,23 @@ Deno.test("s3: parseS3Uri", () => {
     );
   }
 });
+
+Deno.test("s3: openStorage(s3://bucket/prefix) is configured from the AWS environment", async () => {
+  await withBucket(async (bucket) => {
+    const { openStorage } = await import("./open.ts");
+    const saved = Deno.env.get("AWS_ENDPOINT_URL_S3");
+    Deno.env.set("AWS_ENDPOINT_URL_S3", testS3Endpoint());
+    try {
+      const storage = openStorage(`s3://${bucket}/tables/events/`);
+      assert.equal(storage.location, `s3://${bucket}/tables/events`);
+      assert.deepEqual(await storage.put("_delta_log/0.json", text("{}"), { ifAbsent: true }), {
+        ok: true,
+      });
+      const outer = storageOn(bucket);
+      assert.equal(decode(await outer.get("tables/events/_delta_log/0.json")), "{}");
+    } finally {
+      if (saved === undefined) Deno.env.delete("AWS_ENDPOINT_URL_S3");
+      else Deno.env.set("AWS_ENDPOINT_URL_S3", saved);
+    }
+  });
+});
