@@ -134,8 +134,8 @@ export interface VacuumResult {
 /**
  * Throw unless vacuum can run on a table with `protocol`: every reader check, and every writer
  * feature known. Unlike `assertWriteSupported` this does not refuse column mapping, invariants,
- * CHECK constraints or generated columns in use: vacuum writes no rows, only `commitInfo` commits,
- * so those features need nothing from it. (Delta PROTOCOL, "VACUUM Protocol Check": with
+ * CHECK constraints, generated columns or V2 checkpoints: vacuum writes no rows and no checkpoint,
+ * only `commitInfo` commits, so those features need nothing from it. (Delta PROTOCOL, "VACUUM Protocol Check": with
  * `vacuumProtocolCheck` a vacuum must run both reader and writer checks; this does both always.)
  *
  * @example
@@ -169,10 +169,12 @@ export function assertVacuumSupported(protocol: Protocol): void {
   }
 }
 
-// Writer features that constrain the rows a writer adds, never which files exist.
+// Writer features that constrain the rows a writer adds or the checkpoints it writes, never which
+// data files exist; vacuum adds no rows and writes no checkpoint.
 const VACUUM_NEUTRAL_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "generatedColumns",
   "identityColumns",
+  "v2Checkpoint",
 ]);
 
 /**
