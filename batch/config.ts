@@ -85,7 +85,10 @@ export type SchemaInput = StructType | Record<string, ShortColumn>;
 export interface TableInput {
   /** Name clients use in `/v1/tables/{name}/events`. */
   name: string;
-  /** Where the table lives: a local path (relative to the config file), `file://` or `s3://`. */
+  /**
+   * Where the table lives: a local path (relative to the config file), `file://`, `s3://` or
+   * `memory://` (tests).
+   */
   uri: string;
   /** The table schema. */
   schema: SchemaInput;
@@ -158,7 +161,7 @@ export interface ConfigInput {
 export interface TableConfig {
   /** Table name. */
   name: string;
-  /** Absolute local path, or the `s3://` URI as given. */
+  /** Absolute local path, or the `s3://` or `memory://` URI as given. */
   uri: string;
   /** The schema as a Delta struct. */
   schema: StructType;
@@ -405,7 +408,11 @@ function resolveUri(v: unknown, baseDir: string, at: string, issues: string[]): 
     }
     return v.replace(/\/+$/, "");
   }
-  issues.push(`${at}: unsupported scheme '${scheme}://' (use a local path, file:// or s3://)`);
+  // memory:// tables live as long as the process: for tests and throwaway demos.
+  if (scheme === "memory") return v.replace(/\/+$/, "");
+  issues.push(
+    `${at}: unsupported scheme '${scheme}://' (use a local path, file://, s3:// or memory://)`,
+  );
   return "";
 }
 

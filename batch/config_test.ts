@@ -177,8 +177,10 @@ Deno.test("validateConfig accepts a Delta StructType schema and file:// and s3:/
         partitionColumns: ["day"],
       },
       { name: "t2", uri: "s3://my-bucket/tables/t2/", schema: { x: "string" } },
+      { name: "t3", uri: "memory://t3", schema: { x: "string" } },
     ],
   });
+  assert.equal(config.tables[2]!.uri, "memory://t3");
   assert.equal(config.tables[0]!.uri, "/var/t1");
   assert.equal(config.tables[0]!.schema.fields[0]!.type, "long");
   assert.equal(config.tables[1]!.uri, "s3://my-bucket/tables/t2");
@@ -212,7 +214,7 @@ Deno.test("validateConfig: table names and URIs", () => {
   refused((c) => (c.tables[0]!.uri = 3), "tables[0].uri: expected a path or URI, got 3");
   refused(
     (c) => (c.tables[0]!.uri = "gs://bucket/t"),
-    "tables[0].uri: unsupported scheme 'gs://' (use a local path, file:// or s3://)",
+    "tables[0].uri: unsupported scheme 'gs://' (use a local path, file://, s3:// or memory://)",
   );
   refused(
     (c) => (c.tables[0]!.uri = "s3://B_/t"),
