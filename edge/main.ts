@@ -1,48 +1,215 @@
 /**
- * Entry point of the edge: reads flags, loads the tables file and serves the edge app with
- * `Deno.serve`. The only file of `edge/` that uses `Deno.*`.
+ * Entry point of the edge: loads `lakestrike.config.ts` (or `--config PATH`) and serves the edge app
+ * with `Deno.serve`. The only file of `edge/` that uses `Deno.*`; `app.ts` stays runtime-neutral.
  *
  * ```sh
- * deno run --allow-net --allow-read edge/main.ts --port 8000 --runner http://runner:8080 \
- *   --runner-token secret --producer edge-eu-1 --schema-file tables.json
+ * LAKESTRIKE_RUNNER_TOKEN=secret deno task edge [--config PATH] [--port P] [--producer ID] [--runner URL]
+ * ```
+ *
+ * Flags override the config's `edge` settings, so several edges can share one config file and one
+ * runner: each needs its own `--producer` (the default, `edge-{hostname}-{port}`, is already unique
+ * per host and port). The runner token comes from the config (`runner.token` or the variable
+ * `runner.tokenEnv`).
+ *
+ * Without a config, the older JSON tables file still works:
+ *
+ * ```sh
+ * deno run -A edge/main.ts --port 8000 --runner http://runner:8080 --runner-token secret \
+ *   --producer edge-eu-1 --schema-file tables.json
  * ```
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { createEdgeApp } from "./app.ts";
+import type { EdgeSettings, LakestrikeConfig } from "../batch/config.ts";
+import { createEdgeApp, type EdgeApp, type EdgeDeps, type EdgeTableConfig } from "./app.ts";
 import { parseEdgeTablesFile } from "./config.ts";
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      port: { type: "string", default: "8000" },
-      runner: { type: "string" },
-      "runner-token": { type: "string" },
-      producer: { type: "string" },
-      "schema-file": { type: "string" },
-    },
-  });
-  const missing = ["runner", "runner-token", "producer", "schema-file"].filter(
-    (k) => values[k as keyof typeof values] === undefined,
-  );
-  if (missing.length > 0) {
-    console.error(`Cannot start the edge: missing --${missing.join(", --")}`);
-    Deno.exit(2);
+/** Options of {@linkcode startEdge}; each overrides the config's `edge` setting. */
+export interface StartEdgeOptions {
+  /** The runner token (see `resolveRunnerToken` in `batch/config.ts`). */
+  runnerToken: string;
+  /** Port to listen on; 0 picks a free one. */
+  port?: number;
+  /** Interface to listen on. */
+  hostname?: string;
+  /** Stable producer id of this edge. */
+  producerId?: string;
+  /** Base URL of the runner. */
+  runnerUrl?: string;
+  /** Extra edge dependencies (tests: `forward`, `fetch`, clocks). */
+  deps?: Partial<EdgeDeps>;
+}
+
+/** A running edge. */
+export interface RunningEdge {
+  /** Base URL clients post to, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Its producer id. */
+  readonly producerId: string;
+  /** The app (buffer stats). */
+  readonly app: EdgeApp;
+  /** Stop accepting requests, answer waiting ones with 503 and close the server. */
+  shutdown(): Promise<void>;
+}
+
+/** The edge dependencies a config describes. */
+export function edgeDepsFromConfig(
+  config: Pick<LakestrikeConfig, "tables" | "tokens">,
+  edge: EdgeSettings,
+  runner: { producerId: string; runnerUrl: string; runnerToken: string },
+): EdgeDeps {
+  const tables: Record<string, EdgeTableConfig> = {};
+  for (const t of config.tables) {
+    tables[t.name] = { schema: t.schema, unknownFields: t.unknownFields };
   }
-  const file = parseEdgeTablesFile(JSON.parse(await Deno.readTextFile(values["schema-file"]!)));
-  const app = createEdgeApp({
-    tables: file.tables,
-    tokens: file.tokens,
-    producerId: values.producer!,
-    runner: { runnerUrl: values.runner!, runnerToken: values["runner-token"]! },
-  });
-  const server = Deno.serve({ port: Number(values.port) }, app.fetch);
-  const stop = () => {
-    app.close();
-    void server.shutdown();
+  return {
+    tables,
+    tokens: config.tokens,
+    producerId: runner.producerId,
+    runner: { runnerUrl: runner.runnerUrl, runnerToken: runner.runnerToken },
+    flushIntervalMs: edge.flushIntervalMs,
+    flushRowsMax: edge.flushRowsMax,
+    flushBytesMax: edge.flushBytesMax,
+    bufferBytesMax: edge.bufferBytesMax,
+    requestBodyBytesMax: edge.requestBodyBytesMax,
+    requestTimeoutMs: edge.requestTimeoutMs,
   };
+}
+
+function displayHost(hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "::") return "127.0.0.1";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Serves the edge of `config` with `Deno.serve` and resolves once it listens.
+ *
+ * @example
+ * ```ts ignore
+ * const config = await loadConfig();
+ * const edge = await startEdge(config, { runnerToken: resolveRunnerToken(config), port: 0 });
+ * console.log(`POST ${edge.url}/v1/tables/events/events`);
+ * await edge.shutdown();
+ * ```
+ */
+export async function startEdge(
+  config: LakestrikeConfig,
+  options: StartEdgeOptions,
+): Promise<RunningEdge> {
+  const hostname = options.hostname ?? config.edge.hostname;
+  // The app needs the port (for the default producer id), the server needs the app: a late binding.
+  const bound: { app?: EdgeApp } = {};
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: options.port ?? config.edge.port,
+    hostname,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, (request) => bound.app!.fetch(request));
+  const addr = await listening.promise;
+  const producerId = options.producerId ?? config.edge.producerId ??
+    `edge-${Deno.hostname()}-${addr.port}`;
+  const app = bound.app = createEdgeApp({
+    ...edgeDepsFromConfig(config, config.edge, {
+      producerId,
+      runnerUrl: options.runnerUrl ?? config.edge.runnerUrl,
+      runnerToken: options.runnerToken,
+    }),
+    ...options.deps,
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${displayHost(hostname)}:${addr.port}`,
+    port: addr.port,
+    producerId,
+    app,
+    shutdown() {
+      stopped ??= (async () => {
+        app.close();
+        await server.shutdown();
+      })();
+      return stopped;
+    },
+  };
+}
+
+const USAGE =
+  "usage: deno task edge [--config PATH] [--port P] [--producer ID] [--runner URL] [--runner-token T]\n" +
+  "       deno task edge --schema-file tables.json --runner URL --runner-token T --producer ID [--port P]";
+
+async function main(args: string[]): Promise<void> {
+  const { parseFlags, parseNonNegativeInt, UsageError } = await import("../batch/cli.ts");
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string" },
+    port: { type: "string" },
+    hostname: { type: "string" },
+    runner: { type: "string" },
+    "runner-token": { type: "string" },
+    producer: { type: "string" },
+    "schema-file": { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
+  const port = parseNonNegativeInt("port", values.port);
+  if (port !== undefined && port > 65535) throw new UsageError(`Invalid value for --port: ${port}`);
+  const str = (k: string) => (typeof values[k] === "string" ? values[k] as string : undefined);
+
+  let config: LakestrikeConfig;
+  let runnerToken: string;
+  if (str("schema-file") !== undefined) {
+    if (str("config") !== undefined) {
+      throw new UsageError("Give --config or --schema-file, not both");
+    }
+    const missing = ["runner", "runner-token", "producer"].filter((k) => str(k) === undefined);
+    if (missing.length > 0) {
+      throw new UsageError(`--schema-file needs --${missing.join(", --")}`);
+    }
+    const { validateConfig } = await import("../batch/config.ts");
+    const file = parseEdgeTablesFile(JSON.parse(await Deno.readTextFile(str("schema-file")!)));
+    const base = validateConfig({
+      tables: [{ name: "placeholder", uri: "memory://placeholder", schema: { x: "long" } }],
+      edge: { port: 8000 },
+    });
+    config = {
+      ...base,
+      tables: Object.entries(file.tables).map(([name, t]) => ({
+        name,
+        uri: "",
+        schema: t.schema,
+        partitionColumns: [],
+        properties: {},
+        unknownFields: t.unknownFields ?? "reject",
+        createIfMissing: false,
+      })),
+      tokens: Object.fromEntries(
+        Object.entries(file.tokens).map(([k, v]) => [k, v === "*" ? "*" : [...v]]),
+      ),
+    };
+    runnerToken = str("runner-token")!;
+  } else {
+    const { loadConfig, resolveRunnerToken } = await import("../batch/config.ts");
+    config = await loadConfig(str("config"));
+    runnerToken = str("runner-token") ?? resolveRunnerToken(config);
+  }
+  const options: StartEdgeOptions = { runnerToken };
+  if (port !== undefined) options.port = port;
+  if (str("hostname") !== undefined) options.hostname = str("hostname")!;
+  if (str("producer") !== undefined) options.producerId = str("producer")!;
+  if (str("runner") !== undefined) options.runnerUrl = str("runner")!.replace(/\/+$/, "");
+  const edge = await startEdge(config, options);
+  console.log(
+    `lakestrike edge ${edge.producerId} listening on ${edge.url}, runner ${
+      options.runnerUrl ?? config.edge.runnerUrl
+    }, tables ${config.tables.map((t) => t.name).join(", ")}`,
+  );
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => void edge.shutdown().then(stopped.resolve);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+}
+
+if (import.meta.main) {
+  const { runCli } = await import("../batch/cli.ts");
+  await runCli(USAGE, () => main(Deno.args));
 }
