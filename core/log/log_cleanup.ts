@@ -1,0 +1,234 @@
+/**
+ * Expired log cleanup (Delta PROTOCOL, "Metadata Cleanup"): delete commit files, checkpoints and
+ * `.crc` files of versions that are older than `delta.logRetentionDuration` (default 30 days) and
+ * lie strictly below a checkpoint that is itself older than that retention.
+ *
+ * The rule, conservatively:
+ *
+ * 1. `cutoffMs` = midnight UTC of the day of `now - logRetention` (the protocol's cutOffTimestamp).
+ * 2. `cutoffCommit` = the newest version such that it and every listed commit before it were
+ *    written at or before `cutoffMs` (file modification time).
+ * 3. `cutoffCheckpoint` = the newest complete checkpoint at or below `cutoffCommit` whose own files
+ *    were written at or before `cutoffMs` (or, when its commit was already cleaned up, the newest
+ *    such checkpoint below the first listed commit). None: nothing is
+ *    deleted. It is read back first (it must hold `protocol` and `metaData`); unreadable: nothing is
+ *    deleted.
+ * 4. Deleted: commits, checkpoints (every part, complete or not, of every format), `.crc` files and
+ *    log compaction files whose (end) version is below `cutoffCheckpoint`, and only those last
+ *    modified at or before `cutoffMs`. Kept: the checkpoint itself, its commit, everything after it,
+ *    `_last_checkpoint` and any file whose name is not a Delta log file name.
+ * 5. V2 sidecars (`_delta_log/_sidecars/`) are deleted only when no remaining V2 checkpoint refers to
+ *    them and they were modified at or before `cutoffMs`; if any remaining V2 checkpoint cannot be
+ *    read, no sidecar is deleted.
+ *
+ * Deletes go in ascending version order, so a cleanup that stops half-way leaves a log whose
+ * versions from `cutoffCheckpoint` on still load. It does not delete data files (that is vacuum).
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import { parseIntervalMs } from "../snapshot/txn.ts";
+import type { ObjectMeta, ObjectStorage } from "../storage/storage.ts";
+import { parseActions } from "./actions.ts";
+import { loadCheckpointActions, parseParquetCheckpoint } from "./checkpoint_read.ts";
+import { type CheckpointFiles, classifyLogFiles } from "./log_segment.ts";
+import { LOG_DIR, parseLogFileName, SIDECAR_DIR } from "./paths.ts";
+
+/** Default of `delta.logRetentionDuration`: 30 days. */
+export const DEFAULT_LOG_RETENTION_MS = 30 * 86_400_000;
+const DAY_MS = 86_400_000;
+const DELETE_BATCH_SIZE = 1_000;
+
+/** `delta.logRetentionDuration` of a table configuration in ms, or its default. */
+export function logRetentionMsOf(configuration: Readonly<Record<string, string>>): number {
+  const v = configuration["delta.logRetentionDuration"];
+  const ms = v === undefined ? undefined : parseIntervalMs(v);
+  return ms === undefined || ms < 0 ? DEFAULT_LOG_RETENTION_MS : ms;
+}
+
+/** `delta.enableExpiredLogCleanup` of a table configuration (default true, as in Delta). */
+export function isExpiredLogCleanupEnabled(
+  configuration: Readonly<Record<string, string>>,
+): boolean {
+  return configuration["delta.enableExpiredLogCleanup"] !== "false";
+}
+
+/** Options of {@linkcode cleanupExpiredLogs}. */
+export interface CleanupExpiredLogsOptions {
+  /** Source of "now"; default the system clock. */
+  clock?: Clock;
+  /** Only report what would be deleted; default false. */
+  dryRun?: boolean;
+}
+
+/** What {@linkcode cleanupExpiredLogs} did. */
+export interface CleanupExpiredLogsResult {
+  /** Why nothing was deleted, when nothing could be. */
+  skipped?: "disabled" | "no_checkpoint" | "checkpoint_unreadable";
+  /** Files older than this instant (epoch ms) were eligible. */
+  cutoffMs: number;
+  /** The checkpoint everything below was deleted, when one qualified. */
+  checkpointVersion?: number;
+  /** Deleted (or, on a dry run, deletable) files, relative to the table root, in delete order. */
+  files: string[];
+  bytes: number;
+}
+
+/** Version of a log file for the cleanup rule, or undefined for files never deleted here. */
+function cleanupVersion(meta: ObjectMeta): number | undefined {
+  const name = meta.path.slice(LOG_DIR.length + 1);
+  if (name.includes("/")) return undefined;
+  const f = parseLogFileName(name);
+  if (f === undefined) return undefined;
+  if (f.kind === "compacted") return f.toVersion;
+  return f.version;
+}
+
+/** Sidecar names (relative to `_sidecars`) that `checkpoint`'s top-level file refers to. */
+async function sidecarsOf(storage: ObjectStorage, cp: CheckpointFiles): Promise<string[]> {
+  const out: string[] = [];
+  for (const meta of cp.files) {
+    const bytes = await storage.get(meta.path);
+    const actions = meta.path.endsWith(".json")
+      ? parseActions(new TextDecoder().decode(bytes), meta.path)
+      : await parseParquetCheckpoint(bytes, meta.path);
+    for (const a of actions) if ("sidecar" in a) out.push(a.sidecar.path);
+  }
+  return out;
+}
+
+/**
+ * Delete expired log files (see the module documentation for the exact rule). Honours
+ * `delta.enableExpiredLogCleanup`: when it is `false`, nothing is deleted.
+ *
+ * @example
+ * ```ts
+ * import { createManualClock } from "../clock.ts";
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { createTable } from "../write/create_table.ts";
+ * import { cleanupExpiredLogs } from "./log_cleanup.ts";
+ * const clock = createManualClock(Date.UTC(2025, 0, 1));
+ * const storage = createMemoryStorage({ clock });
+ * const v0 = await createTable(storage, {
+ *   schema: { type: "struct", fields: [{ name: "x", type: "long", nullable: true, metadata: {} }] },
+ *   clock,
+ * });
+ * clock.advance(60 * 86_400_000);
+ * const r = await cleanupExpiredLogs(storage, v0, { clock });
+ * if (r.skipped !== "no_checkpoint" || r.files.length !== 0) throw new Error("must keep the log");
+ * ```
+ */
+export async function cleanupExpiredLogs(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  options: CleanupExpiredLogsOptions = {},
+): Promise<CleanupExpiredLogsResult> {
+  const clock = options.clock ?? systemClock;
+  const conf = snapshot.metadata.configuration;
+  const raw = clock.nowMs() - logRetentionMsOf(conf);
+  const cutoffMs = Math.floor(raw / DAY_MS) * DAY_MS;
+  const result: CleanupExpiredLogsResult = { cutoffMs, files: [], bytes: 0 };
+  if (!isExpiredLogCleanupEnabled(conf)) return { ...result, skipped: "disabled" };
+
+  const objects = await storage.list(`${LOG_DIR}/`);
+  const listing = classifyLogFiles(objects);
+  let cutoffCommit = -1;
+  for (const c of listing.commits) {
+    if (c.meta.lastModifiedMs > cutoffMs) break;
+    cutoffCommit = c.version;
+  }
+  // A checkpoint whose commit was already cleaned up counts by its own files' age.
+  const firstCommit = listing.commits[0]?.version ?? Infinity;
+  const checkpoint = listing.checkpoints.filter((cp) =>
+    cp.version <= snapshot.version &&
+    cp.files.every((f) => f.lastModifiedMs <= cutoffMs) &&
+    (cp.version <= cutoffCommit || cp.version < firstCommit)
+  ).at(-1);
+  if (checkpoint === undefined) return { ...result, skipped: "no_checkpoint" };
+  try {
+    await loadCheckpointActions(storage, checkpoint);
+  } catch {
+    return { ...result, skipped: "checkpoint_unreadable" };
+  }
+  result.checkpointVersion = checkpoint.version;
+
+  const doomed: ObjectMeta[] = [];
+  for (const meta of objects) {
+    const v = cleanupVersion(meta);
+    if (v === undefined || v >= checkpoint.version || meta.lastModifiedMs > cutoffMs) continue;
+    doomed.push(meta);
+  }
+  doomed.sort((a, b) => cleanupVersion(a)! - cleanupVersion(b)! || (a.path < b.path ? -1 : 1));
+
+  const sidecarMetas = objects.filter((m) => m.path.startsWith(`${SIDECAR_DIR}/`));
+  if (sidecarMetas.length > 0) {
+    const remaining = listing.checkpoints.filter((cp) =>
+      cp.version >= checkpoint.version && cp.kind.startsWith("v2")
+    );
+    try {
+      const referenced = new Set<string>();
+      for (const cp of remaining) {
+        for (const s of await sidecarsOf(storage, cp)) referenced.add(`${SIDECAR_DIR}/${s}`);
+      }
+      for (const meta of sidecarMetas) {
+        if (!referenced.has(meta.path) && meta.lastModifiedMs <= cutoffMs) doomed.push(meta);
+      }
+    } catch {
+      // A remaining checkpoint we cannot read may need any sidecar: keep them all.
+    }
+  }
+
+  result.files = doomed.map((m) => m.path);
+  result.bytes = doomed.reduce((s, m) => s + m.size, 0);
+  if (options.dryRun) return result;
+  for (let i = 0; i < result.files.length; i += DELETE_BATCH_SIZE) {
+    await storage.delete(result.files.slice(i, i + DELETE_BATCH_SIZE));
+  }
+  return result;
+}
+
+/** Result of {@linkcode maybeCleanupLogs}. */
+export type MaybeCleanupLogsResult =
+  | { ran: true; result: CleanupExpiredLogsResult }
+  | { ran: false; reason: "disabled" | "failed"; error?: unknown };
+
+/**
+ * Clean up expired log files after a checkpoint, when `delta.enableExpiredLogCleanup` is not
+ * `false`. Never throws: the commit and checkpoint it follows are already durable, so a failure is
+ * reported in the result (and to `onError`).
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { createTable } from "../write/create_table.ts";
+ * import { maybeCleanupLogs } from "./log_cleanup.ts";
+ * const storage = createMemoryStorage();
+ * const v0 = await createTable(storage, {
+ *   schema: { type: "struct", fields: [{ name: "x", type: "long", nullable: true, metadata: {} }] },
+ *   configuration: { "delta.enableExpiredLogCleanup": "false" },
+ * });
+ * const r = await maybeCleanupLogs(storage, v0);
+ * if (r.ran || r.reason !== "disabled") throw new Error("cleanup is disabled on this table");
+ * ```
+ */
+export async function maybeCleanupLogs(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  options: { clock?: Clock; onError?: (error: unknown) => void } = {},
+): Promise<MaybeCleanupLogsResult> {
+  if (!isExpiredLogCleanupEnabled(snapshot.metadata.configuration)) {
+    return { ran: false, reason: "disabled" };
+  }
+  try {
+    const result = await cleanupExpiredLogs(
+      storage,
+      snapshot,
+      options.clock ? { clock: options.clock } : {},
+    );
+    return { ran: true, result };
+  } catch (error) {
+    options.onError?.(error);
+    return { ran: false, reason: "failed", error };
+  }
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { createManualClock } from "../clock.ts";
+import { loadSnapshot } from "../snapshot/load_snapshot.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import { createMemoryStorage } from "../storage/memory.ts";
+import { createTable } from "../write/create_table.ts";
+import { commitActions } from "./commit.ts";
+import { writeCheckpoint } from "./checkpoint_write.ts";
+import { cleanupExpiredLogs, maybeCleanupLogs } from "./log_cleanup.ts";
+import { classicCheckpointPath, commitPath } from "./paths.ts";
+
+const DAY = 86_400_000;
+const schema = {
+  type: "struct" as const,
+  fields: [{ name: "x", type: "long" as const, nullable: true, metadata: {} }],
+};
+
+/** A table with one commit per day for `days` days and a checkpoint every `every` versions. */
+async function dailyTable(days: number, every: number, configuration: Record<string, string> = {}) {
+  const clock = createManualClock(Date.UTC(2025, 0, 1, 12));
+  const storage = createMemoryStorage({ clock });
+  let snap: Snapshot = await createTable(storage, { schema, clock, configuration });
+  for (let d = 1; d <= days; d++) {
+    clock.advance(DAY);
+    const add = {
+      path: `part-${d}.parquet`,
+      partitionValues: {},
+      size: 1,
+      modificationTime: clock.nowMs(),
+      dataChange: true,
+    };
+    const r = await commitActions(storage, snap, { operation: "WRITE", actions: [{ add }] }, {
+      clock,
+    });
+    assert.ok(r.ok);
+    snap = r.snapshot;
+    if (snap.version % every === 0) await writeCheckpoint(storage, snap, { clock });
+    await storage.put(`_delta_log/${String(snap.version).padStart(20, "0")}.crc`, new Uint8Array(1));
+  }
+  return { clock, storage, snap };
+}
+
+Deno.test("cleanupExpiredLogs deletes only below the newest checkpoint older than the retention", async () => {
+  // Versions 0..40, one a day; checkpoints at 10, 20, 30, 40; now = day 40 (+12h).
+  const { clock, storage, snap } = await dailyTable(40, 10);
+  const dry = await cleanupExpiredLogs(storage, snap, { clock, dryRun: true });
+  // cutoff = midnight of day 10 (40 - 30): commits 0..9 are older; checkpoint 10 was written at
+  // day 10 noon, after the cutoff midnight, so the newest qualifying checkpoint is... none.
+  assert.equal(dry.skipped, "no_checkpoint");
+  clock.advance(DAY); // cutoff = midnight of day 11: checkpoint 10 qualifies
+  const r = await cleanupExpiredLogs(storage, snap, { clock });
+  assert.equal(r.checkpointVersion, 10);
+  for (let v = 0; v < 10; v++) {
+    assert.ok(r.files.includes(commitPath(v)), `commit ${v} deleted`);
+    assert.equal(await storage.head(commitPath(v)), undefined);
+  }
+  assert.ok(r.files.includes("_delta_log/00000000000000000009.crc"));
+  assert.ok(!r.files.includes("_delta_log/00000000000000000010.crc"));
+  assert.ok(await storage.head(commitPath(10)), "the checkpoint's commit is kept");
+  assert.ok(await storage.head(classicCheckpointPath(10)), "the checkpoint is kept");
+  assert.ok(await storage.head("_delta_log/_last_checkpoint"));
+  // The table still loads at the latest version, and at every version from the checkpoint on.
+  const latest = await loadSnapshot(storage);
+  assert.equal(latest.version, 40);
+  assert.equal(latest.files.length, 40);
+  for (const v of [10, 11, 25, 39]) assert.equal((await loadSnapshot(storage, { version: v })).version, v);
+  await assert.rejects(loadSnapshot(storage, { version: 9 }));
+  // Idempotent: nothing left below the checkpoint.
+  const again = await cleanupExpiredLogs(storage, latest, { clock });
+  assert.deepEqual(again.files, []);
+});
+
+Deno.test("cleanupExpiredLogs: later checkpoints move the cutoff; older checkpoints go too", async () => {
+  const { clock, storage, snap } = await dailyTable(40, 10);
+  clock.advance(25 * DAY); // now day 65: cutoff midnight of day 35 -> checkpoint 30
+  const r = await cleanupExpiredLogs(storage, snap, { clock });
+  assert.equal(r.checkpointVersion, 30);
+  assert.ok(r.files.includes(classicCheckpointPath(10)));
+  assert.ok(r.files.includes(classicCheckpointPath(20)));
+  assert.ok(!r.files.includes(classicCheckpointPath(30)));
+  assert.ok(!r.files.some((p) => p.endsWith(`${"0".repeat(18)}30.json`)));
+  assert.equal((await loadSnapshot(storage)).version, 40);
+});
+
+Deno.test("cleanupExpiredLogs never deletes without a checkpoint, and honours the table property", async () => {
+  const { clock, storage, snap } = await dailyTable(12, 1000);
+  clock.advance(400 * DAY);
+  const r = await cleanupExpiredLogs(storage, snap, { clock });
+  assert.equal(r.skipped, "no_checkpoint");
+  assert.equal((await storage.list("_delta_log/")).filter((m) => m.path.endsWith(".json")).length, 13);
+
+  const off = await dailyTable(40, 10, { "delta.enableExpiredLogCleanup": "false" });
+  off.clock.advance(400 * DAY);
+  assert.equal((await cleanupExpiredLogs(off.storage, off.snap, { clock: off.clock })).skipped, "disabled");
+  const m = await maybeCleanupLogs(off.storage, off.snap, { clock: off.clock });
+  assert.equal(m.ran, false);
+  assert.ok(await off.storage.head(commitPath(0)));
+});
+
+Deno.test("cleanupExpiredLogs honours delta.logRetentionDuration and refuses an unreadable checkpoint", async () => {
+  const { clock, storage, snap } = await dailyTable(20, 10, {
+    "delta.logRetentionDuration": "interval 2 days",
+  });
+  clock.advance(DAY);
+  // Break checkpoint 20; checkpoint 10 qualifies only if 20 is skipped, but 20 is the newest.
+  await storage.put(classicCheckpointPath(20), new Uint8Array([1, 2, 3]));
+  clock.advance(3 * DAY);
+  const r = await cleanupExpiredLogs(storage, snap, { clock, dryRun: true });
+  assert.equal(r.skipped, "checkpoint_unreadable");
+  const m = await maybeCleanupLogs(storage, snap, { clock });
+  assert.ok(m.ran && m.result.files.length === 0);
+});
