@@ -36,3 +36,4 @@ export {
 } from "./registry.ts";
 export * from "./writer/mod.ts";
 export * from "./checkpoint/mod.ts";
+export * from "./compaction/mod.ts";

@@ -1,0 +1,59 @@
+/**
+ * Compaction (Delta `OPTIMIZE`, bin-packing): the built-in {@linkcode compactionPlugin} that plans
+ * bins of small files, and {@linkcode compactTable}, the operation that rewrites them and commits
+ * the result with `dataChange: false`. It does not delete files; vacuum does.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../../core/storage/memory.ts";
+ * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+ * import { appendBatch, createTable } from "../../core/write/mod.ts";
+ * import { createPluginRegistry } from "../registry.ts";
+ * import { compactionPlugin, compactTable, createCompactionContext } from "./mod.ts";
+ *
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
+ * };
+ * let snapshot = await createTable(storage, { schema });
+ * for (let i = 0; i < 5; i++) {
+ *   const r = await appendBatch(storage, snapshot, createArrowTable(schema, [{ id: i }]));
+ *   if (!r.ok) throw new Error(r.reason);
+ *   snapshot = r.snapshot;
+ * }
+ * const registry = createPluginRegistry([compactionPlugin()]).freeze();
+ * const ctx = createCompactionContext(storage);
+ * const result = await compactTable(storage, snapshot, {
+ *   planner: (s) => registry.runPlanCompaction(s, ctx),
+ * });
+ * if (result.filesAfter !== 1) throw new Error(`expected one file, got ${result.filesAfter}`);
+ * ```
+ *
+ * @module
+ */
+export { compactionPlugin, type CompactionPluginOptions } from "./compaction_plugin.ts";
+export { type CompactionContextOptions, createCompactionContext } from "./compaction_context.ts";
+export {
+  COMMIT_ATTEMPTS_MAX_DEFAULT,
+  type CompactionMetrics,
+  type CompactionPlanner,
+  type CompactionProgress,
+  compactTable,
+  type CompactTableOptions,
+  type CompactTableResult,
+  CONFLICT_RETRIES_MAX_DEFAULT,
+  type FileSizeMetrics,
+  MAX_CONCURRENT_IO_DEFAULT,
+  OUTPUT_FILE_ROWS_MAX,
+} from "./compact_table.ts";
+export {
+  MIN_FILES_DEFAULT,
+  parseByteSize,
+  parsePartitionFilter,
+  planCompactionBins,
+  type PlanCompactionOptions,
+  TARGET_FILE_SIZE_PROPERTY,
+  TARGET_SIZE_BYTES_DEFAULT,
+  targetSizeOf,
+} from "./plan_compaction_bins.ts";
