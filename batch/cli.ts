@@ -25,7 +25,12 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
   options: T,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args, options: options ?? {}, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args,
+      options: options ?? {},
+      allowPositionals: true,
+      strict: true,
+    });
     return {
       values: parsed.values as Record<string, string | boolean | undefined>,
       positionals: parsed.positionals,
@@ -36,10 +41,15 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(
 }
 
 /** Parse a flag value as a non-negative integer, or throw a {@linkcode UsageError} naming the flag. */
-export function parseNonNegativeInt(flag: string, value: string | boolean | undefined): number | undefined {
+export function parseNonNegativeInt(
+  flag: string,
+  value: string | boolean | undefined,
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`Invalid value for --${flag}: expected a non-negative integer, got '${value}'`);
+    throw new UsageError(
+      `Invalid value for --${flag}: expected a non-negative integer, got '${value}'`,
+    );
   }
   return Number(value);
 }

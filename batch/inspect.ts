@@ -32,7 +32,9 @@ export interface TableSummary {
   numRecords: number | null;
   numFilesWithoutStats: number;
   numFilesWithDeletionVectors: number;
-  history: Array<{ version: number; timestamp: string; operation: string | null; commitInfo: unknown }>;
+  history: Array<
+    { version: number; timestamp: string; operation: string | null; commitInfo: unknown }
+  >;
 }
 
 /** Number of records of a file from its stats, or `undefined` when it has none. */
@@ -137,7 +139,9 @@ export function formatSummary(s: TableSummary): string {
       features.length ? `; ${features.join("; ")}` : ""
     }`,
     `files       ${s.numFiles} active, ${formatBytes(s.sizeBytes)}${
-      s.numFilesWithDeletionVectors ? `, ${s.numFilesWithDeletionVectors} with deletion vectors` : ""
+      s.numFilesWithDeletionVectors
+        ? `, ${s.numFilesWithDeletionVectors} with deletion vectors`
+        : ""
     }`,
     `records     ${s.numRecords ?? "unknown"}${
       s.numFilesWithoutStats && s.numRecords !== null
