@@ -1,0 +1,116 @@
+/**
+ * `keepLastVersionsPlugin({ versions: K })`: a `retentionHorizon` that keeps every file the last K
+ * versions need, however old, so time travel to any of them keeps working after a vacuum.
+ *
+ * Precisely, with `latest` the snapshot's version and `first = latest - K + 1`:
+ *
+ * * a file version `first` references either is still active (vacuum keeps it) or was removed by a
+ *   commit in `first + 1 .. latest`; its tombstone must stay unexpired. The horizon is therefore the
+ *   smallest `deletionTimestamp` of the `remove` actions in commits `first + 1 .. latest`, and at most
+ *   the commit timestamp of `first` (the smaller of its `commitInfo.timestamp` and the commit file's
+ *   modification time). A tombstone is unexpired when its `deletionTimestamp` is at or after the
+ *   horizon, and unreferenced files written after it are too young to delete, so nothing those
+ *   versions need goes.
+ * * `first <= 0` (the table has at most K versions): the horizon is 0, vacuum deletes nothing.
+ * * a commit in that range that cannot be read (cleaned up, or a remove without
+ *   `deletionTimestamp`): the horizon is 0, keep everything, and a warning is logged.
+ *
+ * Like every `retentionHorizon`, it can only lengthen the retention the table asks for.
+ *
+ * @module
+ */
+import { InvalidArgumentError, isLakestrikeError } from "../../core/errors.ts";
+import { commitPath } from "../../core/log/paths.ts";
+import { readCommit } from "../../core/snapshot/load_snapshot.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { ObjectStorage } from "../../core/storage/storage.ts";
+import { type Plugin, PLUGIN_API_VERSION, type PluginContext } from "../types.ts";
+
+/** Options of {@linkcode keepLastVersionsPlugin}. */
+export interface KeepLastVersionsOptions {
+  /** How many of the newest versions stay readable (at least 1). */
+  versions: number;
+}
+
+const READ_CONCURRENCY = 16;
+
+/**
+ * The horizon that keeps the files of versions `latest - versions + 1 .. latest` (see the module
+ * documentation). Reads the commits of that range.
+ */
+export async function lastVersionsHorizon(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  versions: number,
+  ctx?: Pick<PluginContext, "logger">,
+): Promise<number> {
+  const first = snapshot.version - versions + 1;
+  if (first <= 0) return 0;
+  const wanted = Array.from({ length: snapshot.version - first + 1 }, (_, i) => first + i);
+  let horizon = Infinity;
+  let next = 0;
+  let unknown: string | undefined;
+  const worker = async () => {
+    while (next < wanted.length && unknown === undefined) {
+      const v = wanted[next++]!;
+      try {
+        const actions = await readCommit(storage, v);
+        if (v === first) {
+          const meta = await storage.head(commitPath(v));
+          for (const a of actions) {
+            if ("commitInfo" in a && typeof a.commitInfo.timestamp === "number") {
+              horizon = Math.min(horizon, a.commitInfo.timestamp);
+            }
+          }
+          if (meta) horizon = Math.min(horizon, meta.lastModifiedMs);
+          continue;
+        }
+        for (const a of actions) {
+          if (!("remove" in a)) continue;
+          const ts = a.remove.deletionTimestamp;
+          if (typeof ts !== "number") unknown = `a remove in version ${v} has no deletionTimestamp`;
+          else horizon = Math.min(horizon, ts);
+        }
+      } catch (e) {
+        if (!isLakestrikeError(e)) throw e;
+        unknown = `version ${v} cannot be read (${e.message})`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted.length) }, worker));
+  if (unknown !== undefined || !Number.isFinite(horizon)) {
+    ctx?.logger.warn("keep-last-versions: keeping every file", {
+      reason: unknown ?? "no timestamp found",
+    });
+    return 0;
+  }
+  return horizon;
+}
+
+/**
+ * Create the plugin.
+ *
+ * @example
+ * ```ts
+ * import { createPluginRegistry } from "../registry.ts";
+ * import { keepLastVersionsPlugin } from "./keep_last_versions_plugin.ts";
+ * const registry = createPluginRegistry([keepLastVersionsPlugin({ versions: 10 })]).freeze();
+ * if (registry.hookOrder("retentionHorizon")[0] !== "keep-last-versions") throw new Error("missing");
+ * ```
+ */
+export function keepLastVersionsPlugin(options: KeepLastVersionsOptions): Plugin {
+  const versions = options?.versions;
+  if (!Number.isSafeInteger(versions) || versions < 1) {
+    throw new InvalidArgumentError(
+      `Cannot create keepLastVersionsPlugin: versions must be a positive integer, got ${versions}`,
+    );
+  }
+  return {
+    name: "keep-last-versions",
+    apiVersion: PLUGIN_API_VERSION,
+    hooks: {
+      retentionHorizon: (snapshot, ctx) =>
+        lastVersionsHorizon(ctx.storage, snapshot, versions, ctx),
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * `partitionTtlPlugin({ column, days })`: a `planDataRetention` that expires whole partitions by the
+ * date in their partition value. `applyDataRetention` then commits the `remove`s, and a later vacuum
+ * deletes the files once the removes are older than the retention.
+ *
+ * The partition value (a string in the log) is read as:
+ *
+ * * `date` or `string` column: `YYYY-MM-DD` (a string column may carry more after the date, such as
+ *   `YYYY-MM-DD HH:MM`, only the date counts); the partition holds data up to the end of that UTC
+ *   day;
+ * * `timestamp` / `timestamp_ntz` column: `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` taken as UTC; the
+ *   partition holds data of that instant.
+ *
+ * A partition expires when its newest possible instant is more than `days` days before now. A null,
+ * empty or unparseable value never expires (keeping is the safe mistake).
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "../../core/errors.ts";
+import type { Add } from "../../core/log/actions.ts";
+import { physicalName } from "../../core/schema/column_mapping.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
+
+/** Options of {@linkcode partitionTtlPlugin}. */
+export interface PartitionTtlOptions {
+  /** A partition column of type date, timestamp, timestamp_ntz or string (`YYYY-MM-DD...`). */
+  column: string;
+  /** Partitions whose data is older than this many days expire (a non-negative number). */
+  days: number;
+}
+
+const DAY_MS = 86_400_000;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})/;
+const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z)?$/;
+
+/**
+ * The newest instant (epoch ms) data of a partition value can have, or `undefined` when the value
+ * cannot be read (then the partition never expires).
+ *
+ * @example
+ * ```ts
+ * import { partitionEndMs } from "./partition_ttl_plugin.ts";
+ * if (partitionEndMs("2024-01-31", "date") !== Date.UTC(2024, 1, 1) - 1) throw new Error("date");
+ * if (partitionEndMs("2024-01-31 10:00:00", "timestamp") !== Date.UTC(2024, 0, 31, 10)) throw new Error("ts");
+ * if (partitionEndMs("soon", "string") !== undefined) throw new Error("junk");
+ * ```
+ */
+export function partitionEndMs(value: string | null | undefined, type: string): number | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  if (type === "timestamp" || type === "timestamp_ntz") {
+    const m = TS_RE.exec(value);
+    if (!m) return undefined;
+    const [y, mo, d, h = "0", mi = "0", s = "0", frac = ""] = m.slice(1);
+    const ms = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s) + Math.floor(Number(`0.${frac || "0"}`) * 1000);
+    return validDate(+y!, +mo!, +d!) ? ms + (frac.length > 3 ? 1 : 0) : undefined;
+  }
+  if (type !== "date" && type !== "string") return undefined;
+  const m = DATE_RE.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d] = [+m[1]!, +m[2]!, +m[3]!];
+  if (!validDate(y, mo, d)) return undefined;
+  return Date.UTC(y, mo - 1, d) + DAY_MS - 1;
+}
+
+function validDate(y: number, mo: number, d: number): boolean {
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** The active files of `snapshot` whose partition of `column` ended more than `days` days before `nowMs`. Pure. */
+export function planPartitionTtl(
+  snapshot: Snapshot,
+  options: PartitionTtlOptions,
+  nowMs: number,
+): Add[] {
+  const { column, days } = options;
+  const name = snapshot.metadata.partitionColumns.find((c) => c === column) ??
+    snapshot.metadata.partitionColumns.find((c) => c.toLowerCase() === column.toLowerCase());
+  if (name === undefined) {
+    throw new InvalidArgumentError(
+      `Cannot plan partition TTL: ${column} is not a partition column (${
+        snapshot.metadata.partitionColumns.join(", ") || "none"
+      })`,
+    );
+  }
+  const field = snapshot.schema.fields.find((f) => f.name === name);
+  const type = typeof field?.type === "string" ? field.type : "";
+  if (!["date", "timestamp", "timestamp_ntz", "string"].includes(type)) {
+    throw new InvalidArgumentError(
+      `Cannot plan partition TTL: column ${name} has type ${JSON.stringify(field?.type)}, not date, timestamp or string`,
+    );
+  }
+  const key = snapshot.columnMappingMode === "none" || !field ? name : physicalName(field);
+  const limitMs = nowMs - days * DAY_MS;
+  return snapshot.files.filter((add) => {
+    const end = partitionEndMs(add.partitionValues[key], type);
+    return end !== undefined && end < limitMs;
+  });
+}
+
+/**
+ * Create the plugin.
+ *
+ * @example
+ * ```ts
+ * import { createPluginRegistry } from "../registry.ts";
+ * import { partitionTtlPlugin } from "./partition_ttl_plugin.ts";
+ * const registry = createPluginRegistry([partitionTtlPlugin({ column: "date", days: 90 })]).freeze();
+ * if (registry.hookOrder("planDataRetention")[0] !== "partition-ttl:date") throw new Error("missing");
+ * ```
+ */
+export function partitionTtlPlugin(options: PartitionTtlOptions): Plugin {
+  const { column, days } = options ?? {};
+  if (typeof column !== "string" || column === "") {
+    throw new InvalidArgumentError("Cannot create partitionTtlPlugin: column must be a column name");
+  }
+  if (typeof days !== "number" || !Number.isFinite(days) || days < 0) {
+    throw new InvalidArgumentError(
+      `Cannot create partitionTtlPlugin: days must be a non-negative number, got ${days}`,
+    );
+  }
+  return {
+    name: `partition-ttl:${column}`,
+    apiVersion: PLUGIN_API_VERSION,
+    hooks: {
+      planDataRetention: (snapshot, ctx) =>
+        planPartitionTtl(snapshot, { column, days }, ctx.clock.nowMs()),
+    },
+  };
+}
