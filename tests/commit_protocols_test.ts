@@ -239,6 +239,36 @@ for (const name of ["local", "s3", "s3-dynamodb"] as const) {
   });
 }
 
+Deno.test("commit protocol s3-dynamodb: without conditional PUT, DynamoDB alone decides the winner", async () => {
+  const f = await fixture("s3-dynamodb");
+  try {
+    // Spark's S3A copy: HEAD, then an unconditional PUT. Only the PutItem condition is left.
+    const writers = Array.from({ length: 6 }, () =>
+      createS3DynamoDBLogStore({
+        storage: f.storage,
+        tableName: DDB_TABLE,
+        endpoint: dynamodbEndpoint(),
+        copyMode: "head-then-put",
+      }));
+    for (let version = 0; version < 3; version++) {
+      const bodies = writers.map((_, i) =>
+        encoder.encode(`{"commitInfo":{"v":${version},"w":${i}}}\n`)
+      );
+      const outcomes = await Promise.all(writers.map((w, i) => w.writeCommit(version, bodies[i]!)));
+      const winners = outcomes.flatMap((o, i) => (o === "committed" ? [i] : []));
+      assert.equal(winners.length, 1, `version ${version}: ${outcomes.join(",")}`);
+      const stored = await f.storage.get(commitPath(version));
+      assert.deepEqual(stored, bodies[winners[0]!]);
+      // The entry names the winner's temp file.
+      const entry = await writers[0]!.getEntry(version);
+      assert.equal(entry?.complete, true);
+      assert.deepEqual(await f.storage.get(`${LOG_DIR}/${entry!.tempPath}`), stored);
+    }
+  } finally {
+    await f.cleanup();
+  }
+});
+
 Deno.test("commit protocol s3-dynamodb: a PutItem whose answer was lost is ours; throttling is retried", async () => {
   const f = await fixture("s3-dynamodb");
   try {
