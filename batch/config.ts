@@ -29,6 +29,11 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { LakestrikeError } from "../core/errors.ts";
+import {
+  COMMIT_PROTOCOL_NAMES,
+  type CommitProtocolName,
+  defaultCommitProtocolName,
+} from "../core/log/commit_protocol.ts";
 import { parseDataType } from "../core/schema/parse_schema.ts";
 import type { DataType, StructField, StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
@@ -100,6 +105,24 @@ export interface TableInput {
   unknownFields?: "reject" | "drop";
   /** Create the table when it does not exist (default true). */
   createIfMissing?: boolean;
+  /**
+   * How commits are made atomic (DESIGN section 3): `local` (default for paths), `s3` (default for
+   * `s3://`: conditional PUT) or `s3-dynamodb` (the S3DynamoDBLogStore protocol, for Spark writers
+   * on the same table). Recorded in the table; a runner with another protocol refuses the table.
+   */
+  commitProtocol?: CommitProtocolName;
+  /** DynamoDB settings of `s3-dynamodb`. */
+  dynamodb?: DynamoDbInput;
+}
+
+/** DynamoDB settings of the `s3-dynamodb` commit protocol. */
+export interface DynamoDbInput {
+  /** DynamoDB table name (default `delta_log`). */
+  tableName?: string;
+  /** Endpoint URL (DynamoDB Local); default the AWS SDK's. */
+  endpoint?: string;
+  /** AWS region; default `AWS_REGION`, else `us-east-1`. */
+  region?: string;
 }
 
 /** Edge settings as written in the config; every field is optional. */
@@ -173,6 +196,10 @@ export interface TableConfig {
   unknownFields: "reject" | "drop";
   /** Create the table when it does not exist. */
   createIfMissing: boolean;
+  /** The commit protocol (the URI's default when the config names none). */
+  commitProtocol: CommitProtocolName;
+  /** DynamoDB settings, for `s3-dynamodb`. */
+  dynamodb?: DynamoDbInput;
 }
 
 /** Edge settings after validation, defaults filled in. */
@@ -435,6 +462,8 @@ function checkTable(
     "properties",
     "unknownFields",
     "createIfMissing",
+    "commitProtocol",
+    "dynamodb",
   ]);
   for (const key of Object.keys(v)) {
     if (!known.has(key)) issues.push(`${at}.${key}: unknown setting`);
@@ -466,6 +495,17 @@ function checkTable(
   if (typeof createIfMissing !== "boolean") {
     issues.push(`${at}.createIfMissing: expected a boolean, got ${show(createIfMissing)}`);
   }
+  const commitProtocol = v.commitProtocol ?? defaultCommitProtocolName(uri);
+  if (!(COMMIT_PROTOCOL_NAMES as readonly unknown[]).includes(commitProtocol)) {
+    issues.push(
+      `${at}.commitProtocol: expected one of ${COMMIT_PROTOCOL_NAMES.join(", ")}, got ${
+        show(commitProtocol)
+      }`,
+    );
+  } else if (commitProtocol !== "local" && !uri.startsWith("s3://")) {
+    issues.push(`${at}.commitProtocol: '${commitProtocol}' needs an s3:// uri`);
+  }
+  const dynamodb = checkDynamoDb(v.dynamodb, commitProtocol, `${at}.dynamodb`, issues);
   if (schema === undefined || issues.length > before) return undefined;
   return {
     name: name as string,
@@ -475,7 +515,44 @@ function checkTable(
     properties,
     unknownFields: unknownFields as "reject" | "drop",
     createIfMissing: createIfMissing as boolean,
+    commitProtocol: commitProtocol as CommitProtocolName,
+    ...(dynamodb === undefined ? {} : { dynamodb }),
   };
+}
+
+function checkDynamoDb(
+  v: unknown,
+  commitProtocol: unknown,
+  at: string,
+  issues: string[],
+): DynamoDbInput | undefined {
+  if (v === undefined) return undefined;
+  if (commitProtocol !== "s3-dynamodb") {
+    issues.push(`${at}: only used with commitProtocol 's3-dynamodb'`);
+    return undefined;
+  }
+  if (!isRecord(v)) {
+    issues.push(`${at}: expected an object, got ${show(v)}`);
+    return undefined;
+  }
+  checkUnknownKeys(v, ["tableName", "endpoint", "region"], at, issues);
+  const out: DynamoDbInput = {};
+  if (v.tableName !== undefined) {
+    if (typeof v.tableName !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(v.tableName)) {
+      issues.push(`${at}.tableName: expected a DynamoDB table name, got ${show(v.tableName)}`);
+    } else out.tableName = v.tableName;
+  }
+  if (v.endpoint !== undefined) {
+    if (typeof v.endpoint !== "string" || !/^https?:\/\/\S+$/.test(v.endpoint)) {
+      issues.push(`${at}.endpoint: expected an http(s) URL, got ${show(v.endpoint)}`);
+    } else out.endpoint = v.endpoint;
+  }
+  if (v.region !== undefined) {
+    if (typeof v.region !== "string" || !/^[a-z0-9-]{2,32}$/.test(v.region)) {
+      issues.push(`${at}.region: expected an AWS region, got ${show(v.region)}`);
+    } else out.region = v.region;
+  }
+  return out;
 }
 
 function checkInt(

@@ -181,6 +181,7 @@ Deno.test("validateConfig accepts a Delta StructType schema and file:// and s3:/
     ],
   });
   assert.equal(config.tables[2]!.uri, "memory://t3");
+  assert.deepEqual(config.tables.map((t) => t.commitProtocol), ["local", "s3", "local"]);
   assert.equal(config.tables[0]!.uri, "/var/t1");
   assert.equal(config.tables[0]!.schema.fields[0]!.type, "long");
   assert.equal(config.tables[1]!.uri, "s3://my-bucket/tables/t2");
@@ -341,6 +342,46 @@ Deno.test("validateConfig: table properties, unknownFields, createIfMissing", ()
     (c) => (c.tables[0]!.createIfMissing = "yes"),
     "tables[0].createIfMissing: expected a boolean, got 'yes'",
   );
+});
+
+Deno.test("validateConfig: commit protocols", () => {
+  const c = validateConfig({
+    tables: [{
+      name: "t",
+      uri: "s3://bucket/t",
+      schema: { x: "long" },
+      commitProtocol: "s3-dynamodb",
+      dynamodb: { tableName: "delta_log", endpoint: "http://localhost:8000", region: "eu-west-1" },
+    }],
+  });
+  assert.equal(c.tables[0]!.commitProtocol, "s3-dynamodb");
+  assert.deepEqual(c.tables[0]!.dynamodb, {
+    tableName: "delta_log",
+    endpoint: "http://localhost:8000",
+    region: "eu-west-1",
+  });
+  refused(
+    (c) => (c.tables[0]!.commitProtocol = "dynamo"),
+    "tables[0].commitProtocol: expected one of local, s3, s3-dynamodb, got 'dynamo'",
+  );
+  refused(
+    (c) => (c.tables[0]!.commitProtocol = "s3"),
+    "tables[0].commitProtocol: 's3' needs an s3:// uri",
+  );
+  refused(
+    (c) => (c.tables[0]!.dynamodb = { tableName: "x" }),
+    "tables[0].dynamodb: only used with commitProtocol 's3-dynamodb'",
+  );
+  const bad = base();
+  bad.tables[0]!.uri = "s3://bucket/t";
+  bad.tables[0]!.commitProtocol = "s3-dynamodb";
+  bad.tables[0]!.dynamodb = { tableName: "x", endpoint: "localhost", region: "EU", colour: 1 };
+  assert.deepEqual(issuesOf(bad), [
+    "tables[0].dynamodb.colour: unknown setting (known: tableName, endpoint, region)",
+    "tables[0].dynamodb.tableName: expected a DynamoDB table name, got 'x'",
+    "tables[0].dynamodb.endpoint: expected an http(s) URL, got 'localhost'",
+    "tables[0].dynamodb.region: expected an AWS region, got 'EU'",
+  ]);
 });
 
 Deno.test("validateConfig: edge settings", () => {
