@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { isLakestrikeError } from "../errors.ts";
+import { createMemoryStorage } from "../storage/memory.ts";
+import { loadSnapshot } from "../snapshot/load_snapshot.ts";
+import { createTable } from "../write/create_table.ts";
+import { validateTableProperties } from "../write/table_properties.ts";
+import {
+  assertCommitProtocol,
+  COMMIT_PROTOCOL_PROPERTY,
+  type CommitProtocol,
+  CommitProtocolMismatchError,
+  createPutIfAbsentProtocol,
+  defaultCommitProtocolName,
+  parseCommitProtocolName,
+  resolveCommitProtocol,
+} from "./commit_protocol.ts";
+import { commitActions } from "./commit.ts";
+import { commitPath } from "./paths.ts";
+
+const SCHEMA = {
+  type: "struct" as const,
+  fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
+};
+const encoder = new TextEncoder();
+
+Deno.test("defaultCommitProtocolName: s3 for s3:// and s3a://, local otherwise", () => {
+  assert.equal(defaultCommitProtocolName("s3://b/t"), "s3");
+  assert.equal(defaultCommitProtocolName("S3A://b/t"), "s3");
+  assert.equal(defaultCommitProtocolName("file:///t"), "local");
+  assert.equal(defaultCommitProtocolName("memory://t"), "local");
+  assert.equal(createPutIfAbsentProtocol(createMemoryStorage({ location: "s3://b/t" })).name, "s3");
+});
+
+Deno.test("parseCommitProtocolName: names the accepted values", () => {
+  assert.equal(parseCommitProtocolName("local"), "local");
+  assert.throws(
+    () => parseCommitProtocolName("dynamodb"),
+    /Invalid commit protocol "dynamodb": must be one of local, s3, s3-dynamodb/,
+  );
+});
+
+Deno.test("createTable records the protocol; the table property is validated", async () => {
+  const storage = createMemoryStorage({ location: "s3://b/t" });
+  const v0 = await createTable(storage, { schema: SCHEMA });
+  assert.equal(v0.metadata.configuration[COMMIT_PROTOCOL_PROPERTY], "s3");
+  const reloaded = await loadSnapshot(storage);
+  assert.equal(reloaded.metadata.configuration[COMMIT_PROTOCOL_PROPERTY], "s3");
+  assert.throws(
+    () => validateTableProperties({ [COMMIT_PROTOCOL_PROPERTY]: "s4" }),
+    /table property lakestrike.commitProtocol "s4"/,
+  );
+  // A configuration naming another protocol than the one that writes version 0 is refused.
+  await assert.rejects(
+    createTable(createMemoryStorage({ location: "s3://b/u" }), {
+      schema: SCHEMA,
+      configuration: { [COMMIT_PROTOCOL_PROPERTY]: "s3-dynamodb" },
+    }),
+    CommitProtocolMismatchError,
+  );
+});
+
+Deno.test("resolveCommitProtocol: recorded protocol wins over nothing, refuses another", async () => {
+  const storage = createMemoryStorage({ location: "s3://b/t" });
+  const recorded = (name: string) => ({
+    metadata: { configuration: { [COMMIT_PROTOCOL_PROPERTY]: name } },
+  });
+  assert.equal((await resolveCommitProtocol(storage, recorded("s3"), {})).name, "s3");
+  // Tables of Spark or delta-rs carry no property: the configured protocol is used.
+  const foreign = { metadata: { configuration: {} } };
+  assert.equal(
+    (await resolveCommitProtocol(storage, foreign, { protocol: "local" })).name,
+    "local",
+  );
+  await assert.rejects(
+    resolveCommitProtocol(storage, recorded("s3-dynamodb"), { protocol: "s3" }),
+    (e: Error) =>
+      e instanceof CommitProtocolMismatchError && isLakestrikeError(e, "INVALID_ARGUMENT") &&
+      e.message ===
+        "Cannot write to s3://b/t: the table commits through 's3-dynamodb' but this writer uses 's3'; mixing commit protocols can lose commits",
+  );
+  await assert.rejects(
+    resolveCommitProtocol(storage, foreign, { protocol: "s3-dynamodb" }),
+    /'s3-dynamodb' needs DynamoDB settings/,
+  );
+  assert.throws(
+    () => assertCommitProtocol("file:///t", { [COMMIT_PROTOCOL_PROPERTY]: "local" }, "s3"),
+    CommitProtocolMismatchError,
+  );
+});
+
+Deno.test("commitActions routes the commit file through the given protocol", async () => {
+  const storage = createMemoryStorage();
+  const v0 = await createTable(storage, { schema: SCHEMA });
+  const written: number[] = [];
+  const inner = createPutIfAbsentProtocol(storage, "local");
+  const spy: CommitProtocol = {
+    name: "local",
+    writeCommit(version, bytes) {
+      written.push(version);
+      return inner.writeCommit(version, bytes);
+    },
+  };
+  const add = {
+    path: "a.parquet",
+    partitionValues: {},
+    size: 1,
+    modificationTime: 0,
+    dataChange: true,
+  };
+  const r = await commitActions(storage, v0, { operation: "WRITE", actions: [{ add }] }, {
+    protocol: spy,
+  });
+  assert.ok(r.ok);
+  assert.deepEqual(written, [1]);
+});
+
+Deno.test("loadSnapshot runs the protocol's repair before listing", async () => {
+  const storage = createMemoryStorage();
+  const v0 = await createTable(storage, { schema: SCHEMA });
+  // A "repair" that makes version 1 visible, as an s3-dynamodb repair copies a temp file.
+  const bytes = encoder.encode('{"commitInfo":{"operation":"WRITE"}}\n');
+  const protocol = { repair: async () => void await storage.put(commitPath(1), bytes) };
+  assert.equal(v0.version, 0);
+  assert.equal((await loadSnapshot(storage, { protocol })).version, 1);
+});
+
+Deno.test("put-if-absent protocol: of any number of writers of one version exactly one wins (property)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 0, max: 3 }),
+      async (n, lost) => {
+        const storage = createMemoryStorage({
+          faults: {
+            // The first `lost` puts land but lose their answer.
+            after(op) {
+              if (op === "put" && lost > 0) {
+                lost--;
+                throw new Error("connection reset");
+              }
+            },
+          },
+        });
+        const writers = Array.from(
+          { length: n },
+          () => createPutIfAbsentProtocol(storage, "local"),
+        );
+        const outcomes = await Promise.all(
+          writers.map((w, i) => w.writeCommit(7, encoder.encode(`${i}\n`))),
+        );
+        assert.equal(outcomes.filter((o) => o === "committed").length, 1);
+        const winner = outcomes.indexOf("committed");
+        assert.deepEqual(await storage.get(commitPath(7)), encoder.encode(`${winner}\n`));
+      },
+    ),
+    { numRuns: 50 },
+  );
+});
