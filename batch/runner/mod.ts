@@ -1,0 +1,63 @@
+/**
+ * The batch runner: an HTTP intake (Hono) implementing the edge-to-runner wire contract over one
+ * group-committing committer loop per table, with health and Prometheus metrics endpoints. No
+ * `Deno.*` here: an entry point serves `createRunner(deps).app.fetch`.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStorage } from "../../core/storage/memory.ts";
+ * import { createTable } from "../../core/write/create_table.ts";
+ * import { checkpointPlugin, createPluginRegistry, writerPlugin } from "../../plugins/mod.ts";
+ * import { createRunner } from "./mod.ts";
+ * const storage = createMemoryStorage();
+ * await createTable(storage, {
+ *   schema: { type: "struct", fields: [{ name: "n", type: "long", nullable: true, metadata: {} }] },
+ * });
+ * const runner = createRunner({
+ *   tables: { events: { storage, uri: "memory://events" } },
+ *   registry: createPluginRegistry([writerPlugin(), checkpointPlugin()]).freeze(),
+ *   runnerToken: "secret",
+ *   limits: { requestBodyBytesMax: 8 * 1024 * 1024 },
+ * });
+ * await runner.ready();
+ * const health = await (await runner.app.request("/healthz")).json();
+ * if (health.tables.events.version !== 0) throw new Error("not loaded");
+ * await runner.close();
+ * ```
+ *
+ * @module
+ */
+export {
+  createRunner,
+  PRODUCER_LENGTH_MAX,
+  type Runner,
+  RUNNER_LIMITS_DEFAULT,
+  type RunnerDeps,
+  type RunnerLimits,
+  type RunnerTable,
+  type RunnerTableStats,
+} from "./runner.ts";
+export {
+  type BatchEntry,
+  type BatchOutcome,
+  type Committer,
+  COMMITTER_LIMITS_DEFAULT,
+  type CommitterDeps,
+  type CommitterLimits,
+  type CommitterStats,
+  type CommitterTable,
+  createCommitter,
+  type RunnerCommitOptions,
+} from "./committer.ts";
+export { createRunnerMetrics, GROUP_SIZE_BUCKETS, type RunnerMetrics } from "./runner_metrics.ts";
+export {
+  type Counter,
+  createPrometheusRegistry,
+  escapeLabelValue,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  LATENCY_BUCKETS_SECONDS,
+  PROMETHEUS_CONTENT_TYPE,
+  type PrometheusRegistry,
+} from "./prometheus.ts";

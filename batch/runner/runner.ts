@@ -1,0 +1,465 @@
+/**
+ * The batch runner's HTTP intake: a Hono app that implements the edge-to-runner wire contract
+ * (DESIGN section 4, `edge/wire.ts`) over one committer per table (`committer.ts`).
+ *
+ * `POST /v1/tables/{table}/batches` — body an Arrow IPC stream
+ * (`application/vnd.apache.arrow.stream`), headers `x-lakestrike-producer`, `x-lakestrike-seq` and
+ * `authorization: Bearer <runner token>`. Checked in this order, errors as JSON `{error, detail}`:
+ *
+ * | status | error | when |
+ * |---|---|---|
+ * | 401 | `unauthorized` | no bearer token, or not the runner token (compared in constant time) |
+ * | 404 | `unknown_table` | the table is not configured |
+ * | 415 | `unsupported_media_type` | content type is not an Arrow IPC stream |
+ * | 400 | `invalid_header` | producer missing, longer than 256 or with control characters; seq not a non-negative safe integer |
+ * | 413 | `payload_too_large` | body over `requestBodyBytesMax` (Hono `bodyLimit`) |
+ * | 400 | `malformed_body` | empty body or not an Arrow IPC stream |
+ * | 422 | `schema_mismatch` | the batch (after `transformBatch`) does not fit the table schema; names the column |
+ * | 422 | `transform_rejected` | a `transformBatch` hook threw a schema or argument error |
+ * | 429 | `buffer_full` | the table's queue is full (`Retry-After: 1`) |
+ * | 500 | `write_failed`, `commit_rejected`, `transform_failed`, `internal` | a plugin failed (transient for the edge) |
+ * | 503 | `table_unavailable`, `commit_failed`, `commit_conflict`, `schema_changed`, `closing`, `timeout` | not committed (or, for `timeout`, not yet known): retry with the same seq |
+ *
+ * `200 {"version": N, "rows": R}` comes after the commit file is durable; a batch whose seq is
+ * already committed for its producer (at or below the producer's `txn` version) is answered `200`
+ * with the version that holds it (see `committer.ts` for exactly which version) and is not written
+ * again. `afterCommit` hooks (checkpoints) run after the answer.
+ *
+ * The intake decodes the body, runs `transformBatch` and validates the result against the table
+ * schema before the batch joins a commit group, so one bad batch never fails the others.
+ *
+ * `GET /healthz` and `GET /metrics` need no token: they are for the orchestrator and Prometheus on
+ * the runner's private network and reveal only table names, versions and counters. `/healthz`
+ * answers `200 {"status": "ok" | "closing", "tables": {name: {version, depth, inFlight,
+ * afterCommitPending, lastError?}}}`; `/metrics` answers the Prometheus text format
+ * (`runner_metrics.ts` lists the metrics).
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { Hono } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { timeout } from "hono/timeout";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { isLakestrikeError } from "../../core/errors.ts";
+import type { ObjectStorage } from "../../core/storage/storage.ts";
+import { validateBatch } from "../../core/write/validate_batch.ts";
+import { ARROW_STREAM_CONTENT_TYPE, PRODUCER_HEADER, SEQ_HEADER } from "../../edge/wire.ts";
+import { PluginHookError } from "../../plugins/errors.ts";
+import { noopLogger } from "../../plugins/logger.ts";
+import type { PluginRegistry } from "../../plugins/registry.ts";
+import type { Logger, PluginContext } from "../../plugins/types.ts";
+import {
+  type Committer,
+  COMMITTER_LIMITS_DEFAULT,
+  type CommitterLimits,
+  type CommitterStats,
+  createCommitter,
+  type RunnerCommitOptions,
+} from "./committer.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import { createRunnerMetrics, type RunnerMetrics } from "./runner_metrics.ts";
+
+/** One table the runner commits to. */
+export interface RunnerTable {
+  /** Storage scoped to the table root (the table must exist: `createTable` first). */
+  storage: ObjectStorage;
+  /** The table's URI, as plugins see it (`ctx.table.uri`). */
+  uri: string;
+  /** Passed through to every `commitActions` call (commit protocol, `maxAttempts`). */
+  commitOptions?: RunnerCommitOptions;
+}
+
+/** Limits of the runner: the intake's plus each committer's. */
+export interface RunnerLimits extends CommitterLimits {
+  /** Largest request body in bytes. */
+  requestBodyBytesMax: number;
+  /** Time from arrival to answer; past it the answer is 503 `timeout` (the batch may still commit). */
+  requestTimeoutMs: number;
+}
+
+/** Default {@linkcode RunnerLimits}. */
+export const RUNNER_LIMITS_DEFAULT: Readonly<RunnerLimits> = Object.freeze({
+  ...COMMITTER_LIMITS_DEFAULT,
+  requestBodyBytesMax: 32 * 1024 * 1024,
+  requestTimeoutMs: 30_000,
+});
+
+/** Longest accepted `x-lakestrike-producer`. */
+export const PRODUCER_LENGTH_MAX = 256;
+
+/** Dependencies of {@linkcode createRunner}. */
+export interface RunnerDeps {
+  /** Tables by name. */
+  tables: ReadonlyMap<string, RunnerTable> | Readonly<Record<string, RunnerTable>>;
+  /**
+   * Frozen plugin registry with at least one `writeFiles` handler (e.g. `writerPlugin()`). Its
+   * owner runs `runSetup` before the first request and `dispose` after {@linkcode Runner.close}.
+   */
+  registry: PluginRegistry;
+  /** The bearer token edges must send. */
+  runnerToken: string;
+  /** Default the system clock. */
+  clock?: Clock;
+  /** Overrides of {@linkcode RUNNER_LIMITS_DEFAULT}. */
+  limits?: Partial<RunnerLimits>;
+  /** Default: drops everything. */
+  logger?: Logger;
+  /** Where the metrics live; default a fresh set. */
+  metrics?: RunnerMetrics;
+}
+
+/** State of one table of the runner. */
+export type RunnerTableStats = CommitterStats;
+
+/** The runner: its Hono app and its lifecycle. */
+export interface Runner {
+  /** The HTTP app; serve it with `Deno.serve(runner.app.fetch)` or test it with `app.request`. */
+  readonly app: Hono;
+  /** The runner's metrics (`metrics.registry.render()` is what `GET /metrics` answers). */
+  readonly metrics: RunnerMetrics;
+  /** Load every table's snapshot now; rejects when one cannot be loaded (e.g. it does not exist). */
+  ready(): Promise<void>;
+  /** State of a table, `undefined` for an unknown name. */
+  tableStats(table: string): RunnerTableStats | undefined;
+  /** Refuse new batches (503), commit the queued ones and wait for afterCommit hooks. */
+  close(): Promise<void>;
+}
+
+type Env = { Variables: { committer: Committer; tableName: string; startMs: number } };
+
+function errorResponse(status: ContentfulStatusCode, error: string, detail: string): Response {
+  return Response.json({ error, detail }, { status });
+}
+
+function errorBody(
+  c: Context,
+  status: ContentfulStatusCode,
+  error: string,
+  detail: string,
+): Response {
+  return c.json({ error, detail }, status);
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compare two equal-length digests without an early exit. */
+function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+const SEQ_RE = /^\d{1,16}$/;
+
+function checkLimits(limits: RunnerLimits): void {
+  for (const [key, v] of Object.entries(limits)) {
+    const zeroOk = key === "conflictRetriesMax";
+    if (!Number.isSafeInteger(v) || v < (zeroOk ? 0 : 1)) {
+      throw new RangeError(`Cannot create the runner: limit ${key} must be a positive integer`);
+    }
+  }
+}
+
+/**
+ * Create the batch runner.
+ *
+ * @throws {RangeError} on a limit that is not a positive integer
+ * @throws {TypeError} on an empty token, no tables, or a registry that is not frozen or has no
+ * `writeFiles` handler
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+ * import { createMemoryStorage } from "../../core/storage/memory.ts";
+ * import { createTable } from "../../core/write/create_table.ts";
+ * import { createPluginRegistry, writerPlugin } from "../../plugins/mod.ts";
+ * import { createRunner } from "./runner.ts";
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "n", type: "long" as const, nullable: true, metadata: {} }],
+ * };
+ * await createTable(storage, { schema });
+ * const runner = createRunner({
+ *   tables: { events: { storage, uri: "memory://events" } },
+ *   registry: createPluginRegistry([writerPlugin()]).freeze(),
+ *   runnerToken: "secret",
+ * });
+ * const res = await runner.app.request("/v1/tables/events/batches", {
+ *   method: "POST",
+ *   headers: {
+ *     authorization: "Bearer secret",
+ *     "content-type": "application/vnd.apache.arrow.stream",
+ *     "x-lakestrike-producer": "edge-1",
+ *     "x-lakestrike-seq": "1",
+ *   },
+ *   body: arrow.tableToIPC(createArrowTable(schema, [{ n: 1 }, { n: 2 }]), "stream"),
+ * });
+ * const body = await res.json();
+ * if (res.status !== 200 || body.version !== 1 || body.rows !== 2) throw new Error("not committed");
+ * await runner.close();
+ * ```
+ */
+export function createRunner(deps: RunnerDeps): Runner {
+  const limits: RunnerLimits = { ...RUNNER_LIMITS_DEFAULT };
+  for (const [key, v] of Object.entries(deps.limits ?? {})) {
+    if (v !== undefined) (limits as unknown as Record<string, number>)[key] = v;
+  }
+  checkLimits(limits);
+  if (typeof deps.runnerToken !== "string" || deps.runnerToken === "") {
+    throw new TypeError("Cannot create the runner: runnerToken must be a non-empty string");
+  }
+  if (!deps.registry.frozen) {
+    throw new TypeError("Cannot create the runner: freeze() the plugin registry first");
+  }
+  if (deps.registry.hookOrder("writeFiles").length === 0) {
+    throw new TypeError(
+      "Cannot create the runner: no plugin has a writeFiles hook (register writerPlugin())",
+    );
+  }
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? noopLogger;
+  const metrics = deps.metrics ?? createRunnerMetrics();
+  const registry = deps.registry;
+  const shutdown = new AbortController();
+  const tableEntries = deps.tables instanceof Map
+    ? [...deps.tables]
+    : Object.entries(deps.tables as Record<string, RunnerTable>);
+  if (tableEntries.length === 0) throw new TypeError("Cannot create the runner: no tables");
+  const committers = new Map<string, Committer>();
+  for (const [name, t] of tableEntries) {
+    const table = t.commitOptions === undefined
+      ? { name, uri: t.uri, storage: t.storage }
+      : { name, uri: t.uri, storage: t.storage, commitOptions: t.commitOptions };
+    committers.set(
+      name,
+      createCommitter({ table, registry, clock, logger, limits, metrics, signal: shutdown.signal }),
+    );
+  }
+  const tokenDigest = sha256(deps.runnerToken);
+  let closing = false;
+
+  const app = new Hono<Env>();
+
+  app.onError((e, c) => {
+    if (e instanceof HTTPException) return e.getResponse();
+    logger.error("Request failed", { path: c.req.path, error: String(e) });
+    return errorBody(c, 500, "internal", String(e));
+  });
+  app.notFound((c) => errorBody(c, 404, "not_found", `Cannot ${c.req.method} ${c.req.path}`));
+
+  app.get("/healthz", (c) => {
+    const tables: Record<string, RunnerTableStats> = {};
+    for (const [name, committer] of committers) tables[name] = committer.stats();
+    return c.json({ status: closing ? "closing" : "ok", tables });
+  });
+
+  app.get("/metrics", (c) => {
+    for (const [name, committer] of committers) {
+      metrics.bufferDepth.set({ table: name }, committer.stats().depth);
+    }
+    return c.body(metrics.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  });
+
+  const countStatus: MiddlewareHandler<Env> = async (c, next) => {
+    c.set("startMs", clock.nowMs());
+    await next();
+    metrics.requests.inc({ status: String(c.res.status) });
+  };
+
+  const authenticate: MiddlewareHandler<Env> = async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const m = /^Bearer +(\S+) *$/i.exec(header);
+    if (m === null) {
+      return errorBody(c, 401, "unauthorized", "Cannot accept batch: no bearer token");
+    }
+    if (!digestsEqual(await sha256(m[1]!), await tokenDigest)) {
+      return errorBody(c, 401, "unauthorized", "Cannot accept batch: wrong bearer token");
+    }
+    await next();
+  };
+
+  const checkRequest: MiddlewareHandler<Env> = async (c, next) => {
+    const name = c.req.param("table") ?? "";
+    const committer = committers.get(name);
+    if (committer === undefined) {
+      return errorBody(c, 404, "unknown_table", `Cannot accept batch: unknown table ${name}`);
+    }
+    const type = mediaType(c.req.header("content-type"));
+    if (type !== ARROW_STREAM_CONTENT_TYPE) {
+      return errorBody(
+        c,
+        415,
+        "unsupported_media_type",
+        `Cannot accept batch: content type must be ${ARROW_STREAM_CONTENT_TYPE}, not ${
+          type || "missing"
+        }`,
+      );
+    }
+    const producer = c.req.header(PRODUCER_HEADER);
+    if (
+      producer === undefined || producer === "" || producer.length > PRODUCER_LENGTH_MAX ||
+      CONTROL_RE.test(producer)
+    ) {
+      return errorBody(
+        c,
+        400,
+        "invalid_header",
+        `Cannot accept batch: ${PRODUCER_HEADER} must be 1 to ${PRODUCER_LENGTH_MAX} printable characters`,
+      );
+    }
+    const seqText = c.req.header(SEQ_HEADER) ?? "";
+    if (!SEQ_RE.test(seqText) || !Number.isSafeInteger(Number(seqText))) {
+      return errorBody(
+        c,
+        400,
+        "invalid_header",
+        `Cannot accept batch: ${SEQ_HEADER} must be a non-negative integer, not ${
+          JSON.stringify(seqText)
+        }`,
+      );
+    }
+    c.set("committer", committer);
+    c.set("tableName", name);
+    await next();
+  };
+
+  const limitBody = bodyLimit({
+    maxSize: limits.requestBodyBytesMax,
+    onError: (c) =>
+      errorBody(
+        c,
+        413,
+        "payload_too_large",
+        `Cannot accept batch: body over ${limits.requestBodyBytesMax} bytes`,
+      ),
+  });
+
+  const limitTime = timeout(limits.requestTimeoutMs, () =>
+    new HTTPException(503, {
+      res: errorResponse(
+        503,
+        "timeout",
+        `Cannot answer within ${limits.requestTimeoutMs} ms; the batch may still commit: retry with the same seq`,
+      ),
+    }));
+
+  function pluginContext(name: string, snapshot: PluginContext["snapshot"]): PluginContext {
+    const t = tableEntries.find(([n]) => n === name)![1];
+    return {
+      table: { name, uri: t.uri },
+      storage: t.storage,
+      clock,
+      signal: shutdown.signal,
+      limits: { ...limits },
+      logger,
+      operation: "write",
+      dryRun: false,
+      ...(snapshot === undefined ? {} : { snapshot }),
+    };
+  }
+
+  app.post(
+    "/v1/tables/:table/batches",
+    countStatus,
+    authenticate,
+    checkRequest,
+    limitTime,
+    limitBody,
+    async (c) => {
+      const committer = c.get("committer");
+      const name = c.get("tableName");
+      const producer = c.req.header(PRODUCER_HEADER)!;
+      const seq = Number(c.req.header(SEQ_HEADER));
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      if (body.length === 0) {
+        return errorBody(c, 400, "malformed_body", "Cannot read batch: the body is empty");
+      }
+      let batch: arrow.Table;
+      try {
+        batch = arrow.tableFromIPC(body);
+        // Bytes without a schema message read as a table of no columns: not a batch.
+        if (batch.schema.fields.length === 0) throw new Error("no schema message");
+      } catch (e) {
+        return errorBody(
+          c,
+          400,
+          "malformed_body",
+          `Cannot read batch: not an Arrow IPC stream (${(e as Error).message})`,
+        );
+      }
+      if (closing) {
+        return errorBody(c, 503, "closing", "Cannot accept batch: the runner is shutting down");
+      }
+      let snapshot;
+      try {
+        snapshot = await committer.snapshot();
+      } catch (e) {
+        return errorBody(c, 503, "table_unavailable", (e as Error).message);
+      }
+      const answered = committer.committedVersion(producer, seq);
+      if (answered !== undefined) {
+        metrics.batches.inc({ table: name, outcome: "duplicate" });
+        metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
+        return c.json({ version: answered, rows: batch.numRows });
+      }
+      let valid: arrow.Table;
+      try {
+        const transformed = await registry.runTransformBatch(
+          batch,
+          pluginContext(name, snapshot),
+        );
+        valid = validateBatch(transformed, snapshot.schema);
+      } catch (e) {
+        if (isLakestrikeError(e, "SCHEMA_MISMATCH")) {
+          metrics.batches.inc({ table: name, outcome: "rejected" });
+          return errorBody(c, 422, "schema_mismatch", e.message);
+        }
+        if (
+          e instanceof PluginHookError && e.failure === "threw" &&
+          (isLakestrikeError(e.cause, "SCHEMA_MISMATCH") ||
+            isLakestrikeError(e.cause, "INVALID_ARGUMENT"))
+        ) {
+          metrics.batches.inc({ table: name, outcome: "rejected" });
+          return errorBody(c, 422, "transform_rejected", e.message);
+        }
+        metrics.batches.inc({ table: name, outcome: "failed" });
+        return errorBody(c, 500, "transform_failed", (e as Error).message);
+      }
+      const outcome = await committer.submit({ producer, seq, batch: valid, bytes: body.length });
+      if (!outcome.ok) {
+        if (outcome.status === 429) c.header("retry-after", "1");
+        return errorBody(c, outcome.status, outcome.error, outcome.detail);
+      }
+      metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
+      return c.json({ version: outcome.version, rows: outcome.rows });
+    },
+  );
+
+  return {
+    app: app as unknown as Hono,
+    metrics,
+    async ready() {
+      await Promise.all([...committers.values()].map((c) => c.snapshot()));
+    },
+    tableStats: (table) => committers.get(table)?.stats(),
+    async close() {
+      closing = true;
+      await Promise.all([...committers.values()].map((c) => c.close()));
+      shutdown.abort(new Error("the runner is closed"));
+    },
+  };
+}
