@@ -8,8 +8,8 @@
  *   commit in `first + 1 .. latest`; its tombstone must stay unexpired. The horizon is therefore the
  *   smallest `deletionTimestamp` of the `remove` actions in commits `first + 1 .. latest`, and at most
  *   the commit timestamp of `first` (the smaller of its `commitInfo.timestamp` and the commit file's
- *   modification time). A tombstone is unexpired when its `deletionTimestamp` is at or after the
- *   horizon, and unreferenced files written after it are too young to delete, so nothing those
+ *   modification time), minus 1 ms: vacuum keeps a tombstone whose `deletionTimestamp` is after the
+ *   horizon, and unreferenced files written at or after it are too young to delete, so nothing those
  *   versions need goes.
  * * `first <= 0` (the table has at most K versions): the horizon is 0, vacuum deletes nothing.
  * * a commit in that range that cannot be read (cleaned up, or a remove without
@@ -84,7 +84,7 @@ export async function lastVersionsHorizon(
     });
     return 0;
   }
-  return horizon;
+  return horizon - 1;
 }
 
 /**

@@ -8,8 +8,8 @@
  *   directories (names starting with `_` or `.`, except `_change_data*`, `_delta_index*` and
  *   partition directories `<physicalPartitionColumn>=`, checked on every path segment), and deletes
  *   every listed file that no active `add` (data file or deletion-vector file) and no unexpired
- *   `remove` (tombstone whose `deletionTimestamp` is at or after the horizon, and its deletion-vector
- *   file) references, and whose `lastModifiedMs` is before the horizon. This finds the files of
+ *   `remove` (tombstone whose `deletionTimestamp` is after the horizon, and its deletion-vector
+ *   file) references, and whose `lastModifiedMs` is strictly before the horizon (as Spark). This finds the files of
  *   writers that crashed before committing.
  * * **lite** mode lists nothing: it deletes the files (and deletion-vector files) of expired
  *   tombstones only. A tombstone without `deletionTimestamp` is never expired in lite mode.
@@ -116,7 +116,7 @@ export interface VacuumResult {
   version: number;
   /** Retention in ms from the options or the table property. */
   retentionMs: number;
-  /** Files last modified before this instant (epoch ms) and tombstones deleted before it expire. */
+  /** Files last modified before this instant (epoch ms) and tombstones deleted at or before it expire. */
   horizonMs: number;
   /** Objects the listing returned (0 in lite mode). */
   filesListed: number;
@@ -233,12 +233,15 @@ function dvPath(dv: DeletionVectorDescriptor | null | undefined, location: strin
   }
 }
 
-/** True when the tombstone's files may be deleted: deleted before the horizon. */
+/**
+ * True when the tombstone's files may be deleted: removed at or before the horizon (Spark keeps
+ * tombstones with `deletionTimestamp > deleteBeforeTimestamp`).
+ */
 function isExpired(remove: Remove, horizonMs: number, mode: VacuumMode): boolean {
   const ts = remove.deletionTimestamp;
   // Spark and delta-rs take a missing timestamp as 0; full mode still checks the file's age.
   if (ts === undefined || ts === null) return mode === "full";
-  return ts < horizonMs;
+  return ts <= horizonMs;
 }
 
 /**
