@@ -370,20 +370,37 @@ export async function compactTable(
     }
   }
   const partitionColumns = snapshot.metadata.partitionColumns;
+  if (options.partitionFilter !== undefined) {
+    for (const column of Object.keys(options.partitionFilter)) {
+      if (!partitionColumns.includes(column)) {
+        throw new InvalidArgumentError(
+          `Cannot compact: '${column}' is not a partition column (${
+            partitionColumns.join(", ") || "the table is not partitioned"
+          })`,
+        );
+      }
+    }
+  }
   const planned = options.planner
     ? (await options.planner(snapshot)) ?? []
     : planCompactionBins(snapshot, {
       targetSizeBytes: target,
       ...(options.minFiles === undefined ? {} : { minFiles: options.minFiles }),
+      ...(options.partitionFilter === undefined
+        ? {}
+        : { partitionFilter: options.partitionFilter }),
     });
-  const plan = planned.filter((bin) =>
-    options.partitionFilter === undefined ||
-    planCompactionBins({ files: bin.files, metadata: snapshot.metadata }, {
+  // A plugin planner knows nothing of the filter: keep only the bins it selects.
+  const filter = options.partitionFilter;
+  const plan = filter === undefined
+    ? planned
+    : planned.filter((bin) =>
+      planCompactionBins({ files: bin.files, metadata: snapshot.metadata }, {
         targetSizeBytes: Number.MAX_SAFE_INTEGER,
         minFiles: 1,
-        partitionFilter: options.partitionFilter,
-      }).length > 0
-  );
+        partitionFilter: filter,
+      }).flatMap((b) => b.files).length === bin.files.length
+    );
   const active = new Set(snapshot.files.map(fileKey));
   for (const bin of plan) {
     for (const f of bin.files) {
