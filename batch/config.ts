@@ -38,6 +38,7 @@ import { parseDataType } from "../core/schema/parse_schema.ts";
 import type { DataType, StructField, StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
 import { createPluginRegistry } from "../plugins/registry.ts";
+import { RUNNER_LIMITS_DEFAULT } from "./runner/runner.ts";
 import type { Plugin } from "../plugins/types.ts";
 
 /** File name {@linkcode loadConfig} looks for in the working directory. */
@@ -162,7 +163,10 @@ export interface RunnerInput {
   token?: string;
   /** Environment variable holding the token (default `LAKESTRIKE_RUNNER_TOKEN`). */
   tokenEnv?: string;
-  /** Named limits passed to the runner and to plugin contexts; positive numbers, units last. */
+  /**
+   * Overrides of the runner's limits (`RUNNER_LIMITS_DEFAULT` in `batch/runner/runner.ts`:
+   * `queueBatchesMax`, `groupBatchesMax`, `requestTimeoutMs`, ...); integers, units last.
+   */
   limits?: Record<string, number>;
 }
 
@@ -626,9 +630,13 @@ function checkRunner(v: unknown, issues: string[]): RunnerSettings {
     if (!isRecord(v.limits)) {
       issues.push(`runner.limits: expected an object, got ${show(v.limits)}`);
     } else {
+      const known = Object.keys(RUNNER_LIMITS_DEFAULT);
       for (const [key, value] of Object.entries(v.limits)) {
-        if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-          issues.push(`runner.limits.${key}: expected a positive number, got ${show(value)}`);
+        const min = key === "conflictRetriesMax" ? 0 : 1;
+        if (!known.includes(key)) {
+          issues.push(`runner.limits.${key}: unknown limit (known: ${known.join(", ")})`);
+        } else if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+          issues.push(`runner.limits.${key}: expected an integer >= ${min}, got ${show(value)}`);
         } else out.limits[key] = value;
       }
     }

@@ -120,7 +120,7 @@ Deno.test("validateConfig takes every setting", () => {
         hostname: "0.0.0.0",
         token: "s3cret",
         tokenEnv: "MY_TOKEN",
-        limits: { commitTimeoutMs: 100 },
+        limits: { requestTimeoutMs: 100, conflictRetriesMax: 0 },
       },
       tokens: { "client-1": ["a.b-c_1"], admin: "*" },
       plugins: [plugin],
@@ -155,7 +155,7 @@ Deno.test("validateConfig takes every setting", () => {
     hostname: "0.0.0.0",
     token: "s3cret",
     tokenEnv: "MY_TOKEN",
-    limits: { commitTimeoutMs: 100 },
+    limits: { requestTimeoutMs: 100, conflictRetriesMax: 0 },
   });
   assert.deepEqual(config.tokens, { "client-1": ["a.b-c_1"], admin: "*" });
   assert.equal(config.plugins[0], plugin);
@@ -449,8 +449,20 @@ Deno.test("validateConfig: runner settings", () => {
   );
   refused((c) => (c.runner = { limits: 5 }), "runner.limits: expected an object, got 5");
   refused(
-    (c) => (c.runner = { limits: { commitTimeoutMs: 0 } }),
-    "runner.limits.commitTimeoutMs: expected a positive number, got 0",
+    (c) => (c.runner = { limits: { requestTimeoutMs: 0 } }),
+    "runner.limits.requestTimeoutMs: expected an integer >= 1, got 0",
+  );
+  refused(
+    (c) => (c.runner = { limits: { conflictRetriesMax: -1 } }),
+    "runner.limits.conflictRetriesMax: expected an integer >= 0, got -1",
+  );
+  refused(
+    (c) => (c.runner = { limits: { queueBatchesMax: 1.5 } }),
+    "runner.limits.queueBatchesMax: expected an integer >= 1, got 1.5",
+  );
+  refused(
+    (c) => (c.runner = { limits: { commitTimeoutMs: 10 } }),
+    /^runner\.limits\.commitTimeoutMs: unknown limit \(known: .*requestTimeoutMs/,
   );
   // The edge's default runner URL follows the runner's port.
   const c = base();

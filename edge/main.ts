@@ -180,6 +180,7 @@ async function main(args: string[]): Promise<void> {
         properties: {},
         unknownFields: t.unknownFields ?? "reject",
         createIfMissing: false,
+        commitProtocol: "local" as const,
       })),
       tokens: Object.fromEntries(
         Object.entries(file.tokens).map(([k, v]) => [k, v === "*" ? "*" : [...v]]),

@@ -1,0 +1,191 @@
+/**
+ * `deno task dev [--port P] [--data DIR] [--config PATH]`: the edge and the runner in one process,
+ * on local disk. With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
+ * serves that config; without one it uses built-in defaults: the demo `events` table under
+ * `./data/events` (created if missing) and the client token `dev-token`.
+ *
+ * The edge listens on `--port` (default the config's `edge.port`, 8080), the runner on a free
+ * loopback port with a token made up for the process (unless the config or the environment gives
+ * one). It prints the URL and a `curl` line that works as printed.
+ *
+ * `--data DIR` moves the built-in demo table to `DIR/events` and sets `LAKESTRIKE_DATA_DIR=DIR`
+ * before the config is loaded (the example config puts its tables there).
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { StructType } from "../core/schema/types.ts";
+import type { DataType } from "../core/schema/types.ts";
+import { startEdge } from "../edge/main.ts";
+import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
+import {
+  type ConfigInput,
+  DEFAULT_CONFIG_PATH,
+  type LakestrikeConfig,
+  loadConfig,
+  validateConfig,
+} from "./config.ts";
+import { createConsoleLogger, startRunner } from "./runner_main.ts";
+
+const USAGE = "usage: deno task dev [--port P] [--data DIR] [--config PATH] [--log-level LEVEL]";
+
+/** The client token of the built-in defaults. */
+export const DEV_TOKEN = "dev-token";
+
+/** Schema of the demo `events` table: the 6-column event schema used across tests and benchmarks. */
+export const DEMO_EVENTS_SCHEMA: StructType = {
+  type: "struct",
+  fields: [
+    { name: "ts", type: "timestamp", nullable: false, metadata: {} },
+    { name: "device_id", type: "string", nullable: false, metadata: {} },
+    { name: "value_i", type: "integer", nullable: true, metadata: {} },
+    { name: "value_d", type: "double", nullable: true, metadata: {} },
+    { name: "payload", type: "string", nullable: true, metadata: {} },
+    { name: "date", type: "date", nullable: false, metadata: {} },
+  ],
+};
+
+/** The built-in config of `deno task dev`: the demo `events` table under `dataDir`. */
+export function devConfig(dataDir: string): ConfigInput {
+  return {
+    tables: [{
+      name: "events",
+      uri: `${dataDir.replace(/\/+$/, "")}/events`,
+      schema: DEMO_EVENTS_SCHEMA,
+      partitionColumns: ["date"],
+    }],
+    edge: { port: 8080 },
+    runner: { port: 0 },
+    tokens: { [DEV_TOKEN]: ["events"] },
+  };
+}
+
+/** Demo events: `n` rows spread over devices, at `nowMs`, as a client posts them. */
+export function demoEvents(n: number, nowMs: number): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  const day = new Date(nowMs).toISOString().slice(0, 10);
+  for (let i = 0; i < n; i++) {
+    rows.push({
+      ts: new Date(nowMs + i).toISOString(),
+      device_id: `device-${i % 8}`,
+      value_i: i,
+      value_d: i / 10,
+      payload: `demo event ${i}`,
+      date: day,
+    });
+  }
+  return rows;
+}
+
+/** A JSON value of `type` that the edge accepts (for the printed `curl` line). */
+function sampleValue(type: DataType, name: string, nowMs: number): unknown {
+  if (typeof type !== "string") {
+    if (type.type === "array") return [sampleValue(type.elementType, name, nowMs)];
+    if (type.type === "map") return {};
+    return Object.fromEntries(type.fields.map((f) => [f.name, sampleValue(f.type, f.name, nowMs)]));
+  }
+  if (type === "timestamp") return new Date(nowMs).toISOString();
+  if (type === "timestamp_ntz") return new Date(nowMs).toISOString().slice(0, -1);
+  if (type === "date") return new Date(nowMs).toISOString().slice(0, 10);
+  if (type === "string") return name === "device_id" ? "device-1" : "hello";
+  if (type === "boolean") return true;
+  if (type === "binary") return "aGVsbG8=";
+  if (type === "double" || type === "float") return 0.5;
+  if (type.startsWith("decimal")) return "1";
+  return 1;
+}
+
+/** A sample event of `schema`, every column filled. */
+export function sampleEvent(schema: StructType, nowMs: number): Record<string, unknown> {
+  return Object.fromEntries(schema.fields.map((f) => [f.name, sampleValue(f.type, f.name, nowMs)]));
+}
+
+/** Quotes `s` for a POSIX shell. */
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The `curl` line that posts one sample event to the first table a token may write. */
+export function curlLine(config: LakestrikeConfig, edgeUrl: string, nowMs: number): string {
+  const entries = Object.entries(config.tokens);
+  for (const table of config.tables) {
+    const token = entries.find(([, g]) => g === "*" || g.includes(table.name))?.[0];
+    if (token === undefined) continue;
+    const body = JSON.stringify([sampleEvent(table.schema, nowMs)]);
+    return [
+      `curl -sS -X POST ${edgeUrl}/v1/tables/${encodeURIComponent(table.name)}/events`,
+      `-H ${shellQuote(`authorization: Bearer ${token}`)}`,
+      `-H 'content-type: application/json'`,
+      `-d ${shellQuote(body)}`,
+    ].join(" ");
+  }
+  return `# no client token in the config grants a table: add one under 'tokens'`;
+}
+
+/** Entry point of `deno task dev`. */
+export async function main(args: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(args, {
+    port: { type: "string" },
+    data: { type: "string" },
+    config: { type: "string" },
+    "log-level": { type: "string" },
+  });
+  if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
+  const port = parseNonNegativeInt("port", values.port);
+  if (port !== undefined && port > 65535) throw new UsageError(`Invalid value for --port: ${port}`);
+  const level = values["log-level"] ?? "warn";
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    throw new UsageError(`Invalid value for --log-level: '${level}'`);
+  }
+  const dataFlag = typeof values.data === "string" ? values.data : undefined;
+  if (dataFlag !== undefined) {
+    if (dataFlag === "") throw new UsageError("Invalid value for --data: empty");
+    Deno.env.set("LAKESTRIKE_DATA_DIR", resolve(dataFlag));
+  }
+  const configFlag = typeof values.config === "string" ? values.config : undefined;
+  let config: LakestrikeConfig;
+  let source: string;
+  if (configFlag !== undefined || existsSync(DEFAULT_CONFIG_PATH)) {
+    source = configFlag ?? DEFAULT_CONFIG_PATH;
+    config = await loadConfig(source);
+    if (dataFlag !== undefined && !config.tables.some((t) => t.uri.startsWith(resolve(dataFlag)))) {
+      console.warn(`warning: --data ${dataFlag} is not used by ${source}: no table lives there`);
+    }
+  } else {
+    source = "built-in defaults";
+    config = validateConfig(devConfig(dataFlag ?? "./data"), { source });
+  }
+  // One process: the runner is private to it, on loopback, with a token nobody else needs.
+  const runnerToken = config.runner.token ?? Deno.env.get(config.runner.tokenEnv) ??
+    crypto.randomUUID();
+  const logger = createConsoleLogger(level);
+  const runner = await startRunner(config, {
+    runnerToken,
+    port: 0,
+    hostname: "127.0.0.1",
+    logger,
+  });
+  const edge = await startEdge(config, {
+    runnerToken,
+    runnerUrl: runner.url,
+    producerId: config.edge.producerId ?? "dev-edge",
+    ...(port === undefined ? {} : { port }),
+  });
+  for (const name of runner.created) console.log(`created table ${name}`);
+  console.log(`lakestrike dev (${source}): edge ${edge.url}, runner ${runner.url}`);
+  for (const t of config.tables) console.log(`  table ${t.name}: ${t.uri}`);
+  console.log(`\ntry:\n  ${curlLine(config, edge.url, Date.now())}\n`);
+  console.log(`then: deno task scan ${config.tables[0]!.uri} --limit 5    (Ctrl-C stops)`);
+
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => {
+    // Edge first (its waiting requests get answers), then the runner commits what it holds.
+    void edge.shutdown().then(() => runner.shutdown()).then(stopped.resolve, stopped.reject);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+}
+
+if (import.meta.main) await runCli(USAGE, () => main(Deno.args));

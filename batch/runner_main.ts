@@ -1,0 +1,296 @@
+/**
+ * `deno task runner [--config PATH] [--port P] [--hostname H]`: the batch runner as its own process.
+ * Loads `lakestrike.config.ts`, opens (and, when `createIfMissing`, creates) every table, registers
+ * the built-in writer and checkpoint plugins followed by the config's plugins, and serves
+ * `createRunner(...)` with `Deno.serve`. Several edges may point at one runner.
+ *
+ * On SIGINT or SIGTERM it stops accepting batches, commits the queued ones and exits. A SIGKILL
+ * loses nothing that was acknowledged: an answer is only sent after its commit file is durable,
+ * and edges retry unanswered batches with the same sequence number.
+ *
+ * @module
+ */
+import type { Clock } from "../core/clock.ts";
+import { isLakestrikeError, LakestrikeError } from "../core/errors.ts";
+import { resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import { serializeSchema } from "../core/schema/parse_schema.ts";
+import type { StructType } from "../core/schema/types.ts";
+import { loadSnapshot } from "../core/snapshot/mod.ts";
+import type { Snapshot } from "../core/snapshot/snapshot.ts";
+import { openStorage } from "../core/storage/mod.ts";
+import { createTable } from "../core/write/create_table.ts";
+import { checkpointPlugin } from "../plugins/checkpoint/mod.ts";
+import { noopLogger } from "../plugins/logger.ts";
+import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
+import type { LogFields, Logger, Plugin, PluginContext } from "../plugins/types.ts";
+import { writerPlugin } from "../plugins/writer/mod.ts";
+import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
+import {
+  type LakestrikeConfig,
+  loadConfig,
+  resolveRunnerToken,
+  type TableConfig,
+} from "./config.ts";
+import { createRunner, type Runner, type RunnerLimits, type RunnerTable } from "./runner/mod.ts";
+
+/** A table the runner opened: its runner entry and the snapshot it was opened at. */
+export interface OpenedTable {
+  /** The entry for `createRunner`. */
+  table: RunnerTable;
+  /** Snapshot at opening. */
+  snapshot: Snapshot;
+  /** True when this call created the table. */
+  created: boolean;
+}
+
+function schemaKey(schema: StructType): string {
+  // Metadata (comments) may differ; names, types and nullability may not.
+  return serializeSchema({
+    type: "struct",
+    fields: schema.fields.map((f) => ({ ...f, metadata: {} })),
+  });
+}
+
+/** Checks that an existing table is the one the config describes. */
+function checkTableMatches(t: TableConfig, snapshot: Snapshot, location: string): void {
+  if (schemaKey(snapshot.schema) !== schemaKey(t.schema)) {
+    throw new LakestrikeError(
+      "SCHEMA_MISMATCH",
+      `Cannot open table '${t.name}' at ${location}: its schema ${
+        schemaKey(snapshot.schema)
+      } differs from the config's ${schemaKey(t.schema)}`,
+    );
+  }
+  const have = snapshot.metadata.partitionColumns.join(",");
+  if (have !== t.partitionColumns.join(",")) {
+    throw new LakestrikeError(
+      "SCHEMA_MISMATCH",
+      `Cannot open table '${t.name}' at ${location}: it is partitioned by [${have}], the config says [${
+        t.partitionColumns.join(",")
+      }]`,
+    );
+  }
+}
+
+/**
+ * Opens one configured table: loads its snapshot, or creates it when it is missing and
+ * `createIfMissing` allows; resolves its commit protocol (refusing a table recorded with another).
+ *
+ * @throws {LakestrikeError} `TABLE_NOT_FOUND` when missing and not to be created, `SCHEMA_MISMATCH`
+ * when the table differs from the config.
+ */
+export async function openConfiguredTable(
+  t: TableConfig,
+  options: { clock?: Clock } = {},
+): Promise<OpenedTable> {
+  const storage = openStorage(t.uri);
+  const protocolConfig = t.dynamodb === undefined
+    ? { protocol: t.commitProtocol }
+    : { protocol: t.commitProtocol, dynamodb: t.dynamodb };
+  let snapshot: Snapshot | undefined;
+  let created = false;
+  try {
+    snapshot = await loadSnapshot(storage);
+  } catch (e) {
+    if (!isLakestrikeError(e, "TABLE_NOT_FOUND") || !t.createIfMissing) throw e;
+  }
+  const protocol = await resolveCommitProtocol(storage, snapshot, protocolConfig);
+  if (snapshot === undefined) {
+    try {
+      snapshot = await createTable(storage, {
+        schema: t.schema,
+        partitionColumns: t.partitionColumns,
+        configuration: t.properties,
+        name: t.name,
+        protocol,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      });
+      created = true;
+    } catch (e) {
+      // Another runner created it first: use theirs (checked below like any existing table).
+      if (!isLakestrikeError(e, "TABLE_EXISTS")) throw e;
+      snapshot = await loadSnapshot(storage);
+    }
+  }
+  checkTableMatches(t, snapshot, storage.location);
+  return {
+    table: { storage, uri: t.uri, commitOptions: { protocol } },
+    snapshot,
+    created,
+  };
+}
+
+/**
+ * The plugin registry of a config, frozen: the built-in `writerPlugin()` and `checkpointPlugin()`,
+ * then the config's plugins in order. A config plugin with a built-in's name replaces the built-in
+ * (that is how a team configures the writer: `plugins: [writerPlugin({ compression: "snappy" })]`).
+ */
+export function createConfiguredRegistry(plugins: readonly Plugin[]): PluginRegistry {
+  const names = new Set(plugins.map((p) => p.name));
+  const builtins = [writerPlugin(), checkpointPlugin()].filter((p) => !names.has(p.name));
+  return createPluginRegistry([...builtins, ...plugins]).freeze();
+}
+
+/** A logger writing one JSON line per record to stderr, from `level` up. */
+export function createConsoleLogger(level: "debug" | "info" | "warn" | "error" = "info"): Logger {
+  const order = ["debug", "info", "warn", "error"];
+  const min = order.indexOf(level);
+  const log = (lvl: string) => (message: string, fields?: LogFields) => {
+    if (order.indexOf(lvl) < min) return;
+    const record = { time: new Date().toISOString(), level: lvl, message, ...fields };
+    console.error(JSON.stringify(record, (_, v) => (typeof v === "bigint" ? String(v) : v)));
+  };
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+
+/** Options of {@linkcode startRunner}; each overrides the config's `runner` setting. */
+export interface StartRunnerOptions {
+  /** The token edges must present (see `resolveRunnerToken`). */
+  runnerToken: string;
+  /** Port; 0 picks a free one. */
+  port?: number;
+  /** Interface. */
+  hostname?: string;
+  /** Where the runner and plugins log (default: nothing). */
+  logger?: Logger;
+  /** Clock of commits and plugins. */
+  clock?: Clock;
+}
+
+/** A running runner. */
+export interface RunningRunner {
+  /** Base URL, e.g. `http://127.0.0.1:8081`. */
+  readonly url: string;
+  /** Port it listens on. */
+  readonly port: number;
+  /** The runner (stats, metrics). */
+  readonly runner: Runner;
+  /** Tables created by this start. */
+  readonly created: readonly string[];
+  /** Commit what is queued, dispose the plugins and close the server. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Opens the config's tables, sets up its plugins and serves the runner; resolves once it listens.
+ *
+ * @example
+ * ```ts ignore
+ * const config = await loadConfig();
+ * const running = await startRunner(config, { runnerToken: resolveRunnerToken(config), port: 0 });
+ * console.log(running.url);
+ * await running.shutdown();
+ * ```
+ */
+export async function startRunner(
+  config: LakestrikeConfig,
+  options: StartRunnerOptions,
+): Promise<RunningRunner> {
+  const logger = options.logger ?? noopLogger;
+  const tables: Record<string, RunnerTable> = {};
+  const created: string[] = [];
+  let first: PluginContext | undefined;
+  for (const t of config.tables) {
+    const opened = await openConfiguredTable(
+      t,
+      options.clock === undefined ? {} : { clock: options.clock },
+    );
+    tables[t.name] = opened.table;
+    if (opened.created) created.push(t.name);
+    first ??= {
+      table: { name: t.name, uri: t.uri },
+      snapshot: opened.snapshot,
+      storage: opened.table.storage,
+      clock: options.clock ?? { nowMs: () => Date.now() },
+      signal: new AbortController().signal,
+      limits: { ...config.runner.limits },
+      logger,
+      operation: "write",
+      dryRun: false,
+    };
+  }
+  const registry = createConfiguredRegistry(config.plugins);
+  // `setup` runs once per runner; it sees the first table's context (plugins that need every
+  // table get them from their own options).
+  await registry.runSetup(first!);
+  let runner: Runner;
+  try {
+    runner = createRunner({
+      tables,
+      registry,
+      runnerToken: options.runnerToken,
+      limits: config.runner.limits as Partial<RunnerLimits>,
+      logger,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    await runner.ready();
+  } catch (e) {
+    await registry.dispose();
+    throw e;
+  }
+  const hostname = options.hostname ?? config.runner.hostname;
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: options.port ?? config.runner.port,
+    hostname,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+  }, runner.app.fetch);
+  const addr = await listening.promise;
+  const host = hostname === "0.0.0.0" ? "127.0.0.1" : hostname;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`,
+    port: addr.port,
+    runner,
+    created,
+    shutdown() {
+      stopped ??= (async () => {
+        await runner.close();
+        await server.shutdown();
+        await registry.dispose();
+      })();
+      return stopped;
+    },
+  };
+}
+
+const USAGE =
+  "usage: deno task runner [--config PATH] [--port P] [--hostname H] [--log-level debug|info|warn|error]";
+
+/** Entry point of `deno task runner`. */
+export async function main(args: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(args, {
+    config: { type: "string" },
+    port: { type: "string" },
+    hostname: { type: "string" },
+    "log-level": { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
+  const port = parseNonNegativeInt("port", values.port);
+  if (port !== undefined && port > 65535) throw new UsageError(`Invalid value for --port: ${port}`);
+  const level = values["log-level"] ?? "info";
+  if (level !== "debug" && level !== "info" && level !== "warn" && level !== "error") {
+    throw new UsageError(`Invalid value for --log-level: '${level}'`);
+  }
+  const config = await loadConfig(typeof values.config === "string" ? values.config : undefined);
+  const options: StartRunnerOptions = {
+    runnerToken: resolveRunnerToken(config),
+    logger: createConsoleLogger(level),
+  };
+  if (port !== undefined) options.port = port;
+  if (typeof values.hostname === "string") options.hostname = values.hostname;
+  const running = await startRunner(config, options);
+  for (const name of running.created) console.log(`created table ${name}`);
+  console.log(
+    `lakestrike runner listening on ${running.url}, tables ${
+      config.tables.map((t) => t.name).join(", ")
+    }`,
+  );
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => void running.shutdown().then(stopped.resolve, stopped.reject);
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await stopped.promise;
+}
+
+if (import.meta.main) await runCli(USAGE, () => main(Deno.args));
