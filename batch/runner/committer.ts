@@ -207,7 +207,9 @@ function isSchemaMismatch(e: unknown): boolean {
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { createTable } from "../../core/write/create_table.ts";
  * import { systemClock } from "../../core/clock.ts";
- * import { createPluginRegistry, noopLogger, writerPlugin } from "../../plugins/mod.ts";
+ * import { createPluginRegistry } from "../../plugins/registry.ts";
+ * import { noopLogger } from "../../plugins/logger.ts";
+ * import { writerPlugin } from "../../plugins/writer/mod.ts";
  * import { COMMITTER_LIMITS_DEFAULT, createCommitter } from "./committer.ts";
  * import { createRunnerMetrics } from "./runner_metrics.ts";
  * const storage = createMemoryStorage();

@@ -7,7 +7,9 @@
  * ```ts
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { createTable } from "../../core/write/create_table.ts";
- * import { checkpointPlugin, createPluginRegistry, writerPlugin } from "../../plugins/mod.ts";
+ * import { createPluginRegistry } from "../../plugins/registry.ts";
+ * import { checkpointPlugin } from "../../plugins/checkpoint/mod.ts";
+ * import { writerPlugin } from "../../plugins/writer/mod.ts";
  * import { createRunner } from "./mod.ts";
  * const storage = createMemoryStorage();
  * await createTable(storage, {

@@ -185,7 +185,8 @@ function checkLimits(limits: RunnerLimits): void {
  * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { createTable } from "../../core/write/create_table.ts";
- * import { createPluginRegistry, writerPlugin } from "../../plugins/mod.ts";
+ * import { createPluginRegistry } from "../../plugins/registry.ts";
+ * import { writerPlugin } from "../../plugins/writer/mod.ts";
  * import { createRunner } from "./runner.ts";
  * const storage = createMemoryStorage();
  * const schema = {
@@ -206,7 +207,7 @@ function checkLimits(limits: RunnerLimits): void {
  *     "x-lakestrike-producer": "edge-1",
  *     "x-lakestrike-seq": "1",
  *   },
- *   body: arrow.tableToIPC(createArrowTable(schema, [{ n: 1 }, { n: 2 }]), "stream"),
+ *   body: arrow.tableToIPC(createArrowTable(schema, [{ n: 1 }, { n: 2 }]), "stream") as BodyInit,
  * });
  * const body = await res.json();
  * if (res.status !== 200 || body.version !== 1 || body.rows !== 2) throw new Error("not committed");

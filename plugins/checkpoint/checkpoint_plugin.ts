@@ -34,7 +34,8 @@ export const CHECKPOINT_TIMEOUT_MS_DEFAULT = 60_000;
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { appendBatch, createTable } from "../../core/write/mod.ts";
  * import { systemClock } from "../../core/clock.ts";
- * import { createPluginRegistry, noopLogger } from "../mod.ts";
+ * import { createPluginRegistry } from "../registry.ts";
+ * import { noopLogger } from "../logger.ts";
  * import { checkpointPlugin } from "./checkpoint_plugin.ts";
  * const storage = createMemoryStorage();
  * const schema = {

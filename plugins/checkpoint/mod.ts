@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { createPluginRegistry } from "../mod.ts";
+ * import { createPluginRegistry } from "../registry.ts";
  * import { CHECKPOINT_PLUGIN_NAME, checkpointPlugin } from "./mod.ts";
  * const registry = createPluginRegistry([checkpointPlugin()]).freeze();
  * if (registry.hookOrder("afterCommit")[0] !== CHECKPOINT_PLUGIN_NAME) throw new Error("missing");

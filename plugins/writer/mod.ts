@@ -3,7 +3,7 @@
  *
  * @example
  * ```ts
- * import { createPluginRegistry } from "../mod.ts";
+ * import { createPluginRegistry } from "../registry.ts";
  * import { WRITER_PLUGIN_NAME, writerPlugin } from "./mod.ts";
  * const registry = createPluginRegistry([writerPlugin({ compression: "zstd" })]).freeze();
  * if (registry.hookOrder("writeFiles")[0] !== WRITER_PLUGIN_NAME) throw new Error("not registered");

@@ -36,7 +36,8 @@ export interface WriterPluginOptions {
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { createTable } from "../../core/write/create_table.ts";
  * import { systemClock } from "../../core/clock.ts";
- * import { createPluginRegistry, noopLogger } from "../mod.ts";
+ * import { createPluginRegistry } from "../registry.ts";
+ * import { noopLogger } from "../logger.ts";
  * import { writerPlugin } from "./writer_plugin.ts";
  * const storage = createMemoryStorage();
  * const schema = {
