@@ -9,8 +9,8 @@
  *
  * 1. answers the batches whose `(producer, seq)` is already committed as duplicates (nothing is
  *    written for them);
- * 2. runs the `writeFiles` hook for every batch at once (a batch whose files fail is answered alone,
- *    the others go on);
+ * 2. runs the `writeFiles` hook for the batches in parallel (at most `writeBatchesConcurrencyMax`
+ *    at once; a batch whose files fail is answered alone, the others go on);
  * 3. builds the draft: the `add` actions plus one `txn {appId: producer, version: max seq}` per
  *    producer of the group, and runs `beforeCommit`;
  * 4. calls `commitActions` on the in-memory snapshot, which it replaces by the returned one (the log
@@ -74,6 +74,8 @@ export interface CommitterLimits {
   groupRowsMax: number;
   /** Bytes per commit at most (a larger single batch still commits alone). */
   groupBytesMax: number;
+  /** Batches of a group whose files are written at once (each writes its files in parallel too). */
+  writeBatchesConcurrencyMax: number;
   /** Times a group is retried after a conflict (reloading the snapshot) before 503. */
   conflictRetriesMax: number;
   /** afterCommit runs waiting at most; further ones are skipped (logged and counted). */
@@ -91,6 +93,7 @@ export const COMMITTER_LIMITS_DEFAULT: Readonly<CommitterLimits> = Object.freeze
   groupBatchesMax: 64,
   groupRowsMax: 200_000,
   groupBytesMax: 64 * 1024 * 1024,
+  writeBatchesConcurrencyMax: 16,
   conflictRetriesMax: 3,
   afterCommitPendingMax: 16,
   producersMax: 10_000,
@@ -418,9 +421,23 @@ export function createCommitter(deps: CommitterDeps): Committer {
 
   async function writeGroup(group: Waiting[], s: Snapshot): Promise<Written[]> {
     const ctx = context(s);
-    const results = await Promise.allSettled(
-      group.map((w) => registry.runWriteFiles(w.entry.batch, ctx)),
-    );
+    const results: PromiseSettledResult<Add[] | undefined>[] = new Array(group.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < group.length) {
+        const i = next++;
+        try {
+          results[i] = {
+            status: "fulfilled",
+            value: await registry.runWriteFiles(group[i]!.entry.batch, ctx),
+          };
+        } catch (reason) {
+          results[i] = { status: "rejected", reason };
+        }
+      }
+    };
+    const workers = Math.min(limits.writeBatchesConcurrencyMax, group.length);
+    await Promise.all(Array.from({ length: workers }, worker));
     const written: Written[] = [];
     results.forEach((r, i) => {
       const w = group[i]!;

@@ -479,3 +479,69 @@ Deno.test("createRunner: refuses a registry without a writer, an unfrozen one, b
   );
   assert.ok(SCHEMA.fields.length === 3 && ipc(rows(1)).length > 0);
 });
+
+Deno.test("runner: a batch whose files fail is answered alone; its group still commits", async () => {
+  const held = gate();
+  let heldPut = false;
+  const storage = createMemoryStorage({
+    faults: {
+      async before(op, path) {
+        if (op === "put" && path === commitPath(1)) {
+          heldPut = true;
+          await held.promise;
+        }
+      },
+    },
+  });
+  await createTestTable(storage);
+  const runner = testRunner(storage, {
+    plugins: [writerPlugin(), {
+      name: "refuse-666",
+      apiVersion: PLUGIN_API_VERSION,
+      hooks: {
+        writeFiles: {
+          order: "pre",
+          handler(batch) {
+            if (batch.getChild("id")?.toArray().includes(666n)) throw new Error("bad id");
+            return undefined; // pass to the writer
+          },
+        },
+      },
+    }],
+  });
+  const first = post(runner, { producer: "a", seq: 1 });
+  await until(() => heldPut);
+  const good = post(runner, { producer: "b", seq: 1, rows: rows(2, 10) });
+  const bad = post(runner, { producer: "c", seq: 1, rows: [{ id: 666, region: "eu", v: 1 }] });
+  await until(() => runner.tableStats("events")!.depth === 2);
+  held.open();
+  assert.equal((await (await first).json()).version, 1);
+  assert.deepEqual(await (await good).json(), { version: 2, rows: 2 });
+  const badRes = await bad;
+  assert.equal(badRes.status, 500);
+  assert.equal((await badRes.json()).error, "write_failed");
+  const snapshot = await loadSnapshot(storage);
+  assert.equal(snapshot.txns.get("c"), undefined, "the failed batch's seq is not committed");
+  assert.equal(runner.metrics.batches.get({ table: "events", outcome: "failed" }), 1);
+  await runner.close();
+});
+
+Deno.test("createRunner: two tables, each with its own committer and version", async () => {
+  const s1 = await createTestTable();
+  const s2 = await createTestTable();
+  const runner = createRunner({
+    tables: new Map([
+      ["one", { storage: s1, uri: "memory://one" }],
+      ["two", { storage: s2, uri: "memory://two", commitOptions: { maxAttempts: 3 } }],
+    ]),
+    registry: createPluginRegistry([writerPlugin()]).freeze(),
+    runnerToken: TOKEN,
+  });
+  assert.equal((await (await post(runner, { table: "one", seq: 1 })).json()).version, 1);
+  assert.equal((await (await post(runner, { table: "one", seq: 2 })).json()).version, 2);
+  assert.equal((await (await post(runner, { table: "two", seq: 1 })).json()).version, 1);
+  assert.equal(runner.tableStats("one")!.version, 2);
+  assert.equal(runner.tableStats("two")!.version, 1);
+  assert.equal(runner.tableStats("three"), undefined);
+  await runner.close();
+});
