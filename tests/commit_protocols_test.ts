@@ -14,6 +14,7 @@ import {
   PutItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { setupDynamoDBTable } from "../batch/setup_dynamodb.ts";
+import { isLakestrikeError } from "../core/errors.ts";
 import { commitActions } from "../core/log/commit.ts";
 import {
   COMMIT_PROTOCOL_PROPERTY,
@@ -306,14 +307,17 @@ Deno.test("commit protocol s3-dynamodb: a PutItem whose answer was lost is ours;
     };
     const starved = createS3DynamoDBLogStore({
       storage: f.storage,
+      tablePath: `s3://elsewhere/t-${crypto.randomUUID()}`,
       tableName: DDB_TABLE,
       client: always,
       throttleAttemptsMax: 3,
       backoffBaseMs: 1,
     });
     await assert.rejects(
-      starved.writeCommit(1, encoder.encode("x\n")),
-      (e: Error) => /DynamoDB throttled after 3 attempts/.test(e.message),
+      starved.writeCommit(0, encoder.encode("x\n")),
+      (e: Error) =>
+        isLakestrikeError(e, "COMMIT_FAILED") &&
+        e.message.startsWith("Cannot commit version 0: DynamoDB throttled after 3 attempts"),
     );
   } finally {
     await f.cleanup();

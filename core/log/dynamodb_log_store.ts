@@ -473,9 +473,13 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     try {
       current = await getEntry(version);
     } catch (readError) {
-      throw new AggregateError(
-        [putError, readError],
-        `${what}: the DynamoDB PutItem failed and reading the entry back failed too`,
+      const reason = putError instanceof Error ? putError.message : String(putError);
+      throw new LakestrikeError(
+        "COMMIT_FAILED",
+        `${
+          reason.startsWith(what) ? reason : `${what}: ${reason}`
+        }; reading the entry back failed too, so the outcome is unknown`,
+        { cause: new AggregateError([putError, readError]) },
       );
     }
     if (current?.tempPath === tempPath) return true;
