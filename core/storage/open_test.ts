@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { InvalidArgumentError, UnsupportedFeatureError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { createMemoryStorage } from "./memory.ts";
 import { openStorage, registerStorageScheme } from "./open.ts";
 
@@ -54,12 +54,10 @@ Deno.test("openStorage: memory:// names one process-wide storage per name", asyn
   assert.throws(() => openStorage("memory://"), InvalidArgumentError);
 });
 
-Deno.test("openStorage: s3:// is not available yet", () => {
-  assert.throws(() => openStorage("s3://bucket/table"), (e: unknown) => {
-    assert.ok(e instanceof UnsupportedFeatureError);
-    assert.equal(e.message, "Cannot open s3://bucket/table: S3 storage is not available yet");
-    return true;
-  });
+Deno.test("openStorage: s3:// opens the S3 backend at bucket and prefix", () => {
+  const s3 = openStorage("s3://bucket/tables/events/");
+  assert.equal(s3.location, "s3://bucket/tables/events");
+  assert.throws(() => openStorage("s3://"), InvalidArgumentError);
 });
 
 Deno.test("openStorage: empty and unknown URIs are rejected naming the URI", () => {
@@ -80,7 +78,8 @@ Deno.test("registerStorageScheme: a factory replaces a scheme until restored", (
   } finally {
     restore();
   }
-  assert.throws(() => openStorage("s3://bucket/t"), UnsupportedFeatureError);
+  // Restored: the real S3 backend again, not the memory stand-in.
+  assert.ok(!("snapshotPaths" in openStorage("s3://bucket/t")));
   const restoreNew = registerStorageScheme("mock", (uri) => createMemoryStorage({ location: uri }));
   assert.equal(openStorage("MOCK://x").location, "MOCK://x");
   restoreNew();
