@@ -1,0 +1,163 @@
+/**
+ * `deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs]
+ * [--dry-run] [--json]`: delete files the table no longer references once they are older than the
+ * retention (see `plugins/vacuum`), and with `--logs` also expired log files (see
+ * `core/log/log_cleanup.ts`). `--dry-run` lists the files and bytes it would delete and changes
+ * nothing. A progress bar on a TTY, a summary at the end, a one-line error and a non-zero exit on
+ * failure.
+ *
+ * It takes no maintenance lock: do not run two vacuums of one table at once.
+ *
+ * @module
+ */
+import type { Clock } from "../core/clock.ts";
+import { type CleanupExpiredLogsResult, cleanupExpiredLogs } from "../core/log/log_cleanup.ts";
+import { loadSnapshot } from "../core/snapshot/mod.ts";
+import { openStorage } from "../core/storage/mod.ts";
+import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
+import { parseFlags, runCli, UsageError } from "./cli.ts";
+
+const USAGE =
+  "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json]";
+
+/** Parsed command line of the vacuum command. */
+export interface VacuumArgs {
+  uri: string;
+  retentionHours?: number;
+  enforceRetention: boolean;
+  lite: boolean;
+  logs: boolean;
+  dryRun: boolean;
+  json: boolean;
+}
+
+/**
+ * Parse the command line.
+ *
+ * @example
+ * ```ts
+ * import { parseVacuumArgs } from "./vacuum.ts";
+ * const a = parseVacuumArgs(["/data/t", "--retention-hours", "24", "--no-enforce-retention", "--dry-run"]);
+ * if (a.retentionHours !== 24 || a.enforceRetention || !a.dryRun) throw new Error("bad parse");
+ * ```
+ */
+export function parseVacuumArgs(args: string[]): VacuumArgs {
+  const { values, positionals } = parseFlags(args, {
+    "retention-hours": { type: "string" },
+    "no-enforce-retention": { type: "boolean" },
+    lite: { type: "boolean" },
+    logs: { type: "boolean" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+  });
+  if (positionals.length !== 1) {
+    throw new UsageError(`expected one table URI, got ${positionals.length}`);
+  }
+  const out: VacuumArgs = {
+    uri: positionals[0]!,
+    enforceRetention: !values["no-enforce-retention"],
+    lite: values.lite === true,
+    logs: values.logs === true,
+    dryRun: values["dry-run"] === true,
+    json: values.json === true,
+  };
+  const h = values["retention-hours"];
+  if (h !== undefined) {
+    if (typeof h !== "string" || !/^\d+(\.\d+)?$/.test(h)) {
+      throw new UsageError(`Invalid value for --retention-hours: expected hours >= 0, got '${h}'`);
+    }
+    out.retentionHours = Number(h);
+  }
+  return out;
+}
+
+/** What one run did: the vacuum and, with `--logs`, the log cleanup. */
+export interface VacuumRunReport {
+  vacuum: VacuumResult;
+  logs?: CleanupExpiredLogsResult;
+}
+
+/** Run the command on parsed arguments; prints nothing. */
+export async function runVacuum(
+  args: VacuumArgs,
+  options: { clock?: Clock; onProgress?: (p: VacuumProgress) => void } = {},
+): Promise<VacuumRunReport> {
+  const storage = openStorage(args.uri);
+  const snapshot = await loadSnapshot(storage);
+  const vacuum = await vacuumTable(storage, snapshot, {
+    ...(args.retentionHours === undefined ? {} : { retentionHours: args.retentionHours }),
+    enforceRetention: args.enforceRetention,
+    mode: args.lite ? "lite" : "full",
+    dryRun: args.dryRun,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  if (!args.logs) return { vacuum };
+  const latest = await loadSnapshot(storage);
+  const logs = await cleanupExpiredLogs(storage, latest, {
+    dryRun: args.dryRun,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  return { vacuum, logs };
+}
+
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The human summary printed at the end. */
+export function formatVacuumReport(report: VacuumRunReport): string {
+  const v = report.vacuum;
+  const verb = v.dryRun ? "Would delete" : "Deleted";
+  const lines: string[] = [];
+  if (v.dryRun) for (const f of v.files) lines.push(`${f.path}\t${f.size}`);
+  lines.push(
+    `${verb} ${v.files.length} files (${formatBytes(v.bytes)}) at version ${v.version}, ${v.mode} mode, ` +
+      `retention ${v.retentionMs / 3_600_000} h (horizon ${new Date(v.horizonMs).toISOString()}), ` +
+      `${v.filesListed} objects listed, ${v.filesSpared} spared by plugins`,
+  );
+  if (report.logs) {
+    const l = report.logs;
+    if (v.dryRun) for (const p of l.files) lines.push(p);
+    lines.push(
+      l.skipped
+        ? `Log cleanup: nothing deleted (${l.skipped})`
+        : `Log cleanup: ${verb.toLowerCase()} ${l.files.length} log files (${formatBytes(l.bytes)}) below checkpoint ${l.checkpointVersion}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function progressBar(): ((p: VacuumProgress) => void) | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const enc = new TextEncoder();
+  return (p) => {
+    const text = p.phase === "list"
+      ? `listing: ${p.done} objects`
+      : (() => {
+        const total = p.total ?? p.done;
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((p.done / total) * width);
+        return `deleting [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${p.done}/${total}`;
+      })();
+    Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${text}`));
+  };
+}
+
+/** Entry point: parse `args`, run, print the summary (or JSON). */
+export async function main(args: string[] = Deno.args): Promise<void> {
+  const parsed = parseVacuumArgs(args);
+  const bar = parsed.json ? undefined : progressBar();
+  const report = await runVacuum(parsed, bar ? { onProgress: bar } : {});
+  if (bar) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  console.log(parsed.json ? JSON.stringify(report) : formatVacuumReport(report));
+}
+
+if (import.meta.main) await runCli(USAGE, () => main());
