@@ -1,0 +1,16 @@
+/**
+ * Example plugins a team can copy: {@linkcode coldCompactionPlugin} plans compaction of cold
+ * files only. See `docs/compaction.md`.
+ *
+ * @example
+ * ```ts
+ * import { coldCompactionPlugin } from "./mod.ts";
+ * if (coldCompactionPlugin().name !== "cold-compaction") throw new Error("unexpected name");
+ * ```
+ *
+ * @module
+ */
+export {
+  coldCompactionPlugin,
+  type ColdCompactionPluginOptions,
+} from "./cold_compaction_plugin.ts";
