@@ -37,3 +37,5 @@ export {
 export * from "./writer/mod.ts";
 export * from "./checkpoint/mod.ts";
 export * from "./compaction/mod.ts";
+export * from "./vacuum/mod.ts";
+export * from "./retention/mod.ts";
