@@ -11,7 +11,7 @@
  * @module
  */
 import type { Clock } from "../core/clock.ts";
-import { type CleanupExpiredLogsResult, cleanupExpiredLogs } from "../core/log/log_cleanup.ts";
+import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import { openStorage } from "../core/storage/mod.ts";
 import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
@@ -117,19 +117,25 @@ export function formatVacuumReport(report: VacuumRunReport): string {
   const v = report.vacuum;
   const verb = v.dryRun ? "Would delete" : "Deleted";
   const lines: string[] = [];
-  if (v.dryRun) for (const f of v.files) lines.push(`${f.path}\t${f.size}`);
+  if (v.dryRun) { for (const f of v.files) lines.push(`${f.path}\t${f.size}`); }
   lines.push(
-    `${verb} ${v.files.length} files (${formatBytes(v.bytes)}) at version ${v.version}, ${v.mode} mode, ` +
-      `retention ${v.retentionMs / 3_600_000} h (horizon ${new Date(v.horizonMs).toISOString()}), ` +
+    `${verb} ${v.files.length} files (${
+      formatBytes(v.bytes)
+    }) at version ${v.version}, ${v.mode} mode, ` +
+      `retention ${v.retentionMs / 3_600_000} h (horizon ${
+        new Date(v.horizonMs).toISOString()
+      }), ` +
       `${v.filesListed} objects listed, ${v.filesSpared} spared by plugins`,
   );
   if (report.logs) {
     const l = report.logs;
-    if (v.dryRun) for (const p of l.files) lines.push(p);
+    if (v.dryRun) { for (const p of l.files) lines.push(p); }
     lines.push(
       l.skipped
         ? `Log cleanup: nothing deleted (${l.skipped})`
-        : `Log cleanup: ${verb.toLowerCase()} ${l.files.length} log files (${formatBytes(l.bytes)}) below checkpoint ${l.checkpointVersion}`,
+        : `Log cleanup: ${verb.toLowerCase()} ${l.files.length} log files (${
+          formatBytes(l.bytes)
+        }) below checkpoint ${l.checkpointVersion}`,
     );
   }
   return lines.join("\n");
@@ -139,14 +145,12 @@ function progressBar(): ((p: VacuumProgress) => void) | undefined {
   if (!Deno.stderr.isTerminal()) return undefined;
   const enc = new TextEncoder();
   return (p) => {
-    const text = p.phase === "list"
-      ? `listing: ${p.done} objects`
-      : (() => {
-        const total = p.total ?? p.done;
-        const width = 30;
-        const filled = total === 0 ? width : Math.round((p.done / total) * width);
-        return `deleting [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${p.done}/${total}`;
-      })();
+    const text = p.phase === "list" ? `listing: ${p.done} objects` : (() => {
+      const total = p.total ?? p.done;
+      const width = 30;
+      const filled = total === 0 ? width : Math.round((p.done / total) * width);
+      return `deleting [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${p.done}/${total}`;
+    })();
     Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${text}`));
   };
 }

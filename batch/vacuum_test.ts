@@ -90,7 +90,9 @@ Deno.test("runVacuum with an injected clock and the summary", async () => {
   const clock = createManualClock(Date.now() + 400 * 86_400_000);
   const dir = await tableWithStray();
   try {
-    const report = await runVacuum(parseVacuumArgs([dir, "--lite", "--logs", "--dry-run"]), { clock });
+    const report = await runVacuum(parseVacuumArgs([dir, "--lite", "--logs", "--dry-run"]), {
+      clock,
+    });
     assert.deepEqual(report.vacuum.files, []); // lite mode never lists: the stray file is unknown
     assert.match(formatVacuumReport(report), /Would delete 0 files .* lite mode/);
     assert.match(formatVacuumReport(report), /Log cleanup: nothing deleted \(no_checkpoint\)/);

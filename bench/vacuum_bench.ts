@@ -81,7 +81,9 @@ async function s3Row(files: number): Promise<Row | string> {
       endpoint = server.endpoint;
       stop = server.stop;
     } catch (e) {
-      return `S3 part not done: no LAKESTRIKE_TEST_S3_ENDPOINT and moto_server failed (${(e as Error).message})`;
+      return `S3 part not done: no LAKESTRIKE_TEST_S3_ENDPOINT and moto_server failed (${
+        (e as Error).message
+      })`;
     }
   }
   const credentials = { accessKeyId: "test", secretAccessKey: "test" };

@@ -57,7 +57,9 @@ Deno.test("vacuum while writers append and a compactor compacts: no appended row
   const compactor = async () => {
     while (writersDone < WRITERS) {
       const snap = await loadSnapshot(storage);
-      if (snap.files.length >= 4) await track(() => compactByHand(storage, snap, snap.files, clock));
+      if (snap.files.length >= 4) {
+        await track(() => compactByHand(storage, snap, snap.files, clock));
+      }
       await new Promise((res) => setTimeout(res, 1));
     }
   };
@@ -77,7 +79,11 @@ Deno.test("vacuum while writers append and a compactor compacts: no appended row
       await new Promise((res) => setTimeout(res, 0));
     }
   };
-  await Promise.all([...Array.from({ length: WRITERS }, (_, w) => writer(w)), compactor(), vacuumer()]);
+  await Promise.all([
+    ...Array.from({ length: WRITERS }, (_, w) => writer(w)),
+    compactor(),
+    vacuumer(),
+  ]);
   clock.advance(2 * RETENTION_MIN * MIN);
   const last = await vacuumTable(storage, await loadSnapshot(storage), {
     clock,
@@ -89,8 +95,12 @@ Deno.test("vacuum while writers append and a compactor compacts: no appended row
 
   const ids: bigint[] = [];
   const latest = await loadSnapshot(storage);
-  for await (const batch of scanSnapshot(storage, latest)) for (const row of batch) ids.push(row[0] as bigint);
+  for await (const batch of scanSnapshot(storage, latest)) {
+    for (const row of batch) ids.push(row[0] as bigint);
+  }
   const want = [];
-  for (let w = 0; w < WRITERS; w++) for (let i = 0; i < APPENDS; i++) want.push(BigInt(w * 1000 + i));
+  for (let w = 0; w < WRITERS; w++) {
+    for (let i = 0; i < APPENDS; i++) want.push(BigInt(w * 1000 + i));
+  }
   assert.deepEqual(ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), want);
 });

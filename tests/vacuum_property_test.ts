@@ -39,7 +39,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("crash" as const), part: fc.nat(2) }) },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("advance" as const), minutes: fc.integer({ min: 0, max: 120 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant("advance" as const),
+      minutes: fc.integer({ min: 0, max: 120 }),
+    }),
   },
   {
     weight: 2,
@@ -107,7 +110,8 @@ Deno.test("vacuum never deletes a file a version inside the retention window nee
         snap = r.snapshot;
       };
       for (const op of ops) {
-        const inPart = (part: number) => snap.files.filter((f) => f.partitionValues.p === String(part));
+        const inPart = (part: number) =>
+          snap.files.filter((f) => f.partitionValues.p === String(part));
         switch (op.kind) {
           case "append":
             await commit("WRITE", [{ add: await newFile(op.part) }]);
@@ -131,7 +135,9 @@ Deno.test("vacuum never deletes a file a version inside the retention window nee
             const now = clock.nowMs();
             await commit(
               "DELETE",
-              files.map((f) => ({ remove: { path: f.path, deletionTimestamp: now, dataChange: true } })),
+              files.map((f) => ({
+                remove: { path: f.path, deletionTimestamp: now, dataChange: true },
+              })),
             );
             break;
           }

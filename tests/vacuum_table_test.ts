@@ -80,7 +80,11 @@ Deno.test("vacuum: a table compacted at version 1 loses the pre-compaction files
   assert.deepEqual(early.files, []);
   for (const p of before) assert.ok(await storage.head(p));
 
-  const r = await vacuumTable(storage, snap, { clock, retentionHours: 72, enforceRetention: false });
+  const r = await vacuumTable(storage, snap, {
+    clock,
+    retentionHours: 72,
+    enforceRetention: false,
+  });
   assert.deepEqual(r.files.map((f) => f.path).sort(), [...before].sort());
   for (const p of before) assert.equal(await storage.head(p), undefined, `${p} kept`);
   for (const p of after) assert.ok(await storage.head(p), `${p} deleted`);
@@ -125,7 +129,9 @@ Deno.test("vacuum: retention below the table's is refused unless enforcement is 
     vacuumTable(storage, snap, { clock, retentionHours: 1 }),
     (e) => isLakestrikeError(e, "INVALID_ARGUMENT") && /168 hours/.test(e.message),
   );
-  await assert.rejects(vacuumTable(storage, snap, { clock, retentionHours: -1, enforceRetention: false }));
+  await assert.rejects(
+    vacuumTable(storage, snap, { clock, retentionHours: -1, enforceRetention: false }),
+  );
   const ok = await vacuumTable(storage, snap, { clock, retentionHours: 200 });
   assert.equal(ok.retentionMs, 200 * HOUR);
 });
@@ -149,7 +155,9 @@ Deno.test("vacuum: dry run lists files and bytes and changes nothing; commits re
   const r = await vacuumTable(storage, snap, { clock });
   assert.equal(r.startVersion, snap.version + 1);
   assert.equal(r.endVersion, snap.version + 2);
-  const start = (await readCommit(storage, r.startVersion!))[0] as { commitInfo: Record<string, unknown> };
+  const start = (await readCommit(storage, r.startVersion!))[0] as {
+    commitInfo: Record<string, unknown>;
+  };
   assert.equal(start.commitInfo.operation, "VACUUM START");
   assert.deepEqual(start.commitInfo.operationParameters, {
     retentionCheckEnabled: "true",
@@ -159,10 +167,15 @@ Deno.test("vacuum: dry run lists files and bytes and changes nothing; commits re
     numFilesToDelete: "2",
     sizeOfDataToDelete: "10",
   });
-  const end = (await readCommit(storage, r.endVersion!))[0] as { commitInfo: Record<string, unknown> };
+  const end = (await readCommit(storage, r.endVersion!))[0] as {
+    commitInfo: Record<string, unknown>;
+  };
   assert.equal(end.commitInfo.operation, "VACUUM END");
   assert.deepEqual(end.commitInfo.operationParameters, { status: "COMPLETED" });
-  assert.deepEqual(end.commitInfo.operationMetrics, { numDeletedFiles: "2", numVacuumedDirectories: "0" });
+  assert.deepEqual(end.commitInfo.operationMetrics, {
+    numDeletedFiles: "2",
+    numVacuumedDirectories: "0",
+  });
 });
 
 Deno.test("vacuum lite: deletes only the files of expired tombstones", async () => {
@@ -225,7 +238,12 @@ Deno.test("vacuum: refuses unknown writer features; a stale snapshot is refreshe
   await assert.rejects(
     vacuumTable(storage, {
       ...v0,
-      protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: [], writerFeatures: ["rowTracking"] },
+      protocol: {
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: [],
+        writerFeatures: ["rowTracking"],
+      },
     }, { clock }),
     (e) => isLakestrikeError(e, "UNSUPPORTED_FEATURE"),
   );

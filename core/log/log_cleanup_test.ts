@@ -35,7 +35,10 @@ async function dailyTable(days: number, every: number, configuration: Record<str
     assert.ok(r.ok);
     snap = r.snapshot;
     if (snap.version % every === 0) await writeCheckpoint(storage, snap, { clock });
-    await storage.put(`_delta_log/${String(snap.version).padStart(20, "0")}.crc`, new Uint8Array(1));
+    await storage.put(
+      `_delta_log/${String(snap.version).padStart(20, "0")}.crc`,
+      new Uint8Array(1),
+    );
   }
   return { clock, storage, snap };
 }
@@ -63,7 +66,9 @@ Deno.test("cleanupExpiredLogs deletes only below the newest checkpoint older tha
   const latest = await loadSnapshot(storage);
   assert.equal(latest.version, 40);
   assert.equal(latest.files.length, 40);
-  for (const v of [10, 11, 25, 39]) assert.equal((await loadSnapshot(storage, { version: v })).version, v);
+  for (const v of [10, 11, 25, 39]) {
+    assert.equal((await loadSnapshot(storage, { version: v })).version, v);
+  }
   await assert.rejects(loadSnapshot(storage, { version: 9 }));
   // Idempotent: nothing left below the checkpoint.
   const again = await cleanupExpiredLogs(storage, latest, { clock });
@@ -87,11 +92,17 @@ Deno.test("cleanupExpiredLogs never deletes without a checkpoint, and honours th
   clock.advance(400 * DAY);
   const r = await cleanupExpiredLogs(storage, snap, { clock });
   assert.equal(r.skipped, "no_checkpoint");
-  assert.equal((await storage.list("_delta_log/")).filter((m) => m.path.endsWith(".json")).length, 13);
+  assert.equal(
+    (await storage.list("_delta_log/")).filter((m) => m.path.endsWith(".json")).length,
+    13,
+  );
 
   const off = await dailyTable(40, 10, { "delta.enableExpiredLogCleanup": "false" });
   off.clock.advance(400 * DAY);
-  assert.equal((await cleanupExpiredLogs(off.storage, off.snap, { clock: off.clock })).skipped, "disabled");
+  assert.equal(
+    (await cleanupExpiredLogs(off.storage, off.snap, { clock: off.clock })).skipped,
+    "disabled",
+  );
   const m = await maybeCleanupLogs(off.storage, off.snap, { clock: off.clock });
   assert.equal(m.ran, false);
   assert.ok(await off.storage.head(commitPath(0)));

@@ -52,7 +52,8 @@ export function partitionEndMs(value: string | null | undefined, type: string): 
     const m = TS_RE.exec(value);
     if (!m) return undefined;
     const [y, mo, d, h = "0", mi = "0", s = "0", frac = ""] = m.slice(1);
-    const ms = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s) + Math.floor(Number(`0.${frac || "0"}`) * 1000);
+    const ms = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s) +
+      Math.floor(Number(`0.${frac || "0"}`) * 1000);
     return validDate(+y!, +mo!, +d!) ? ms + (frac.length > 3 ? 1 : 0) : undefined;
   }
   if (type !== "date" && type !== "string") return undefined;
@@ -88,7 +89,9 @@ export function planPartitionTtl(
   const type = typeof field?.type === "string" ? field.type : "";
   if (!["date", "timestamp", "timestamp_ntz", "string"].includes(type)) {
     throw new InvalidArgumentError(
-      `Cannot plan partition TTL: column ${name} has type ${JSON.stringify(field?.type)}, not date, timestamp or string`,
+      `Cannot plan partition TTL: column ${name} has type ${
+        JSON.stringify(field?.type)
+      }, not date, timestamp or string`,
     );
   }
   const key = snapshot.columnMappingMode === "none" || !field ? name : physicalName(field);
@@ -113,7 +116,9 @@ export function planPartitionTtl(
 export function partitionTtlPlugin(options: PartitionTtlOptions): Plugin {
   const { column, days } = options ?? {};
   if (typeof column !== "string" || column === "") {
-    throw new InvalidArgumentError("Cannot create partitionTtlPlugin: column must be a column name");
+    throw new InvalidArgumentError(
+      "Cannot create partitionTtlPlugin: column must be a column name",
+    );
   }
   if (typeof days !== "number" || !Number.isFinite(days) || days < 0) {
     throw new InvalidArgumentError(

@@ -39,14 +39,22 @@ Deno.test("partitionTtl: expires whole days older than the limit, never null or 
   // Limit: 2025-03-03 12:00. Day 03-02 ended at 03-03 00:00 (expired); 03-03 not yet.
   const expired = planPartitionTtl(v1.snapshot, { column: "day", days: 7 }, clock.nowMs());
   assert.deepEqual(expired.map((f) => f.partitionValues.day), ["2025-03-01", "2025-03-02"]);
-  assert.throws(() => planPartitionTtl(v1.snapshot, { column: "x", days: 1 }, 0), /not a partition column/);
+  assert.throws(
+    () => planPartitionTtl(v1.snapshot, { column: "x", days: 1 }, 0),
+    /not a partition column/,
+  );
   assert.throws(() => partitionTtlPlugin({ column: "day", days: -1 }));
 
-  const r = await applyDataRetention(storage, v1.snapshot, [partitionTtlPlugin({ column: "day", days: 7 })], {
+  const r = await applyDataRetention(storage, v1.snapshot, [
+    partitionTtlPlugin({ column: "day", days: 7 }),
+  ], {
     clock,
   });
   assert.equal(r.version, 2);
-  assert.deepEqual(r.snapshot.files.map((f) => f.partitionValues.day).sort(), ["2025-03-03", null].sort());
+  assert.deepEqual(
+    r.snapshot.files.map((f) => f.partitionValues.day).sort(),
+    ["2025-03-03", null].sort(),
+  );
   for (const t of r.snapshot.tombstones) {
     assert.equal(t.deletionTimestamp, clock.nowMs());
     assert.equal(t.dataChange, true);
@@ -80,7 +88,13 @@ Deno.test("keepLastVersions: horizon keeps exactly what the last K versions need
   for (let i = 1; i <= 6; i++) {
     clock.advance(DAY);
     const actions = i % 2 === 0
-      ? [{ remove: { path: snap.files[0]!.path, deletionTimestamp: clock.nowMs() - 5, dataChange: true } }]
+      ? [{
+        remove: {
+          path: snap.files[0]!.path,
+          deletionTimestamp: clock.nowMs() - 5,
+          dataChange: true,
+        },
+      }]
       : [add("2025-01-01", i)];
     const r = await commitActions(storage, snap, { operation: "WRITE", actions }, { clock });
     assert.ok(r.ok);
@@ -93,6 +107,10 @@ Deno.test("keepLastVersions: horizon keeps exactly what the last K versions need
   assert.equal(await lastVersionsHorizon(storage, snap, 2), Math.min(times[5]!, times[6]! - 5) - 1);
   assert.equal(await lastVersionsHorizon(storage, snap, 7), 0, "all versions: keep everything");
   await storage.delete(["_delta_log/00000000000000000005.json"]);
-  assert.equal(await lastVersionsHorizon(storage, snap, 3), 0, "unreadable commit: keep everything");
+  assert.equal(
+    await lastVersionsHorizon(storage, snap, 3),
+    0,
+    "unreadable commit: keep everything",
+  );
   assert.throws(() => keepLastVersionsPlugin({ versions: 0 }));
 });

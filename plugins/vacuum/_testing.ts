@@ -52,7 +52,12 @@ export async function compactByHand(
       rows.push(Object.fromEntries(snapshot.schema.fields.map((f, i) => [f.name, row[i]])));
     }
   }
-  const adds = await writeUncommitted(storage, snapshot, createArrowTable(snapshot.schema, rows), clock);
+  const adds = await writeUncommitted(
+    storage,
+    snapshot,
+    createArrowTable(snapshot.schema, rows),
+    clock,
+  );
   const now = clock.nowMs();
   return await commitActions(storage, snapshot, {
     operation: "OPTIMIZE",

@@ -29,7 +29,11 @@
  * @module
  */
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { InvalidArgumentError, LakestrikeError, UnsupportedFeatureError } from "../../core/errors.ts";
+import {
+  InvalidArgumentError,
+  LakestrikeError,
+  UnsupportedFeatureError,
+} from "../../core/errors.ts";
 import type { DeletionVectorDescriptor, Protocol, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
 import { commitPath } from "../../core/log/paths.ts";
@@ -392,7 +396,9 @@ function liteCandidates(
 
 function retentionOf(snapshot: Snapshot, options: VacuumOptions) {
   const tableRetentionMs = deletedFileRetentionMsOf(snapshot.metadata.configuration);
-  if (options.retentionHours === undefined) return { retentionMs: tableRetentionMs, tableRetentionMs };
+  if (options.retentionHours === undefined) {
+    return { retentionMs: tableRetentionMs, tableRetentionMs };
+  }
   const h = options.retentionHours;
   if (typeof h !== "number" || !Number.isFinite(h) || h < 0) {
     throw new InvalidArgumentError(
