@@ -737,6 +737,7 @@ function checkTokens(
       } else if (!tableNames.has(t)) issues.push(`${label}[${k}]: '${t}' is not a table`);
       else names.push(t);
     });
+    if (grant.length === 0) issues.push(`${label}: grants no table (give table names or "*")`);
     out[token] = names;
   }
   return out;

@@ -484,6 +484,10 @@ Deno.test("validateConfig: tokens never appear whole in messages", () => {
     `tokens["secr…"]: expected a list of table names or "*", got 'events'`,
   );
   refused(
+    (c) => (c.tokens = { "secret-token": [] }),
+    `tokens["secr…"]: grants no table (give table names or "*")`,
+  );
+  refused(
     (c) => (c.tokens = { "secret-token": [1] }),
     `tokens["secr…"][0]: expected a table name, got 1`,
   );
