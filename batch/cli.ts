@@ -9,6 +9,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InvalidArgumentError, isLakestrikeError } from "../core/errors.ts";
+import { type CommitProtocolName, parseCommitProtocolName } from "../core/log/commit_protocol.ts";
 
 /** Thrown for bad command-line usage; exits with status 2. */
 export class UsageError extends Error {
@@ -76,4 +77,44 @@ export async function runCli(usage: string, main: () => Promise<void>): Promise<
     console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   }
+}
+
+/** Flags every command that opens a table accepts (see `openTable`). */
+export const TABLE_FLAGS = {
+  "commit-protocol": { type: "string" },
+  "dynamodb-table": { type: "string" },
+  "dynamodb-endpoint": { type: "string" },
+} as const;
+
+/** The table-opening options given by {@linkcode TABLE_FLAGS}. */
+export function parseTableFlags(
+  values: Record<string, string | boolean | undefined>,
+): { protocol?: CommitProtocolName; dynamodbTable?: string; dynamodbEndpoint?: string } {
+  const out: { protocol?: CommitProtocolName; dynamodbTable?: string; dynamodbEndpoint?: string } =
+    {};
+  const protocol = values["commit-protocol"];
+  if (typeof protocol === "string") {
+    try {
+      out.protocol = parseCommitProtocolName(protocol, "--commit-protocol");
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const table = values["dynamodb-table"];
+  if (typeof table === "string") {
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) {
+      throw new UsageError(
+        `Invalid value for --dynamodb-table: '${table}' is not a DynamoDB table name`,
+      );
+    }
+    out.dynamodbTable = table;
+  }
+  const endpoint = values["dynamodb-endpoint"];
+  if (typeof endpoint === "string") {
+    if (!URL.canParse(endpoint)) {
+      throw new UsageError(`Invalid value for --dynamodb-endpoint: '${endpoint}' is not a URL`);
+    }
+    out.dynamodbEndpoint = endpoint;
+  }
+  return out;
 }

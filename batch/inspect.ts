@@ -8,11 +8,19 @@
 import type { Add } from "../core/log/actions.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import type { DataType } from "../core/schema/types.ts";
-import { loadHistory, loadSnapshot } from "../core/snapshot/mod.ts";
-import { openStorage } from "../core/storage/mod.ts";
-import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
+import { loadHistory } from "../core/snapshot/mod.ts";
+import {
+  parseFlags,
+  parseNonNegativeInt,
+  parseTableFlags,
+  runCli,
+  TABLE_FLAGS,
+  UsageError,
+} from "./cli.ts";
+import { openTable } from "./open_table.ts";
 
-const USAGE = "usage: deno task inspect <table-uri> [--version N] [--history N] [--json]";
+const USAGE = "usage: deno task inspect <table-uri> [--version N] [--history N] [--json]\n" +
+  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
 
 /** Summary of a table at one version, as `inspect --json` prints it. */
 export interface TableSummary {
@@ -171,14 +179,17 @@ export async function main(args: string[]): Promise<void> {
     version: { type: "string" },
     history: { type: "string" },
     json: { type: "boolean" },
+    ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
     throw new UsageError(`Expected exactly one table URI, got ${positionals.length}`);
   }
   const version = parseNonNegativeInt("version", values["version"]);
   const historyLimit = parseNonNegativeInt("history", values["history"]) ?? 10;
-  const storage = openStorage(positionals[0]!);
-  const snapshot = await loadSnapshot(storage, version === undefined ? {} : { version });
+  const { storage, snapshot } = await openTable(positionals[0]!, {
+    ...parseTableFlags(values),
+    ...(version === undefined ? {} : { version }),
+  });
   const history = historyLimit === 0
     ? []
     : await loadHistory(storage, { limit: historyLimit, version: snapshot.version });

@@ -6,11 +6,18 @@
  * @module
  */
 import { rowToJson, scanSnapshot } from "../core/scan/mod.ts";
-import { loadSnapshot } from "../core/snapshot/mod.ts";
-import { openStorage } from "../core/storage/mod.ts";
-import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
+import {
+  parseFlags,
+  parseNonNegativeInt,
+  parseTableFlags,
+  runCli,
+  TABLE_FLAGS,
+  UsageError,
+} from "./cli.ts";
+import { openTable } from "./open_table.ts";
 
-const USAGE = "usage: deno task scan <table-uri> [--version N] [--limit N]";
+const USAGE = "usage: deno task scan <table-uri> [--version N] [--limit N]\n" +
+  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
 
 /** Entry point of `deno task scan`: writes NDJSON to `out` (stdout by default). */
 export async function main(
@@ -20,14 +27,17 @@ export async function main(
   const { values, positionals } = parseFlags(args, {
     version: { type: "string" },
     limit: { type: "string" },
+    ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
     throw new UsageError(`Expected exactly one table URI, got ${positionals.length}`);
   }
   const version = parseNonNegativeInt("version", values["version"]);
   const limit = parseNonNegativeInt("limit", values["limit"]);
-  const storage = openStorage(positionals[0]!);
-  const snapshot = await loadSnapshot(storage, version === undefined ? {} : { version });
+  const { storage, snapshot } = await openTable(positionals[0]!, {
+    ...parseTableFlags(values),
+    ...(version === undefined ? {} : { version }),
+  });
   const encoder = new TextEncoder();
   let written = 0;
   if (limit === 0) return;

@@ -17,3 +17,9 @@ export * from "./last_checkpoint.ts";
 export * from "./log_segment.ts";
 export * from "./checkpoint_read.ts";
 export * from "./replay.ts";
+export * from "./conflict.ts";
+export * from "./commit.ts";
+export * from "./commit_protocol.ts";
+export * from "./checkpoint_write.ts";
+// The DynamoDB log store is imported on demand (core/log/dynamodb_log_store.ts) so that readers
+// that never use it do not load the DynamoDB client.

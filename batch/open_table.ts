@@ -1,0 +1,67 @@
+/**
+ * Open a table for a command-line tool or a service: its storage, its commit protocol and its
+ * snapshot. Shared by `inspect`, `scan`, `compact`, `vacuum` and the runner so that every one of them
+ * honours the table's commit protocol the same way.
+ *
+ * A table created by lakestrike records its protocol in `lakestrike.commitProtocol`. When that is
+ * `s3-dynamodb`, an incomplete DynamoDB entry left by a crashed writer must be repaired before the log
+ * is read, so the table is loaded once, the protocol is built from its property (or from the caller's
+ * choice), and the table is loaded again through it.
+ *
+ * @module
+ */
+import type { CommitProtocol, CommitProtocolName } from "../core/log/commit_protocol.ts";
+import { recordedCommitProtocol, resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import type { Snapshot } from "../core/snapshot/snapshot.ts";
+import { isLakestrikeError } from "../core/errors.ts";
+import { loadSnapshot } from "../core/snapshot/mod.ts";
+import { openStorage } from "../core/storage/mod.ts";
+import type { ObjectStorage } from "../core/storage/storage.ts";
+
+/** Options of {@linkcode openTable}. */
+export interface OpenTableOptions {
+  /** Load this version instead of the latest. */
+  version?: number;
+  /** The commit protocol to use; default: the table's recorded one, else the location's default. */
+  protocol?: CommitProtocolName;
+  /** DynamoDB table of the `s3-dynamodb` protocol (default `delta_log`). */
+  dynamodbTable?: string;
+  /** DynamoDB endpoint (default: the AWS SDK's, from `AWS_ENDPOINT_URL_DYNAMODB` etc.). */
+  dynamodbEndpoint?: string;
+}
+
+/** An opened table. */
+export interface OpenedTable {
+  storage: ObjectStorage;
+  protocol: CommitProtocol;
+  snapshot: Snapshot;
+}
+
+/** Open the table at `uri`; see the module doc for how the commit protocol is chosen. */
+export async function openTable(uri: string, options: OpenTableOptions = {}): Promise<OpenedTable> {
+  const storage = openStorage(uri);
+  const at = options.version === undefined ? {} : { version: options.version };
+  const dynamodb = {
+    ...(options.dynamodbTable ? { tableName: options.dynamodbTable } : {}),
+    ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
+  };
+  let snapshot: Snapshot;
+  try {
+    snapshot = await loadSnapshot(storage, at);
+  } catch (e) {
+    // Version 0 itself may wait for its DynamoDB repair: only the log store can tell.
+    if (options.protocol !== "s3-dynamodb" || !isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
+    const protocol = await resolveCommitProtocol(storage, undefined, {
+      protocol: "s3-dynamodb",
+      dynamodb,
+    });
+    return { storage, protocol, snapshot: await loadSnapshot(storage, { ...at, protocol }) };
+  }
+  const name = options.protocol ?? recordedCommitProtocol(snapshot.metadata.configuration);
+  const protocol = await resolveCommitProtocol(storage, snapshot, {
+    ...(name ? { protocol: name } : {}),
+    dynamodb,
+  });
+  if (protocol.repair) snapshot = await loadSnapshot(storage, { ...at, protocol });
+  return { storage, protocol, snapshot };
+}
