@@ -112,7 +112,6 @@ export async function main(args: string[] = []): Promise<void> {
     const storage = createLocalStorage(dir);
     const snapshot = await loadSnapshot(storage, {});
 
-    globalThis.gc?.();
     sampler.reset();
     const rssBefore = Deno.memoryUsage().rss;
     t = performance.now();

@@ -402,10 +402,23 @@ export async function compactTable(
       }).flatMap((b) => b.files).length === bin.files.length
     );
   const active = new Set(snapshot.files.map(fileKey));
+  // Check the plan (a planner may be anyone's code): a wrong partition would move rows.
+  const inPlan = new Set<string>();
   for (const bin of plan) {
     for (const f of bin.files) {
       if (!active.has(fileKey(f))) {
         throw new InvalidArgumentError(`Cannot compact: planned file ${f.path} is not active`);
+      }
+      if (inPlan.has(fileKey(f))) {
+        throw new InvalidArgumentError(`Cannot compact: file ${f.path} is in more than one bin`);
+      }
+      inPlan.add(fileKey(f));
+      for (const c of partitionColumns) {
+        if ((f.partitionValues[c] ?? null) !== (bin.partitionValues[c] ?? null)) {
+          throw new InvalidArgumentError(
+            `Cannot compact: file ${f.path} is not in the partition of its bin (${c})`,
+          );
+        }
       }
     }
   }

@@ -156,6 +156,16 @@ Deno.test("compactTable: partition filter, files at the target left alone, minFi
   equal((await compactTable(storage, r2.snapshot, { minFiles: 7 })).plan.length, 0);
   const r4 = await compactTable(storage, r2.snapshot, {});
   equal(r4.snapshot.files.length, 3);
+  // A plan that would move rows to another partition is refused.
+  const moved = await tableWithAppends(createMemoryStorage(), [[row(1, "eu"), row(2, "us")]], [
+    "region",
+  ]);
+  await rejects(
+    compactTable(createMemoryStorage(), moved, {
+      planner: (s) => [{ partitionValues: { region: "eu" }, files: [...s.files] }],
+    }),
+    /not in the partition of its bin/,
+  );
   deepEqual(text(await rowsOf(storage, await loadSnapshot(storage, {}))).sort(), expected);
   await rejects(
     compactTable(storage, r4.snapshot, { partitionFilter: { nope: "x" } }),
@@ -216,6 +226,15 @@ Deno.test("compactTable: a registry planner (first answer wins) is used", async 
       planner: () => [{ partitionValues: {}, files: [ghost] }],
     }),
     /ghost.parquet is not active/,
+  );
+  await rejects(
+    compactTable(storage, result.snapshot, {
+      planner: (s) => [{ partitionValues: {}, files: [s.files[0]!] }, {
+        partitionValues: {},
+        files: [s.files[0]!],
+      }],
+    }),
+    /in more than one bin/,
   );
 });
 
