@@ -6,6 +6,7 @@
  */
 import type { Clock } from "../clock.ts";
 import { type CheckpointWritten, writeCheckpoint } from "../log/checkpoint_write.ts";
+import { maybeCleanupLogs, type MaybeCleanupLogsResult } from "../log/log_cleanup.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { checkpointIntervalOf } from "./table_properties.ts";
@@ -20,7 +21,7 @@ export interface MaybeCheckpointOptions {
 
 /** Result of {@linkcode maybeCheckpoint}. */
 export type MaybeCheckpointResult =
-  | { written: true; checkpoint: CheckpointWritten }
+  | { written: true; checkpoint: CheckpointWritten; logCleanup: MaybeCleanupLogsResult }
   | { written: false; reason: "not_due" | "failed"; error?: unknown };
 
 /** True when `version` is due for a checkpoint under `delta.checkpointInterval`. */
@@ -59,7 +60,13 @@ export async function maybeCheckpoint(
       snapshot,
       options.clock ? { clock: options.clock } : {},
     );
-    return { written: true, checkpoint };
+    // Delta PROTOCOL "Metadata Cleanup": expired log files may go once a newer checkpoint exists;
+    // delta.enableExpiredLogCleanup (default true) decides. A cleanup failure never fails the commit.
+    const logCleanup = await maybeCleanupLogs(storage, snapshot, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    return { written: true, checkpoint, logCleanup };
   } catch (error) {
     options.onError?.(error);
     return { written: false, reason: "failed", error };
