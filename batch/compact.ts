@@ -16,7 +16,6 @@ import { systemClock } from "../core/clock.ts";
 import { LakestrikeError } from "../core/errors.ts";
 import { createStorageLock, withMaintenanceLock } from "../core/lock/mod.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
-import { openStorage } from "../core/storage/mod.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { maybeCheckpoint } from "../core/write/mod.ts";
 import {
@@ -31,11 +30,20 @@ import {
   planCompactionBins,
 } from "../plugins/compaction/mod.ts";
 import { createPluginRegistry } from "../plugins/registry.ts";
-import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
+import {
+  parseFlags,
+  parseNonNegativeInt,
+  parseTableFlags,
+  runCli,
+  TABLE_FLAGS,
+  UsageError,
+} from "./cli.ts";
+import { openTable } from "./open_table.ts";
 
 const USAGE =
   "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v] " +
-  "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]";
+  "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts] " +
+  "[--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table T] [--dynamodb-endpoint URL]";
 
 /** Path of the compaction lock under the table root. */
 export const COMPACTION_LOCK_PATH = "_lakestrike/locks/compaction";
@@ -48,8 +56,6 @@ export interface CompactIo {
   write(text: string): Promise<void> | void;
   /** True when stdout is a terminal (draws the progress bar). */
   isTerminal: boolean;
-  /** Opens the table's storage; default `openStorage`. */
-  openStorage?: (uri: string) => ObjectStorage;
 }
 
 const encoder = new TextEncoder();
@@ -109,6 +115,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
     json: { type: "boolean" },
     "commit-interval": { type: "string" },
     config: { type: "string" },
+    ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
     throw new UsageError(`Expected exactly one table URI, got ${positionals.length}`);
@@ -139,10 +146,14 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   options.dryRun = dryRun;
   const json = values["json"] === true;
 
-  const storage = (io.openStorage ?? openStorage)(positionals[0]!);
   const started = performance.now();
+  // The table's own commit protocol (put-if-absent, S3 conditional PUT or S3 + DynamoDB).
+  const opened = await openTable(positionals[0]!, parseTableFlags(values));
+  const storage: ObjectStorage = opened.storage;
+  const protocol = opened.protocol;
   const run = async (signal: AbortSignal): Promise<CompactTableResult> => {
-    const snapshot = await loadSnapshot(storage, {});
+    // Reload under the lock: another compaction may have committed since the table was opened.
+    const snapshot = dryRun ? opened.snapshot : await loadSnapshot(storage, { protocol });
     const limits: Record<string, number> = {};
     if (options.targetSizeBytes !== undefined) limits.targetSizeBytes = options.targetSizeBytes;
     if (options.minFiles !== undefined) limits.minFiles = options.minFiles;
@@ -167,6 +178,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
       ...options,
       signal,
       clock: systemClock,
+      commitProtocol: protocol,
       ...(planner ? { planner } : {}),
       onProgress: (p) => {
         if (!io.isTerminal || json) return;
