@@ -2,7 +2,7 @@
  * `deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v]...
  * [--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]`: compact a Delta
  * table (Delta `OPTIMIZE`, bin-packing) under the table's maintenance lock
- * (`_lakestrike/locks/compaction`).
+ * (`_lakestrike/locks/compact`, see `maintenance.ts`).
  *
  * The plan comes from the `planCompaction` hooks of the config's plugins when `--config` is given
  * (first answer wins), else from the built-in planner. A progress bar is drawn only when stdout is
@@ -13,8 +13,7 @@
  * @module
  */
 import { systemClock } from "../core/clock.ts";
-import { LakestrikeError } from "../core/errors.ts";
-import { createStorageLock, withMaintenanceLock } from "../core/lock/mod.ts";
+import { runExclusive } from "./maintenance.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { maybeCheckpoint } from "../core/write/mod.ts";
@@ -44,11 +43,6 @@ const USAGE =
   "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v] " +
   "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts] " +
   "[--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table T] [--dynamodb-endpoint URL]";
-
-/** Path of the compaction lock under the table root. */
-export const COMPACTION_LOCK_PATH = "_lakestrike/locks/compaction";
-/** Lease of the compaction lock; renewed every third of it while the run lasts. */
-export const COMPACTION_LEASE_MS = 60_000;
 
 /** Where `main` writes, injectable for tests. */
 export interface CompactIo {
@@ -193,16 +187,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   if (dryRun) {
     result = await run(new AbortController().signal);
   } else {
-    const lock = createStorageLock(storage, COMPACTION_LOCK_PATH);
-    const owner = `compact@${Deno.hostname()}/${Deno.pid}/${crypto.randomUUID().slice(0, 8)}`;
-    const locked = await withMaintenanceLock(lock, owner, COMPACTION_LEASE_MS, run);
-    if (!locked.acquired) {
-      throw new LakestrikeError(
-        "COMMIT_FAILED",
-        `Cannot compact ${storage.location}: another compaction holds the lock ${COMPACTION_LOCK_PATH}`,
-      );
-    }
-    result = locked.value;
+    result = await runExclusive(storage, "compact", run);
     if (result.versions.length > 0) await maybeCheckpoint(storage, result.snapshot);
   }
   const elapsedMs = performance.now() - started;

@@ -13,12 +13,14 @@
 import type { Clock } from "../core/clock.ts";
 import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
-import { openStorage } from "../core/storage/mod.ts";
 import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
-import { parseFlags, runCli, UsageError } from "./cli.ts";
+import { parseFlags, parseTableFlags, runCli, TABLE_FLAGS, UsageError } from "./cli.ts";
+import { runExclusive } from "./maintenance.ts";
+import { openTable, type OpenTableOptions } from "./open_table.ts";
 
 const USAGE =
-  "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json]";
+  "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json]\n" +
+  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
 
 /** Parsed command line of the vacuum command. */
 export interface VacuumArgs {
@@ -29,6 +31,7 @@ export interface VacuumArgs {
   logs: boolean;
   dryRun: boolean;
   json: boolean;
+  table: OpenTableOptions;
 }
 
 /**
@@ -49,6 +52,7 @@ export function parseVacuumArgs(args: string[]): VacuumArgs {
     logs: { type: "boolean" },
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },
+    ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
     throw new UsageError(`expected one table URI, got ${positionals.length}`);
@@ -60,6 +64,7 @@ export function parseVacuumArgs(args: string[]): VacuumArgs {
     logs: values.logs === true,
     dryRun: values["dry-run"] === true,
     json: values.json === true,
+    table: parseTableFlags(values),
   };
   const h = values["retention-hours"];
   if (h !== undefined) {
@@ -82,23 +87,28 @@ export async function runVacuum(
   args: VacuumArgs,
   options: { clock?: Clock; onProgress?: (p: VacuumProgress) => void } = {},
 ): Promise<VacuumRunReport> {
-  const storage = openStorage(args.uri);
-  const snapshot = await loadSnapshot(storage);
-  const vacuum = await vacuumTable(storage, snapshot, {
-    ...(args.retentionHours === undefined ? {} : { retentionHours: args.retentionHours }),
-    enforceRetention: args.enforceRetention,
-    mode: args.lite ? "lite" : "full",
-    dryRun: args.dryRun,
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
-  if (!args.logs) return { vacuum };
-  const latest = await loadSnapshot(storage);
-  const logs = await cleanupExpiredLogs(storage, latest, {
-    dryRun: args.dryRun,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  return { vacuum, logs };
+  const { storage, protocol, snapshot } = await openTable(args.uri, args.table);
+  const run = async (signal?: AbortSignal): Promise<VacuumRunReport> => {
+    const vacuum = await vacuumTable(storage, snapshot, {
+      ...(args.retentionHours === undefined ? {} : { retentionHours: args.retentionHours }),
+      enforceRetention: args.enforceRetention,
+      mode: args.lite ? "lite" : "full",
+      dryRun: args.dryRun,
+      protocol,
+      ...(signal ? { signal } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    if (!args.logs) return { vacuum };
+    const latest = await loadSnapshot(storage, { protocol });
+    const logs = await cleanupExpiredLogs(storage, latest, {
+      dryRun: args.dryRun,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    return { vacuum, logs };
+  };
+  // A dry run changes nothing, so it needs no lock.
+  return args.dryRun ? await run() : await runExclusive(storage, "vacuum", run);
 }
 
 function formatBytes(n: number): string {

@@ -44,6 +44,7 @@ Deno.test("parseVacuumArgs: flags and usage errors", () => {
     logs: true,
     dryRun: false,
     json: true,
+    table: {},
   });
   assert.throws(() => parseVacuumArgs([]), UsageError);
   assert.throws(() => parseVacuumArgs(["t", "--retention-hours", "-1"]), UsageError);

@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { LakestrikeError, UnsupportedFeatureError } from "../../core/errors.ts";
 import type { Add, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
+import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
 import { assertWriteSupported } from "../../core/snapshot/protocol.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
@@ -32,6 +33,8 @@ export interface ApplyDataRetentionOptions {
   logger?: Logger;
   /** Cancels the hooks. */
   signal?: AbortSignal;
+  /** The table's commit protocol for the `DELETE` commit (default put-if-absent). */
+  protocol?: CommitProtocol;
 }
 
 /** What {@linkcode applyDataRetention} did. */
@@ -76,6 +79,7 @@ export function removeOf(add: Add, deletionTimestamp: number): Remove {
  * ```ts
  * import { createManualClock } from "../../core/clock.ts";
  * import { commitActions } from "../../core/log/commit.ts";
+import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
  * import { createMemoryStorage } from "../../core/storage/memory.ts";
  * import { createTable } from "../../core/write/create_table.ts";
  * import { applyDataRetention } from "./apply_data_retention.ts";
@@ -148,7 +152,7 @@ export async function applyDataRetention(
       },
     },
     actions: files.map((f) => ({ remove: removeOf(f, nowMs) })),
-  }, { clock });
+  }, { clock, ...(options.protocol ? { protocol: options.protocol } : {}) });
   if (!result.ok) {
     throw new LakestrikeError("COMMIT_FAILED", `Cannot apply data retention: ${result.reason}`);
   }

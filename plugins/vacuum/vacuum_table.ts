@@ -36,6 +36,7 @@ import {
 } from "../../core/errors.ts";
 import type { DeletionVectorDescriptor, Protocol, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
+import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
 import { commitPath } from "../../core/log/paths.ts";
 import { physicalName } from "../../core/schema/column_mapping.ts";
 import { deletionVectorStoragePath } from "../../core/scan/deletion_vector.ts";
@@ -102,6 +103,8 @@ export interface VacuumOptions {
   commitLogging?: boolean;
   /** Called as listing and deleting progress. */
   onProgress?: (progress: VacuumProgress) => void;
+  /** The table's commit protocol for the `VACUUM START/END` commits and log reads (default put-if-absent). */
+  protocol?: CommitProtocol;
 }
 
 /** One file vacuum deletes (or would delete). */
@@ -282,10 +285,16 @@ function tableOf(storage: ObjectStorage, options: VacuumOptions) {
 }
 
 /** The latest snapshot: vacuum must never plan against a stale one (see the module doc). */
-async function latestSnapshot(storage: ObjectStorage, snapshot: Snapshot): Promise<Snapshot> {
+async function latestSnapshot(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  protocol: CommitProtocol | undefined,
+): Promise<Snapshot> {
+  // An incomplete s3-dynamodb commit is repaired first, so the HEAD below sees it.
+  await protocol?.repair?.();
   const next = await storage.head(commitPath(snapshot.version + 1));
   if (next === undefined) return snapshot;
-  const latest = await loadSnapshot(storage);
+  const latest = await loadSnapshot(storage, protocol ? { protocol } : {});
   return latest.version >= snapshot.version ? latest : snapshot;
 }
 
@@ -459,7 +468,7 @@ export async function vacuumTable(
   const dryRun = options.dryRun ?? false;
   const logger = options.logger ?? noopLogger;
   assertVacuumSupported(snapshot.protocol);
-  const latest = await latestSnapshot(storage, snapshot);
+  const latest = await latestSnapshot(storage, snapshot, options.protocol);
   assertVacuumSupported(latest.protocol);
   const { retentionMs, tableRetentionMs } = retentionOf(latest, options);
 
@@ -548,7 +557,7 @@ export async function vacuumTable(
         },
       },
       actions: [],
-    }, { clock });
+    }, { clock, ...(options.protocol ? { protocol: options.protocol } : {}) });
     if (!start.ok) {
       throw new LakestrikeError("COMMIT_FAILED", `Cannot vacuum: ${start.reason}`);
     }
@@ -588,7 +597,10 @@ export async function vacuumTable(
         },
       },
       actions: [],
-    }, { clock }).catch((e) => ({ ok: false as const, reason: String(e) }));
+    }, { clock, ...(options.protocol ? { protocol: options.protocol } : {}) }).catch((e) => ({
+      ok: false as const,
+      reason: String(e),
+    }));
     if (end.ok) result.endVersion = end.version;
     else logger.warn("Cannot write VACUUM END", { reason: end.reason });
   }
