@@ -360,10 +360,19 @@ export function createCommitter(deps: CommitterDeps): Committer {
     queueBytes += entry.bytes;
     metrics.bufferDepth.set(labels, queue.length);
     pending.set(key, promise);
-    running ??= loop().finally(() => {
-      running = undefined;
-    });
+    kick();
     return promise;
+  }
+
+  /** Start the loop unless it runs. */
+  function kick(): void {
+    if (running !== undefined) return;
+    running = loop().finally(() => {
+      running = undefined;
+      // A batch queued after the loop's last look at the queue but before this callback would
+      // otherwise wait forever: look again.
+      if (queue.length > 0) kick();
+    });
   }
 
   function takeGroup(): Waiting[] {

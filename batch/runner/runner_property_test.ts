@@ -15,7 +15,8 @@ Deno.test("runner property: two runners, concurrent producers with retries commi
   await fc.assert(
     fc.asyncProperty(fc.array(producer, { minLength: 1, maxLength: 4 }), async (producers) => {
       const storage = await createTestTable();
-      const runners = [testRunner(storage), testRunner(storage)];
+      const limits = { requestTimeoutMs: 5_000 }; // a lost batch fails fast, not after 30 s
+      const runners = [testRunner(storage, { limits }), testRunner(storage, { limits })];
       const answers: { p: number; seq: number; version: number }[] = [];
       await Promise.all(producers.map(async (sends, p) => {
         for (let i = 0; i < sends.length; i++) {
