@@ -138,6 +138,8 @@ interface Row {
   load: LoadResult;
   commitsPerS: number;
   files: number;
+  /** 1-minute load average of the machine after the rate (other work on a shared box shows here). */
+  loadAvg1: number;
 }
 
 function pad(s: string | number, n: number): string {
@@ -165,6 +167,7 @@ if (import.meta.main) {
   const server = await startDev(dataDir);
   const rows: Row[] = [];
   try {
+    console.log(`${navigator.hardwareConcurrency} CPUs, load average ${Deno.loadavg().join(" ")}`);
     console.log(
       `deno task dev on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
     );
@@ -175,7 +178,13 @@ if (import.meta.main) {
       const load = await runLoadGen(server, rate, seconds, events);
       const commits = await metric(server.runnerUrl, "lakestrike_runner_commits_total") - commits0;
       const files = await metric(server.runnerUrl, "lakestrike_runner_files_total") - files0;
-      rows.push({ rate, load, commitsPerS: commits / Math.max(load.elapsedS, 1e-3), files });
+      rows.push({
+        rate,
+        load,
+        commitsPerS: commits / Math.max(load.elapsedS, 1e-3),
+        files,
+        loadAvg1: Deno.loadavg()[0]!,
+      });
     }
   } finally {
     server.child.kill("SIGTERM");
@@ -186,16 +195,20 @@ if (import.meta.main) {
   console.log(
     `${pad("events/s", 9)} ${pad("requests", 8)} ${pad("acked/s", 8)} ${pad("p50 ms", 7)} ${
       pad("p90 ms", 7)
-    } ${pad("p99 ms", 7)} ${pad("max ms", 7)} ${pad("commits/s", 9)} ${pad("files", 6)}  answers`,
+    } ${pad("p99 ms", 7)} ${pad("max ms", 7)} ${pad("commits/s", 9)} ${pad("files", 6)} ${
+      pad("load1", 5)
+    }  answers`,
   );
-  for (const { rate, load, commitsPerS, files } of rows) {
+  for (const { rate, load, commitsPerS, files, loadAvg1 } of rows) {
     const l = load.latencyMs;
     console.log(
       `${pad(rate, 9)} ${pad(load.requests, 8)} ${pad(load.ackedEventsPerS, 8)} ${pad(l.p50, 7)} ${
         pad(l.p90, 7)
-      } ${pad(l.p99, 7)} ${pad(l.max, 7)} ${pad(commitsPerS.toFixed(1), 9)} ${pad(files, 6)}  ${
-        JSON.stringify(load.statuses)
-      }${load.overloaded ? ` (${load.overloaded} not sent: client in-flight cap)` : ""}`,
+      } ${pad(l.p99, 7)} ${pad(l.max, 7)} ${pad(commitsPerS.toFixed(1), 9)} ${pad(files, 6)} ${
+        pad(loadAvg1.toFixed(1), 5)
+      }  ${JSON.stringify(load.statuses)}${
+        load.overloaded ? ` (${load.overloaded} not sent: client in-flight cap)` : ""
+      }`,
     );
   }
   const ok = rows.filter((r) =>
