@@ -265,7 +265,7 @@ async function removeQuietly(file: string): Promise<void> {
   try {
     await Deno.remove(file);
   } catch {
-    // Best effort: a leftover `.tmp-` file is hidden from `list` and removed by vacuum.
+    // Best effort: a leftover `.tmp-` file is hidden from `list` and from vacuum (see ADR 0008).
   }
 }
 
