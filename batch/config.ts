@@ -4,18 +4,18 @@
  *
  * ```ts ignore
  * import { defineConfig } from "./batch/config.ts";
- * import { retentionPlugin } from "./plugins/retention/mod.ts";
+ * import { partitionTtlPlugin } from "./plugins/retention/mod.ts";
  *
  * export const config = defineConfig({
  *   tables: [{
  *     name: "events",
  *     uri: "./data/events",
- *     schema: { ts: "timestamp not null", device_id: "string not null", value_d: "double" },
- *     partitionColumns: [],
+ *     schema: { ts: "timestamp not null", device_id: "string not null", date: "date not null" },
+ *     partitionColumns: ["date"],
  *   }],
  *   tokens: { [Deno.env.get("EVENTS_TOKEN")!]: ["events"] },
  *   runner: { tokenEnv: "LAKESTRIKE_RUNNER_TOKEN" },
- *   plugins: [retentionPlugin({ days: 30 })],
+ *   plugins: [partitionTtlPlugin({ column: "date", days: 30 })],
  * });
  * ```
  *
