@@ -123,6 +123,11 @@ export function curlLine(config: LakestrikeConfig, edgeUrl: string, nowMs: numbe
   return `# no client token in the config grants a table: add one under 'tokens'`;
 }
 
+/** `--data` as a location: a URI (`s3://bucket/prefix`, `file://...`) as given, a path made absolute. */
+export function dataLocation(data: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(data) ? data.replace(/\/+$/, "") : resolve(data);
+}
+
 /** Entry point of `deno task dev`. */
 export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(args, {
@@ -141,7 +146,7 @@ export async function main(args: string[]): Promise<void> {
   const dataFlag = typeof values.data === "string" ? values.data : undefined;
   if (dataFlag !== undefined) {
     if (dataFlag === "") throw new UsageError("Invalid value for --data: empty");
-    Deno.env.set("LAKESTRIKE_DATA_DIR", resolve(dataFlag));
+    Deno.env.set("LAKESTRIKE_DATA_DIR", dataLocation(dataFlag));
   }
   const configFlag = typeof values.config === "string" ? values.config : undefined;
   let config: LakestrikeConfig;
@@ -149,7 +154,9 @@ export async function main(args: string[]): Promise<void> {
   if (configFlag !== undefined || existsSync(DEFAULT_CONFIG_PATH)) {
     source = configFlag ?? DEFAULT_CONFIG_PATH;
     config = await loadConfig(source);
-    if (dataFlag !== undefined && !config.tables.some((t) => t.uri.startsWith(resolve(dataFlag)))) {
+    if (
+      dataFlag !== undefined && !config.tables.some((t) => t.uri.startsWith(dataLocation(dataFlag)))
+    ) {
       console.warn(`warning: --data ${dataFlag} is not used by ${source}: no table lives there`);
     }
   } else {
