@@ -4,7 +4,7 @@
  * plugins beyond the built-in writer and checkpointer. `deno task dev`, `deno task runner` and
  * `deno task edge` read this file from the working directory (`--config PATH` picks another).
  *
- * The whole format is in `docs/ingest.md` ("Configuration reference").
+ * The whole format is in `README.md` ("Configuration reference").
  *
  * @module
  */

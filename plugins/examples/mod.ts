@@ -1,6 +1,6 @@
 /**
  * Example plugins a team can copy: {@linkcode coldCompactionPlugin} plans compaction of cold
- * files only. See `docs/compaction.md`.
+ * files only. See README.md ("Compaction").
  *
  * @example
  * ```ts

@@ -2,7 +2,7 @@
  * Retention: built-in plugins that decide how long data and history stay
  * ({@linkcode keepLastVersionsPlugin}, {@linkcode partitionTtlPlugin}) and
  * {@linkcode applyDataRetention}, which commits the removes of expired data. Writing your own:
- * `docs/retention.md`.
+ * README.md ("Vacuum and retention").
  *
  * @example
  * ```ts
