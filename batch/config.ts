@@ -114,6 +114,24 @@ export interface TableInput {
   commitProtocol?: CommitProtocolName;
   /** DynamoDB settings of `s3-dynamodb`. */
   dynamodb?: DynamoDbInput;
+  /** The runner's maintenance schedule for this table (compaction on, vacuum off by default). */
+  maintenance?: MaintenanceInput;
+}
+
+/**
+ * The runner's maintenance schedule of a table (`batch/runner/maintenance_scheduler.ts`). Compaction
+ * runs every `compactIntervalMs` (300,000) when the table has enough small files; vacuum deletes
+ * files, so it runs (every `vacuumIntervalMs`, 3,600,000) only when `vacuumEnabled` is true.
+ */
+export interface MaintenanceInput {
+  compactEnabled?: boolean;
+  compactIntervalMs?: number;
+  compactTargetSizeBytes?: number;
+  compactMinFiles?: number;
+  vacuumEnabled?: boolean;
+  vacuumIntervalMs?: number;
+  vacuumRetentionHours?: number;
+  vacuumApplyDataRetention?: boolean;
 }
 
 /** DynamoDB settings of the `s3-dynamodb` commit protocol. */
@@ -168,6 +186,8 @@ export interface RunnerInput {
    * `queueBatchesMax`, `groupBatchesMax`, `requestTimeoutMs`, ...); integers, units last.
    */
   limits?: Record<string, number>;
+  /** Run the per-table maintenance schedule (default true; see `tables[].maintenance`). */
+  maintenance?: boolean;
 }
 
 /** The config as a `lakestrike.config.ts` writes it. */
@@ -204,6 +224,8 @@ export interface TableConfig {
   commitProtocol: CommitProtocolName;
   /** DynamoDB settings, for `s3-dynamodb`. */
   dynamodb?: DynamoDbInput;
+  /** The runner's maintenance schedule of the table (validated; defaults are the scheduler's). */
+  maintenance?: MaintenanceInput;
 }
 
 /** Edge settings after validation, defaults filled in. */
@@ -231,6 +253,8 @@ export interface RunnerSettings {
   tokenEnv: string;
   /** Named limits. */
   limits: Record<string, number>;
+  /** Run the per-table maintenance schedule (compaction, and vacuum where enabled). */
+  maintenance: boolean;
 }
 
 /** A validated config with defaults filled in. */
@@ -468,6 +492,7 @@ function checkTable(
     "createIfMissing",
     "commitProtocol",
     "dynamodb",
+    "maintenance",
   ]);
   for (const key of Object.keys(v)) {
     if (!known.has(key)) issues.push(`${at}.${key}: unknown setting`);
@@ -510,6 +535,7 @@ function checkTable(
     issues.push(`${at}.commitProtocol: '${commitProtocol}' needs an s3:// uri`);
   }
   const dynamodb = checkDynamoDb(v.dynamodb, commitProtocol, `${at}.dynamodb`, issues);
+  const maintenance = checkMaintenance(v.maintenance, `${at}.maintenance`, issues);
   if (schema === undefined || issues.length > before) return undefined;
   return {
     name: name as string,
@@ -521,7 +547,48 @@ function checkTable(
     createIfMissing: createIfMissing as boolean,
     commitProtocol: commitProtocol as CommitProtocolName,
     ...(dynamodb === undefined ? {} : { dynamodb }),
+    maintenance,
   };
+}
+
+const MAINTENANCE_BOOLEANS = [
+  "compactEnabled",
+  "vacuumEnabled",
+  "vacuumApplyDataRetention",
+] as const;
+const MAINTENANCE_INTEGERS: Record<string, [number, number]> = {
+  compactIntervalMs: [1_000, 7 * 86_400_000],
+  compactTargetSizeBytes: [1, 2 ** 40],
+  compactMinFiles: [1, 100_000],
+  vacuumIntervalMs: [1_000, 30 * 86_400_000],
+};
+
+function checkMaintenance(v: unknown, at: string, issues: string[]): MaintenanceInput {
+  if (v === undefined) return {};
+  if (!isRecord(v)) {
+    issues.push(`${at}: expected an object, got ${show(v)}`);
+    return {};
+  }
+  const out: Record<string, number | boolean> = {};
+  for (const [key, value] of Object.entries(v)) {
+    if ((MAINTENANCE_BOOLEANS as readonly string[]).includes(key)) {
+      if (typeof value !== "boolean") {
+        issues.push(`${at}.${key}: expected a boolean, got ${show(value)}`);
+      } else out[key] = value;
+    } else if (key in MAINTENANCE_INTEGERS) {
+      const [min, max] = MAINTENANCE_INTEGERS[key]!;
+      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        issues.push(`${at}.${key}: expected an integer from ${min} to ${max}, got ${show(value)}`);
+      } else out[key] = value;
+    } else if (key === "vacuumRetentionHours") {
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+        issues.push(`${at}.${key}: expected hours >= 0, got ${show(value)}`);
+      } else out[key] = value;
+    } else {
+      issues.push(`${at}.${key}: unknown setting`);
+    }
+  }
+  return out as MaintenanceInput;
 }
 
 function checkDynamoDb(
@@ -603,13 +670,24 @@ function checkRunner(v: unknown, issues: string[]): RunnerSettings {
     ...RUNNER_CONFIG_DEFAULTS,
     tokenEnv: DEFAULT_RUNNER_TOKEN_ENV,
     limits: {},
+    maintenance: true,
   };
   if (v === undefined) return out;
   if (!isRecord(v)) {
     issues.push(`runner: expected an object, got ${show(v)}`);
     return out;
   }
-  checkUnknownKeys(v, ["port", "hostname", "token", "tokenEnv", "limits"], "runner", issues);
+  checkUnknownKeys(
+    v,
+    ["port", "hostname", "token", "tokenEnv", "limits", "maintenance"],
+    "runner",
+    issues,
+  );
+  if (v.maintenance !== undefined) {
+    if (typeof v.maintenance !== "boolean") {
+      issues.push(`runner.maintenance: expected a boolean, got ${show(v.maintenance)}`);
+    } else out.maintenance = v.maintenance;
+  }
   out.port = checkInt(v.port, "runner.port", 0, 65535, issues) ?? out.port;
   out.hostname = checkHostname(v.hostname, "runner.hostname", issues) ?? out.hostname;
   if (v.token !== undefined) {

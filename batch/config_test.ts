@@ -102,6 +102,16 @@ Deno.test("validateConfig takes every setting", () => {
         properties: { "delta.checkpointInterval": "10", "team.owner": "ingest" },
         unknownFields: "drop",
         createIfMissing: false,
+        maintenance: {
+          compactEnabled: true,
+          compactIntervalMs: 60_000,
+          compactTargetSizeBytes: 1 << 20,
+          compactMinFiles: 3,
+          vacuumEnabled: true,
+          vacuumIntervalMs: 7_200_000,
+          vacuumRetentionHours: 24,
+          vacuumApplyDataRetention: false,
+        },
       }],
       edge: {
         port: 0,
@@ -121,6 +131,7 @@ Deno.test("validateConfig takes every setting", () => {
         token: "s3cret",
         tokenEnv: "MY_TOKEN",
         limits: { requestTimeoutMs: 100, conflictRetriesMax: 0 },
+        maintenance: false,
       },
       tokens: { "client-1": ["a.b-c_1"], admin: "*" },
       plugins: [plugin],
@@ -138,6 +149,16 @@ Deno.test("validateConfig takes every setting", () => {
   assert.deepEqual(t.properties, { "delta.checkpointInterval": "10", "team.owner": "ingest" });
   assert.equal(t.unknownFields, "drop");
   assert.equal(t.createIfMissing, false);
+  assert.deepEqual(t.maintenance, {
+    compactEnabled: true,
+    compactIntervalMs: 60_000,
+    compactTargetSizeBytes: 1 << 20,
+    compactMinFiles: 3,
+    vacuumEnabled: true,
+    vacuumIntervalMs: 7_200_000,
+    vacuumRetentionHours: 24,
+    vacuumApplyDataRetention: false,
+  });
   assert.deepEqual(config.edge, {
     port: 0,
     hostname: "127.0.0.1",
@@ -156,6 +177,7 @@ Deno.test("validateConfig takes every setting", () => {
     token: "s3cret",
     tokenEnv: "MY_TOKEN",
     limits: { requestTimeoutMs: 100, conflictRetriesMax: 0 },
+    maintenance: false,
   });
   assert.deepEqual(config.tokens, { "client-1": ["a.b-c_1"], admin: "*" });
   assert.equal(config.plugins[0], plugin);
@@ -594,4 +616,40 @@ Deno.test("loadConfig imports the file's `config` export and resolves paths agai
 Deno.test("defineConfig returns its argument", () => {
   const input: ConfigInput = { tables: [{ name: "t", uri: "/t", schema: { x: "long" } }] };
   assert.equal(defineConfig(input), input);
+});
+
+Deno.test("validateConfig names every bad maintenance setting", () => {
+  assert.throws(
+    () =>
+      validateConfig({
+        tables: [{
+          name: "t",
+          uri: "/t",
+          schema: { x: "long" },
+          maintenance: {
+            compactEnabled: "yes",
+            compactIntervalMs: 10,
+            vacuumRetentionHours: -1,
+            vacuumEveryDay: true,
+          },
+        }],
+        runner: { maintenance: 1 },
+      } as unknown as ConfigInput),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      const text = e.issues.join("\n");
+      assert.match(text, /tables\[0\]\.maintenance\.compactEnabled: expected a boolean/);
+      assert.match(
+        text,
+        /tables\[0\]\.maintenance\.compactIntervalMs: expected an integer from 1000/,
+      );
+      assert.match(text, /tables\[0\]\.maintenance\.vacuumRetentionHours: expected hours >= 0/);
+      assert.match(text, /tables\[0\]\.maintenance\.vacuumEveryDay: unknown setting/);
+      assert.match(text, /runner\.maintenance: expected a boolean/);
+      return true;
+    },
+  );
+  const ok = validateConfig({ tables: [{ name: "t", uri: "/t", schema: { x: "long" } }] });
+  assert.deepEqual(ok.tables[0]!.maintenance, {});
+  assert.equal(ok.runner.maintenance, true);
 });

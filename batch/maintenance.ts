@@ -13,6 +13,22 @@ import { LakestrikeError } from "../core/errors.ts";
 import { createStorageLock, withMaintenanceLock } from "../core/lock/mod.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 
+/** Another job of the same kind holds the table's maintenance lock (nothing was done). */
+export class MaintenanceLockHeldError extends LakestrikeError {
+  /** The lock folder, relative to the table root. */
+  readonly lockPath: string;
+  /** Create the error for `operation` on the table at `location`. */
+  constructor(operation: string, location: string, lockPath: string) {
+    super(
+      "COMMIT_FAILED",
+      `Cannot ${operation} ${location}: another ${operation} job holds the lock ${lockPath} ` +
+        `(it expires within ${MAINTENANCE_LEASE_MS / 1000} s if its holder died)`,
+    );
+    this.name = "MaintenanceLockHeldError";
+    this.lockPath = lockPath;
+  }
+}
+
 /** Folder of the lock of `operation`, relative to the table root. */
 export function maintenanceLockPath(operation: "compact" | "vacuum"): string {
   return `_lakestrike/locks/${operation}`;
@@ -38,12 +54,6 @@ export async function runExclusive<T>(
     MAINTENANCE_LEASE_MS,
     (signal) => job(signal),
   );
-  if (!result.acquired) {
-    throw new LakestrikeError(
-      "COMMIT_FAILED",
-      `Cannot ${operation} ${storage.location}: another ${operation} job holds the lock ${path} ` +
-        `(it expires within ${MAINTENANCE_LEASE_MS / 1000} s if its holder died)`,
-    );
-  }
+  if (!result.acquired) throw new MaintenanceLockHeldError(operation, storage.location, path);
   return result.value;
 }

@@ -32,6 +32,10 @@ import {
   type TableConfig,
 } from "./config.ts";
 import { createRunner, type Runner, type RunnerLimits, type RunnerTable } from "./runner/mod.ts";
+import {
+  createMaintenanceScheduler,
+  registerMaintenanceMetrics,
+} from "./runner/maintenance_scheduler.ts";
 
 /** A table the runner opened: its runner entry and the snapshot it was opened at. */
 export interface OpenedTable {
@@ -228,6 +232,22 @@ export async function startRunner(
     await registry.dispose();
     throw e;
   }
+  // Compaction (and vacuum where a table enables it) on a schedule, one job at a time, under the
+  // table's maintenance lock; never on the ingest commit path.
+  const scheduler = config.runner.maintenance
+    ? createMaintenanceScheduler({
+      tables: Object.fromEntries(
+        config.tables.map((
+          t,
+        ) => [t.name, { ...tables[t.name]!, maintenance: t.maintenance ?? {} }]),
+      ),
+      registry,
+      logger,
+      onOutcome: registerMaintenanceMetrics(runner.metrics.registry),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    })
+    : undefined;
+  scheduler?.start();
   const hostname = options.hostname ?? config.runner.hostname;
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -245,6 +265,7 @@ export async function startRunner(
     created,
     shutdown() {
       stopped ??= (async () => {
+        await scheduler?.stop();
         await runner.close();
         await server.shutdown();
         await registry.dispose();

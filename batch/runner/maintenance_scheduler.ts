@@ -30,7 +30,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { InvalidArgumentError, isLakestrikeError } from "../../core/errors.ts";
+import { InvalidArgumentError } from "../../core/errors.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
@@ -46,7 +46,7 @@ import type { PluginRegistry } from "../../plugins/registry.ts";
 import { applyDataRetention } from "../../plugins/retention/mod.ts";
 import type { CompactionBin, Logger } from "../../plugins/types.ts";
 import { vacuumTable } from "../../plugins/vacuum/mod.ts";
-import { runExclusive } from "../maintenance.ts";
+import { MaintenanceLockHeldError, runExclusive } from "../maintenance.ts";
 import type { RunnerCommitOptions } from "./committer.ts";
 import type { PrometheusRegistry } from "./prometheus.ts";
 
@@ -326,8 +326,7 @@ function tableEntries(tables: MaintenanceSchedulerOptions["tables"]): TableEntry
 
 /** True for the error `runExclusive` throws when another owner holds the lease. */
 function isLockHeldError(e: unknown): boolean {
-  return isLakestrikeError(e, "COMMIT_FAILED") && e instanceof Error &&
-    e.message.includes("holds the lock");
+  return e instanceof MaintenanceLockHeldError;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
