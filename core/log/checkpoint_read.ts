@@ -9,6 +9,7 @@
  * @module
  */
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
+import { mapBounded } from "../concurrency.ts";
 import { CorruptLogError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { type Action, parseActions, toAction } from "./actions.ts";
@@ -166,24 +167,12 @@ async function readSidecars(
   storage: ObjectStorage,
   sidecars: readonly string[],
 ): Promise<Action[][]> {
-  const results: Action[][] = new Array(sidecars.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < sidecars.length) {
-      const i = next++;
-      const name = sidecars[i]!;
-      // Delta PROTOCOL, "Sidecar File Information": a path relative to `_delta_log/_sidecars`
-      // (or an absolute URI, which this reader does not follow outside the table).
-      const path = name.includes("/") ? name : `${SIDECAR_DIR}/${name}`;
-      results[i] = await parseParquetCheckpoint(await storage.get(path), path);
-    }
-  };
-  const workers = [];
-  for (let w = 0; w < Math.min(SIDECAR_CONCURRENCY_MAX, sidecars.length); w++) {
-    workers.push(worker());
-  }
-  await Promise.all(workers);
-  return results;
+  return await mapBounded(sidecars, SIDECAR_CONCURRENCY_MAX, async (name) => {
+    // Delta PROTOCOL, "Sidecar File Information": a path relative to `_delta_log/_sidecars`
+    // (or an absolute URI, which this reader does not follow outside the table).
+    const path = name.includes("/") ? name : `${SIDECAR_DIR}/${name}`;
+    return await parseParquetCheckpoint(await storage.get(path), path);
+  });
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { mapBounded } from "../concurrency.ts";
 import { LakestrikeError, NotFoundError, TableNotFoundError } from "../errors.ts";
 import type { Action, CommitInfo } from "../log/actions.ts";
 import { parseActions } from "../log/actions.ts";
@@ -26,26 +27,6 @@ import type { CheckpointUsed, Snapshot } from "./snapshot.ts";
 
 /** Commit files read at the same time. */
 export const COMMIT_READ_CONCURRENCY_MAX = 16;
-
-/** Run `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  const workers: Promise<void>[] = [];
-  for (let w = 0; w < Math.min(limit, items.length); w++) workers.push(worker());
-  await Promise.all(workers);
-  return results;
-}
 
 /**
  * Read and parse the commit file of `version`.

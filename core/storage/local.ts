@@ -21,6 +21,7 @@
 
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { mapBounded } from "../concurrency.ts";
 import { InvalidArgumentError, LakestrikeError, NotFoundError } from "../errors.ts";
 import {
   compareBytewise,
@@ -123,7 +124,7 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
     },
     async delete(paths) {
       for (const path of paths) validatePath(path);
-      await forEachBounded(paths, IO_CONCURRENCY_MAX, async (path) => {
+      await mapBounded(paths, IO_CONCURRENCY_MAX, async (path) => {
         try {
           await Deno.remove(full(path));
         } catch (e) {
@@ -364,31 +365,6 @@ async function readEntries(root: string, dir: string, prefix: string): Promise<E
     throw mapError(e, "list", prefix);
   }
   return entries;
-}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
-
-async function forEachBounded<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  await mapBounded(items, concurrency, fn);
 }
 
 function isMissing(e: unknown): boolean {

@@ -48,6 +48,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
+import { mapBounded } from "../concurrency.ts";
 import { InvalidArgumentError, LakestrikeError, NotFoundError } from "../errors.ts";
 import { validateLimit, validatePath, validatePrefix, validateRange } from "./path.ts";
 import type { ListOptions, ObjectMeta, ObjectStorage, PutOptions, PutResult } from "./storage.ts";
@@ -417,13 +418,7 @@ export function createS3Storage(options: S3StorageOptions): S3Storage {
       for (let i = 0; i < unique.length; i += KEYS_PER_REQUEST_MAX) {
         batches.push(unique.slice(i, i + KEYS_PER_REQUEST_MAX));
       }
-      let next = 0;
-      const worker = async () => {
-        while (next < batches.length) await deleteBatch(batches[next++] as string[]);
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(deleteConcurrency, batches.length) }, worker),
-      );
+      await mapBounded(batches, deleteConcurrency, (batch) => deleteBatch(batch));
     },
   };
 }

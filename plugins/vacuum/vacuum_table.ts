@@ -29,6 +29,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../../core/clock.ts";
+import { mapBounded } from "../../core/concurrency.ts";
 import {
   InvalidArgumentError,
   LakestrikeError,
@@ -296,23 +297,6 @@ async function latestSnapshot(
   if (next === undefined) return snapshot;
   const latest = await loadSnapshot(storage, protocol ? { protocol } : {});
   return latest.version >= snapshot.version ? latest : snapshot;
-}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 // Sorts after every path that starts with `dir/` (U+10FFFF is the largest code point; a path whose

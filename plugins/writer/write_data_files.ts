@@ -15,6 +15,7 @@
  */
 import type * as arrow from "apache-arrow";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import { mapBounded } from "../../core/concurrency.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { Add } from "../../core/log/actions.ts";
 import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
@@ -75,24 +76,6 @@ function positiveInteger(name: string, v: number | undefined, fallback: number):
     throw new InvalidArgumentError(`Cannot write data files: ${name} must be a positive integer`);
   }
   return v;
-}
-
-/** Run `fn` over `items` with at most `limit` calls at once; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**
