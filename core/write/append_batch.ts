@@ -1,6 +1,7 @@
 /**
- * Append an Arrow batch to a table: validate it, split it by partition, write one Parquet file per
- * partition (in parallel), and commit the `add` actions through the commit loop.
+ * Append an Arrow batch to a table: validate it, write its data files with `writeDataFiles` (split
+ * by partition, at most `FILE_ROWS_MAX` rows per Parquet file, several files at once), and commit
+ * the `add` actions through the commit loop.
  *
  * What it does not do: it never removes or rewrites files (compaction does), and it leaves the data
  * files of a commit that failed in storage (vacuum removes such orphans).
@@ -20,19 +21,12 @@ import {
   isDuplicateTxn,
 } from "../log/commit.ts";
 import type { CommitProtocol } from "../log/commit_protocol.ts";
-import { computeStats, statsToJson } from "../parquet/compute_stats.ts";
-import { type ParquetCompression, writeParquetFile } from "../parquet/write_parquet_file.ts";
-import type { StructType } from "../schema/types.ts";
+import type { ParquetCompression } from "../parquet/write_parquet_file.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { assertWriteSupported } from "../snapshot/protocol.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
-import { partitionPath } from "./partition_path.ts";
-import { splitByPartition } from "./split_by_partition.ts";
-import { numIndexedColsOf } from "./table_properties.ts";
 import { validateBatch } from "./validate_batch.ts";
-
-/** Rows per data file at most (TOOLCHAIN gotcha 5: parquet-wasm memory grows with the input). */
-export const FILE_ROWS_MAX = 100_000;
+import { writeDataFiles, type WriteDataFilesOptions } from "./write_data_files.ts";
 
 /** Options of {@linkcode appendBatch}. */
 export interface AppendBatchOptions {
@@ -52,21 +46,6 @@ export interface AppendBatchOptions {
 
 /** Result of {@linkcode appendBatch}: the commit result plus the files written (none on duplicates). */
 export type AppendBatchResult = CommitResult & { adds: Add[] };
-
-const EXTENSION: Record<ParquetCompression, string> = {
-  zstd: ".zstd.parquet",
-  snappy: ".snappy.parquet",
-  lz4_raw: ".lz4raw.parquet",
-  gzip: ".gz.parquet",
-  uncompressed: ".parquet",
-};
-
-function dataSchemaOf(schema: StructType, partitionColumns: readonly string[]): StructType {
-  return {
-    type: "struct",
-    fields: schema.fields.filter((f) => !partitionColumns.includes(f.name)),
-  };
-}
 
 /**
  * Append `batch` to the table whose current state is `snapshot`. Returns the commit result; on
@@ -133,41 +112,9 @@ export async function appendBatch(
     return { ok: true, version: snapshot.version, snapshot, attempts: 0, adds: [] };
   }
 
-  const compression = options.compression ?? "zstd";
-  const dataSchema = dataSchemaOf(snapshot.schema, partitionColumns);
-  const numIndexedCols = numIndexedColsOf(snapshot.metadata.configuration);
-  const slices = table.numRows === 0
-    ? []
-    : splitByPartition(table, partitionColumns, snapshot.schema);
-  const pieces: { partitionValues: Record<string, string | null>; table: arrow.Table }[] = [];
-  for (const s of slices) {
-    for (let start = 0; start < s.table.numRows; start += FILE_ROWS_MAX) {
-      const end = Math.min(start + FILE_ROWS_MAX, s.table.numRows);
-      const rows = start === 0 && end === s.table.numRows ? s.table : s.table.slice(start, end);
-      pieces.push({ partitionValues: s.partitionValues, table: rows });
-    }
-  }
-  const adds = await Promise.all(pieces.map(async (piece, i): Promise<Add> => {
-    const bytes = writeParquetFile(piece.table, { compression, createdBy: "lakestrike/0.1.0" });
-    const stats = statsToJson(computeStats(piece.table, dataSchema, { numIndexedCols }));
-    const name = `part-${String(i).padStart(5, "0")}-${crypto.randomUUID()}.c000${
-      EXTENSION[compression]
-    }`;
-    const path = partitionPath(partitionColumns, piece.partitionValues) + name;
-    const put = await storage.put(path, bytes, { ifAbsent: true });
-    if (!put.ok) {
-      // A random uuid collided: never overwrite someone else's data file.
-      throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);
-    }
-    return {
-      path,
-      partitionValues: piece.partitionValues,
-      size: bytes.length,
-      modificationTime: clock.nowMs(),
-      dataChange: true,
-      stats,
-    };
-  }));
+  const write: WriteDataFilesOptions = { clock };
+  if (options.compression !== undefined) write.compression = options.compression;
+  const adds = await writeDataFiles(storage, snapshot, table, write);
 
   const draft: CommitDraft = {
     operation: "WRITE",

@@ -1,6 +1,6 @@
 /**
- * The write side of lakestrike: create tables, append Arrow batches (partitioned Parquet files plus
- * an optimistic-concurrency commit), and checkpoint on schedule.
+ * The write side of lakestrike: create tables, write Arrow batches as partitioned Parquet data
+ * files, append them (data files plus an optimistic-concurrency commit), and checkpoint on schedule.
  *
  * @example
  * ```ts
@@ -26,12 +26,7 @@
  *
  * @module
  */
-export {
-  appendBatch,
-  type AppendBatchOptions,
-  type AppendBatchResult,
-  FILE_ROWS_MAX,
-} from "./append_batch.ts";
+export { appendBatch, type AppendBatchOptions, type AppendBatchResult } from "./append_batch.ts";
 export { createTable, type CreateTableOptions, DEFAULT_PROTOCOL } from "./create_table.ts";
 export {
   isCheckpointDue,
@@ -52,6 +47,13 @@ export {
   validateTableProperties,
 } from "./table_properties.ts";
 export { validateBatch } from "./validate_batch.ts";
+export {
+  FILE_ROWS_MAX,
+  PARQUET_EXTENSIONS,
+  WRITE_CONCURRENCY_MAX_DEFAULT,
+  writeDataFiles,
+  type WriteDataFilesOptions,
+} from "./write_data_files.ts";
 export {
   type CheckpointWritten,
   writeCheckpoint,

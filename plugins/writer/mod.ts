@@ -1,5 +1,5 @@
 /**
- * The built-in writer plugin and the function it is made of.
+ * The built-in writer plugin, and the `core/write` function it is made of (re-exported).
  *
  * @example
  * ```ts
@@ -16,5 +16,5 @@ export {
   WRITE_CONCURRENCY_MAX_DEFAULT,
   writeDataFiles,
   type WriteDataFilesOptions,
-} from "./write_data_files.ts";
+} from "../../core/write/write_data_files.ts";
 export { WRITER_PLUGIN_NAME, writerPlugin, type WriterPluginOptions } from "./writer_plugin.ts";

@@ -9,7 +9,7 @@
 import type { ParquetCompression } from "../../core/parquet/write_parquet_file.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
 import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
-import { writeDataFiles, type WriteDataFilesOptions } from "./write_data_files.ts";
+import { writeDataFiles, type WriteDataFilesOptions } from "../../core/write/write_data_files.ts";
 
 /** Name the writer plugin registers under. */
 export const WRITER_PLUGIN_NAME = "lakestrike:writer";
@@ -18,7 +18,7 @@ export const WRITER_PLUGIN_NAME = "lakestrike:writer";
 export interface WriterPluginOptions {
   /** Parquet codec; default `zstd`. */
   compression?: ParquetCompression;
-  /** Rows per data file at most; default 100,000 (parquet-wasm memory, TOOLCHAIN gotcha 5). */
+  /** Rows per data file at most; default `FILE_ROWS_MAX` (100,000; parquet-wasm memory, TOOLCHAIN gotcha 5). */
   fileRowsMax?: number;
   /** Files encoded and put at once at most; default 8. */
   writeConcurrencyMax?: number;

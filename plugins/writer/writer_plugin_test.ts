@@ -7,12 +7,11 @@ import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
 import { readParquetFile } from "../../core/parquet/write_parquet_file.ts";
 import type { StructType } from "../../core/schema/types.ts";
 import { createMemoryStorage } from "../../core/storage/memory.ts";
-import { commitActions, createTable } from "../../core/write/mod.ts";
+import { commitActions, createTable, writeDataFiles } from "../../core/write/mod.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import { createMemoryLogger } from "../logger.ts";
 import { createPluginRegistry } from "../registry.ts";
 import type { PluginContext } from "../types.ts";
-import { writeDataFiles } from "./write_data_files.ts";
 import { WRITER_PLUGIN_NAME, writerPlugin } from "./writer_plugin.ts";
 
 const schema: StructType = {
@@ -84,44 +83,6 @@ Deno.test("writerPlugin: one zstd file per partition under Hive directories, wit
   });
   assert.ok(r.ok);
   assert.equal((await loadSnapshot(storage)).files.length, 3);
-});
-
-Deno.test("writeDataFiles: splits past fileRowsMax, bounded concurrency keeps order", async () => {
-  const storage = createMemoryStorage();
-  const v0 = await createTable(storage, { schema });
-  let active = 0;
-  let activeMax = 0;
-  const counting: typeof storage = {
-    ...storage,
-    location: storage.location,
-    put: async (p, b, o) => {
-      active++;
-      activeMax = Math.max(activeMax, active);
-      await new Promise((r) => setTimeout(r, 0));
-      active--;
-      return await storage.put(p, b, o);
-    },
-  };
-  const adds = await writeDataFiles(counting, v0, createArrowTable(schema, rows(25)), {
-    fileRowsMax: 4,
-    writeConcurrencyMax: 2,
-  });
-  assert.equal(adds.length, 7);
-  assert.ok(activeMax <= 2, `at most 2 puts at once, saw ${activeMax}`);
-  assert.deepEqual(adds.map((a) => JSON.parse(a.stats!).numRecords), [4, 4, 4, 4, 4, 4, 1]);
-  assert.deepEqual(adds.map((a) => JSON.parse(a.stats!).minValues.id), [0, 4, 8, 12, 16, 20, 24]);
-});
-
-Deno.test("writeDataFiles: empty batch writes nothing; dry run puts nothing", async () => {
-  const storage = createMemoryStorage();
-  const v0 = await createTable(storage, { schema });
-  const before = storage.size;
-  assert.deepEqual(await writeDataFiles(storage, v0, createArrowTable(schema, [])), []);
-  const dry = await writeDataFiles(storage, v0, createArrowTable(schema, rows(3)), {
-    dryRun: true,
-  });
-  assert.equal(dry.length, 1);
-  assert.equal(storage.size, before);
 });
 
 Deno.test("writerPlugin: schema mismatch names the column; no snapshot is an error", async () => {

@@ -4,9 +4,8 @@
  * Parquet (zstd by default) with Delta statistics, and put them under Hive-style partition
  * directories, several at once (at most `writeConcurrencyMax`). Returns the `add` actions.
  *
- * Built only from `core`'s public pieces (`validateBatch`, `splitByPartition`, `partitionPath`,
- * `computeStats`, `writeParquetFile`), the same way `appendBatch` does it, so a file written here is
- * indistinguishable from one `appendBatch` writes.
+ * The one data-file writer: `appendBatch` and the writer plugin (`plugins/writer`) both call it, so
+ * a file the plugin writes is indistinguishable from one `appendBatch` writes.
  *
  * What it does not do: it never commits (the caller does) and never deletes what it wrote; files of
  * a batch whose commit fails stay behind as orphans for vacuum.
@@ -14,26 +13,23 @@
  * @module
  */
 import type * as arrow from "apache-arrow";
-import { type Clock, systemClock } from "../../core/clock.ts";
-import { mapBounded } from "../../core/concurrency.ts";
-import { InvalidArgumentError } from "../../core/errors.ts";
-import type { Add } from "../../core/log/actions.ts";
-import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
-import {
-  type ParquetCompression,
-  writeParquetFile,
-} from "../../core/parquet/write_parquet_file.ts";
-import type { StructType } from "../../core/schema/types.ts";
-import { assertWriteSupported } from "../../core/snapshot/protocol.ts";
-import type { Snapshot } from "../../core/snapshot/snapshot.ts";
-import type { ObjectStorage } from "../../core/storage/storage.ts";
-import {
-  FILE_ROWS_MAX,
-  numIndexedColsOf,
-  partitionPath,
-  splitByPartition,
-  validateBatch,
-} from "../../core/write/mod.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { mapBounded } from "../concurrency.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import type { Add } from "../log/actions.ts";
+import { computeStats, statsToJson } from "../parquet/compute_stats.ts";
+import { type ParquetCompression, writeParquetFile } from "../parquet/write_parquet_file.ts";
+import type { StructType } from "../schema/types.ts";
+import { assertWriteSupported } from "../snapshot/protocol.ts";
+import type { Snapshot } from "../snapshot/snapshot.ts";
+import type { ObjectStorage } from "../storage/storage.ts";
+import { partitionPath } from "./partition_path.ts";
+import { splitByPartition } from "./split_by_partition.ts";
+import { numIndexedColsOf } from "./table_properties.ts";
+import { validateBatch } from "./validate_batch.ts";
+
+/** Rows per data file at most (TOOLCHAIN gotcha 5: parquet-wasm memory grows with the input). */
+export const FILE_ROWS_MAX = 100_000;
 
 /** Files written at once by default. */
 export const WRITE_CONCURRENCY_MAX_DEFAULT = 8;
@@ -51,7 +47,7 @@ export const PARQUET_EXTENSIONS: Readonly<Record<ParquetCompression, string>> = 
 export interface WriteDataFilesOptions {
   /** Parquet codec; default `zstd`. */
   compression?: ParquetCompression;
-  /** Rows per data file at most; default `FILE_ROWS_MAX` (100,000) of `core/write`. */
+  /** Rows per data file at most; default {@linkcode FILE_ROWS_MAX} (100,000). */
   fileRowsMax?: number;
   /** Files encoded and put at once at most; default {@linkcode WRITE_CONCURRENCY_MAX_DEFAULT}. */
   writeConcurrencyMax?: number;
@@ -87,9 +83,9 @@ function positiveInteger(name: string, v: number | undefined, fallback: number):
  *
  * @example
  * ```ts
- * import { createMemoryStorage } from "../../core/storage/memory.ts";
- * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
- * import { createTable } from "../../core/write/create_table.ts";
+ * import { createMemoryStorage } from "../storage/memory.ts";
+ * import { createArrowTable } from "../parquet/create_arrow_table.ts";
+ * import { createTable } from "./create_table.ts";
  * import { writeDataFiles } from "./write_data_files.ts";
  * const storage = createMemoryStorage();
  * const schema = {
