@@ -53,8 +53,10 @@ import { type EdgeClock, type EdgeTimers, systemEdgeClock, systemTimers } from "
 import {
   ARROW_STREAM_CONTENT_TYPE,
   createHttpForward,
+  digestsEqual,
   type ForwardBatch,
   type HttpForwardOptions,
+  tokenDigest,
 } from "./wire.ts";
 
 /** Configuration of one table the edge accepts events for. */
@@ -156,17 +158,6 @@ function httpError(status: ContentfulStatusCode, error: string, detail: string):
   return new HTTPException(status, {
     res: Response.json({ error, detail }, { status }),
   });
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** Compares two digests without an early exit. */
-function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 function collectGrants(deps: EdgeDeps, tables: Map<string, EdgeTableConfig>): Map<string, Grants> {
@@ -317,7 +308,10 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
   }
   const grantsByToken = collectGrants(deps, tableConfigs);
   const tokenDigests = Promise.all(
-    [...grantsByToken].map(async ([token, grants]) => ({ digest: await sha256(token), grants })),
+    [...grantsByToken].map(async ([token, grants]) => ({
+      digest: await tokenDigest(token),
+      grants,
+    })),
   );
   const retryAfterS = String(Math.max(1, Math.ceil(settings.flushIntervalMs / 1000)));
 
@@ -354,7 +348,7 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     },
     bearerAuth({
       verifyToken: async (token, c) => {
-        const digest = await sha256(token);
+        const digest = await tokenDigest(token);
         let grants: Grants | undefined;
         for (const candidate of await tokenDigests) {
           // Every candidate is compared, so the time does not depend on which one matches.

@@ -33,6 +33,30 @@ export const PRODUCER_HEADER = "x-lakestrike-producer";
 /** Header carrying the per producer and table sequence number of a batch. */
 export const SEQ_HEADER = "x-lakestrike-seq";
 
+/**
+ * SHA-256 digest of a bearer token. The edge and the runner check tokens by comparing digests with
+ * {@linkcode digestsEqual}, so the time taken depends neither on the token's length nor on where
+ * it first differs.
+ *
+ * @example
+ * ```ts
+ * import { digestsEqual, tokenDigest } from "./wire.ts";
+ * const expected = await tokenDigest("s3cret");
+ * if (!digestsEqual(await tokenDigest("s3cret"), expected)) throw new Error("same token");
+ * if (digestsEqual(await tokenDigest("s3cre"), expected)) throw new Error("other token");
+ * ```
+ */
+export async function tokenDigest(token: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+}
+
+/** Compare two digests without an early exit; digests of different lengths are not equal. */
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
 /** One batch as the edge sends it. */
 export interface BatchRequest {
   /** Table name. */

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import {
   ARROW_STREAM_CONTENT_TYPE,
+  digestsEqual,
   forwardBatch,
   ForwardError,
   PRODUCER_HEADER,
   SEQ_HEADER,
+  tokenDigest,
 } from "./wire.ts";
 
 const batch = { table: "a.b", producerId: "edge-9", seq: 42, body: new Uint8Array([1, 2, 3]) };
@@ -49,4 +51,14 @@ Deno.test("forwardBatch classifies failures", async () => {
     assert.equal(e.retryable, false, String(s));
     assert.equal(e.status, s);
   }
+});
+
+Deno.test("tokenDigest/digestsEqual: equal only for the same token; lengths must match", async () => {
+  const a = await tokenDigest("token-a");
+  assert.equal(a.length, 32);
+  assert.ok(digestsEqual(a, await tokenDigest("token-a")));
+  assert.ok(!digestsEqual(a, await tokenDigest("token-b")));
+  assert.ok(!digestsEqual(a, a.subarray(0, 31)));
+  assert.ok(!digestsEqual(a.subarray(0, 31), a));
+  assert.ok(digestsEqual(new Uint8Array(), new Uint8Array()));
 });

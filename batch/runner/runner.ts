@@ -47,7 +47,13 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import { isLakestrikeError } from "../../core/errors.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { validateBatch } from "../../core/write/validate_batch.ts";
-import { ARROW_STREAM_CONTENT_TYPE, PRODUCER_HEADER, SEQ_HEADER } from "../../edge/wire.ts";
+import {
+  ARROW_STREAM_CONTENT_TYPE,
+  digestsEqual,
+  PRODUCER_HEADER,
+  SEQ_HEADER,
+  tokenDigest,
+} from "../../edge/wire.ts";
 import { PluginHookError } from "../../plugins/errors.ts";
 import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
@@ -142,17 +148,6 @@ function errorBody(
   detail: string,
 ): Response {
   return c.json({ error, detail }, status);
-}
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** Compare two equal-length digests without an early exit. */
-function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 function mediaType(header: string | undefined): string {
@@ -250,7 +245,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       createCommitter({ table, registry, clock, logger, limits, metrics, signal: shutdown.signal }),
     );
   }
-  const tokenDigest = sha256(deps.runnerToken);
+  const runnerTokenDigest = tokenDigest(deps.runnerToken);
   let closing = false;
 
   const app = new Hono<Env>();
@@ -287,7 +282,7 @@ export function createRunner(deps: RunnerDeps): Runner {
     if (m === null) {
       return errorBody(c, 401, "unauthorized", "Cannot accept batch: no bearer token");
     }
-    if (!digestsEqual(await sha256(m[1]!), await tokenDigest)) {
+    if (!digestsEqual(await tokenDigest(m[1]!), await runnerTokenDigest)) {
       return errorBody(c, 401, "unauthorized", "Cannot accept batch: wrong bearer token");
     }
     await next();
