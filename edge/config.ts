@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { PRIMITIVE_TYPE_NAMES } from "../core/schema/parse_schema.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
 import { decimalTypeParams } from "./arrow_schema.ts";
 import type { EdgeTableConfig } from "./app.ts";
@@ -24,20 +25,7 @@ export interface EdgeTablesFile {
   tokens: Record<string, string[] | "*">;
 }
 
-const PRIMITIVES = new Set([
-  "string",
-  "long",
-  "integer",
-  "short",
-  "byte",
-  "float",
-  "double",
-  "boolean",
-  "binary",
-  "date",
-  "timestamp",
-  "timestamp_ntz",
-]);
+const PRIMITIVES: ReadonlySet<string> = new Set(PRIMITIVE_TYPE_NAMES);
 
 function fail(where: string, what: string): never {
   throw new TypeError(`Cannot read the tables file: ${where}: ${what}`);

@@ -21,6 +21,7 @@ export {
   isPrimitiveType,
   parseDataType,
   parseSchema,
+  PRIMITIVE_TYPE_NAMES,
   serializeSchema,
 } from "./parse_schema.ts";
 export { FIELD_ID_KEY, fieldId, PHYSICAL_NAME_KEY, physicalName } from "./column_mapping.ts";

@@ -13,7 +13,17 @@ import type {
   StructType,
 } from "./types.ts";
 
-const PRIMITIVES: ReadonlySet<string> = new Set([
+/**
+ * Every Delta primitive type name except `decimal(p,s)`, which carries parameters (Delta PROTOCOL,
+ * "Primitive Types").
+ *
+ * @example
+ * ```ts
+ * import { PRIMITIVE_TYPE_NAMES } from "./parse_schema.ts";
+ * if (!PRIMITIVE_TYPE_NAMES.includes("timestamp_ntz")) throw new Error("missing");
+ * ```
+ */
+export const PRIMITIVE_TYPE_NAMES: readonly PrimitiveTypeName[] = Object.freeze([
   "string",
   "long",
   "integer",
@@ -27,6 +37,8 @@ const PRIMITIVES: ReadonlySet<string> = new Set([
   "timestamp",
   "timestamp_ntz",
 ]);
+
+const PRIMITIVES: ReadonlySet<string> = new Set(PRIMITIVE_TYPE_NAMES);
 
 /** Largest decimal precision Delta allows (Delta PROTOCOL, "Primitive Types": decimal). */
 export const DECIMAL_PRECISION_MAX = 38;

@@ -1,21 +1,11 @@
 // Test helper (not part of the public API): fast-check generators of Delta schemas.
 import fc from "fast-check";
+import { PRIMITIVE_TYPE_NAMES } from "./parse_schema.ts";
 import type { DataType, PrimitiveTypeName, StructField, StructType } from "./types.ts";
 
 /** Every primitive type name, decimals at a few precisions. */
 export const PRIMITIVES: PrimitiveTypeName[] = [
-  "string",
-  "long",
-  "integer",
-  "short",
-  "byte",
-  "float",
-  "double",
-  "boolean",
-  "binary",
-  "date",
-  "timestamp",
-  "timestamp_ntz",
+  ...PRIMITIVE_TYPE_NAMES,
   "decimal(10,2)",
   "decimal(38,18)",
   "decimal(5,0)",
