@@ -86,6 +86,10 @@ export const TABLE_FLAGS = {
   "dynamodb-endpoint": { type: "string" },
 } as const;
 
+/** The {@linkcode TABLE_FLAGS} as the usage line of every command that opens a table shows them. */
+export const TABLE_FLAGS_USAGE =
+  "[--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
+
 /** The table-opening options given by {@linkcode TABLE_FLAGS}. */
 export function parseTableFlags(
   values: Record<string, string | boolean | undefined>,

@@ -35,6 +35,7 @@ import {
   parseTableFlags,
   runCli,
   TABLE_FLAGS,
+  TABLE_FLAGS_USAGE,
   UsageError,
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
@@ -42,7 +43,7 @@ import { openTable } from "./open_table.ts";
 const USAGE =
   "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v] " +
   "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts] " +
-  "[--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table T] [--dynamodb-endpoint URL]";
+  TABLE_FLAGS_USAGE;
 
 /** Where `main` writes, injectable for tests. */
 export interface CompactIo {

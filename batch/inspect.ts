@@ -15,12 +15,13 @@ import {
   parseTableFlags,
   runCli,
   TABLE_FLAGS,
+  TABLE_FLAGS_USAGE,
   UsageError,
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
 
 const USAGE = "usage: deno task inspect <table-uri> [--version N] [--history N] [--json]\n" +
-  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
+  `  ${TABLE_FLAGS_USAGE}`;
 
 /** Summary of a table at one version, as `inspect --json` prints it. */
 export interface TableSummary {

@@ -12,12 +12,13 @@ import {
   parseTableFlags,
   runCli,
   TABLE_FLAGS,
+  TABLE_FLAGS_USAGE,
   UsageError,
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
 
 const USAGE = "usage: deno task scan <table-uri> [--version N] [--limit N]\n" +
-  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
+  `  ${TABLE_FLAGS_USAGE}`;
 
 /** Entry point of `deno task scan`: writes NDJSON to `out` (stdout by default). */
 export async function main(

@@ -14,13 +14,20 @@ import type { Clock } from "../core/clock.ts";
 import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
-import { parseFlags, parseTableFlags, runCli, TABLE_FLAGS, UsageError } from "./cli.ts";
+import {
+  parseFlags,
+  parseTableFlags,
+  runCli,
+  TABLE_FLAGS,
+  TABLE_FLAGS_USAGE,
+  UsageError,
+} from "./cli.ts";
 import { runExclusive } from "./maintenance.ts";
 import { openTable, type OpenTableOptions } from "./open_table.ts";
 
 const USAGE =
   "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json]\n" +
-  "  [--commit-protocol local|s3|s3-dynamodb] [--dynamodb-table NAME] [--dynamodb-endpoint URL]";
+  `  ${TABLE_FLAGS_USAGE}`;
 
 /** Parsed command line of the vacuum command. */
 export interface VacuumArgs {
