@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { daysFromCivil } from "../core/scan/logical_row.ts";
 
 const TIMESTAMP_RE =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
@@ -30,25 +31,8 @@ const MICROS_PER_SECOND = 1_000_000;
 /** Seconds beyond which `seconds * 1e6` stops being a safe integer (about year 2255). */
 const SAFE_SECONDS_MAX = Math.floor(Number.MAX_SAFE_INTEGER / MICROS_PER_SECOND) - 1;
 
-/**
- * Days since 1970-01-01 of a proleptic Gregorian calendar date (H. Hinnant's `days_from_civil`).
- *
- * @example
- * ```ts
- * import { daysFromCivil } from "./values.ts";
- * if (daysFromCivil(1970, 1, 2) !== 1) throw new Error("unexpected");
- * if (daysFromCivil(2000, 3, 1) !== 11017) throw new Error("unexpected");
- * ```
- */
-export function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const mp = (month + 9) % 12;
-  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
+/** Days since 1970-01-01 of a proleptic Gregorian date: the one of `core/scan` (pure). */
+export { daysFromCivil };
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) {

@@ -97,7 +97,16 @@ export function floorDiv(a: bigint, b: bigint): bigint {
   return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
 }
 
-/** Days since 1970-01-01 of a proleptic Gregorian calendar date. */
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian calendar date (H. Hinnant's `days_from_civil`).
+ *
+ * @example
+ * ```ts
+ * import { daysFromCivil } from "./logical_row.ts";
+ * if (daysFromCivil(1970, 1, 2) !== 1) throw new Error("unexpected");
+ * if (daysFromCivil(2000, 3, 1) !== 11017) throw new Error("unexpected");
+ * ```
+ */
 export function daysFromCivil(year: number, month: number, day: number): number {
   // Shift the year so that it starts in March: leap days fall at the end of a cycle year.
   const y = month <= 2 ? year - 1 : year;
