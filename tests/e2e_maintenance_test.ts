@@ -66,6 +66,9 @@ export const config = defineConfig({
   const contents = await assertExactlyOnce(stack.tableDir, acked);
   // Each request of 5 events spans 3 dates, so ingest alone leaves 3 files per request.
   const written = (acked.size / 5) * 3;
-  ok(contents.files.length < written, `${contents.files.length} files of ${written} written remain`);
+  ok(
+    contents.files.length < written,
+    `${contents.files.length} files of ${written} written remain`,
+  );
   await Deno.remove(dir, { recursive: true });
 });
