@@ -72,3 +72,74 @@ export const config = defineConfig({
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("scheduled compaction and vacuum while clients keep posting lose no acknowledged event", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lakestrike-e2e-vacuum-" });
+  const configPath = join(dir, "lakestrike.config.ts");
+  // A 2-second retention lets vacuum delete compacted-away files within the test, while files of
+  // commits in flight (milliseconds old) stay inside the window.
+  await Deno.writeTextFile(
+    configPath,
+    `import { defineConfig } from ${JSON.stringify(CONFIG_MODULE_URL)};
+export const config = defineConfig({
+  tables: [{
+    name: "events",
+    uri: "./events",
+    schema: ${JSON.stringify(EVENT_SCHEMA)},
+    partitionColumns: ["date"],
+    properties: { "delta.deletedFileRetentionDuration": "interval 2 seconds" },
+    maintenance: {
+      compactIntervalMs: 1000,
+      compactMinFiles: 3,
+      vacuumEnabled: true,
+      vacuumIntervalMs: 1000,
+    },
+  }],
+  tokens: { ${JSON.stringify(CLIENT_TOKEN)}: ["events"] },
+  runner: { token: ${JSON.stringify(RUNNER_TOKEN)} },
+});
+`,
+  );
+  const stack = await startStack(configPath);
+  const acked = new Set<string>();
+  let vacuums = 0;
+  try {
+    // Four clients post until vacuum has deleted files twice (bounded by a request count).
+    let round = 0;
+    const client = async (c: number) => {
+      while (round < 2000 && vacuums < 2) {
+        const events = makeEvents(`c${c}-${round++}`, 5);
+        const answer = await postEvents(stack.edge.url, JSON.stringify(events));
+        equal(answer.status, 200, JSON.stringify(answer.body));
+        for (const e of events) acked.add(e.payload as string);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const watcher = async () => {
+      while (round < 2000 && vacuums < 2) {
+        const { snapshot } = await readTable(stack.tableDir);
+        vacuums = 0;
+        for (let v = snapshot.version; v > 0 && v > snapshot.version - 400; v--) {
+          const text = await Deno.readTextFile(
+            join(stack.tableDir, "_delta_log", `${String(v).padStart(20, "0")}.json`),
+          ).catch(() => "");
+          if (text.includes('"operation":"VACUUM END"')) vacuums++;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await Promise.all([client(0), client(1), client(2), client(3), watcher()]);
+    ok(vacuums >= 2, `expected the schedule to vacuum, saw ${vacuums} VACUUM END commits`);
+  } finally {
+    await stack.close();
+  }
+  // Every active file still exists, and every acknowledged event is there exactly once.
+  const contents = await assertExactlyOnce(stack.tableDir, acked);
+  for (const f of contents.files) {
+    ok(
+      await Deno.stat(join(stack.tableDir, f)).then(() => true, () => false),
+      `${f} gone`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
