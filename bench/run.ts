@@ -1,6 +1,7 @@
 /**
  * `deno task bench [name...]`: runs the benchmarks one after the other and prints their figures.
- * Names: snapshot, append, parquet. Benchmarks print; they never assert on time.
+ * Names: snapshot, append, parquet, compact, vacuum (`deno task bench:ingest` is separate: it runs
+ * the service). Benchmarks print; they never assert on time.
  *
  * @module
  */
@@ -9,6 +10,8 @@ const BENCHES: Record<string, string> = {
   snapshot: "./snapshot_bench.ts",
   append: "./append_bench.ts",
   parquet: "./parquet_encode_bench.ts",
+  compact: "./compact_bench.ts",
+  vacuum: "./vacuum_bench.ts",
 };
 
 const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
