@@ -22,6 +22,6 @@ for (const name of wanted) {
     Deno.exit(2);
   }
   console.log(`\n## ${name}\n`);
-  const mod = await import(path) as { main: () => Promise<void> };
-  await mod.main();
+  const mod = await import(path) as { main: (args?: string[]) => Promise<unknown> };
+  await mod.main([]);
 }
