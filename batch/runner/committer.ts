@@ -256,7 +256,9 @@ export function createCommitter(deps: CommitterDeps): Committer {
 
   function snapshot(): Promise<Snapshot> {
     if (current !== undefined) return Promise.resolve(current);
-    loading ??= loadSnapshot(table.storage).then(
+    // Through the table's commit protocol, so an incomplete s3-dynamodb commit is repaired first.
+    const protocol = table.commitOptions?.protocol;
+    loading ??= loadSnapshot(table.storage, protocol ? { protocol } : {}).then(
       (s) => {
         loading = undefined;
         // A commit may have set a newer snapshot while the load ran.
@@ -314,7 +316,12 @@ export function createCommitter(deps: CommitterDeps): Committer {
     w.resolve(outcome);
   }
 
-  function fail(ws: readonly Waiting[], status: 500 | 503, error: string, detail: string): void {
+  function fail(
+    ws: readonly Waiting[],
+    status: 422 | 500 | 503,
+    error: string,
+    detail: string,
+  ): void {
     for (const w of ws) answer(w, { ok: false, status, error, detail });
   }
 
@@ -469,6 +476,35 @@ export function createCommitter(deps: CommitterDeps): Committer {
     return written;
   }
 
+  /**
+   * A commit's `txn` carries each producer's highest seq, and every seq at or below it counts as
+   * committed. So when a producer's batch failed to write, none of its higher seqs in the group may
+   * commit: they are failed (retryable, 503) and their files left for vacuum, so the producer sends
+   * them again after the failed one.
+   */
+  function holdBackAfterFailures(candidates: readonly Waiting[], written: Written[]): Written[] {
+    const ok = new Set(written.map((w) => w.waiting));
+    const lowestFailed = new Map<string, number>();
+    for (const w of candidates) {
+      if (ok.has(w)) continue;
+      const { producer, seq } = w.entry;
+      lowestFailed.set(producer, Math.min(lowestFailed.get(producer) ?? Infinity, seq));
+    }
+    if (lowestFailed.size === 0) return written;
+    return written.filter(({ waiting: w }) => {
+      const failedSeq = lowestFailed.get(w.entry.producer);
+      if (failedSeq === undefined || w.entry.seq < failedSeq) return true;
+      answer(w, {
+        ok: false,
+        status: 503,
+        error: "earlier_batch_failed",
+        detail: `Cannot commit batch ${w.entry.seq} of producer ${w.entry.producer}: its batch ` +
+          `${failedSeq} failed; send them again in order`,
+      });
+      return false;
+    });
+  }
+
   async function draftOf(written: Written[], s: Snapshot): Promise<CommitDraft> {
     const maxSeq = new Map<string, number>();
     for (const { waiting: { entry } } of written) {
@@ -476,7 +512,10 @@ export function createCommitter(deps: CommitterDeps): Committer {
     }
     const lastUpdated = clock.nowMs();
     const actions: Action[] = written.flatMap((w) => w.adds.map((add): Action => ({ add })));
-    for (const [appId, version] of maxSeq) {
+    for (const [appId, seq] of maxSeq) {
+      // Never write a txn below the producer's committed one: replay keeps the newest txn, so a
+      // late retry of an old (expired) seq must not move the producer's position backwards.
+      const version = Math.max(seq, s.txns.get(appId)?.version ?? -1);
       actions.push({ txn: { appId, version, lastUpdated } });
     }
     return await registry.runBeforeCommit(
@@ -505,7 +544,8 @@ export function createCommitter(deps: CommitterDeps): Committer {
       fail(group, 503, "table_unavailable", message(e));
       return;
     }
-    let written = await writeGroup(dropCommitted(group, (w) => w), s);
+    const candidates = dropCommitted(group, (w) => w);
+    let written = holdBackAfterFailures(candidates, await writeGroup(candidates, s));
     const schemaString = s.metadata.schemaString;
     const partitionBy = JSON.stringify(s.metadata.partitionColumns);
     for (let retry = 0; written.length > 0; retry++) {
@@ -513,7 +553,16 @@ export function createCommitter(deps: CommitterDeps): Committer {
       try {
         draft = await draftOf(written, s);
       } catch (e) {
-        fail(written.map((w) => w.waiting), 500, "commit_rejected", message(e));
+        // A plugin that rejects the batch on purpose is final (422: the edge does not retry it);
+        // a hook that timed out or was aborted may succeed later (503).
+        const transient = e instanceof PluginHookError &&
+          (e.failure === "timeout" || e.failure === "aborted");
+        fail(
+          written.map((w) => w.waiting),
+          transient ? 503 : 422,
+          "commit_rejected",
+          message(e),
+        );
         return;
       }
       const started = clock.nowMs();

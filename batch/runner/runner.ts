@@ -16,9 +16,10 @@
  * | 400 | `malformed_body` | empty body or not an Arrow IPC stream |
  * | 422 | `schema_mismatch` | the batch (after `transformBatch`) does not fit the table schema; names the column |
  * | 422 | `transform_rejected` | a `transformBatch` hook threw a schema or argument error |
+ * | 422 | `commit_rejected` | a `beforeCommit` hook rejected the group (final; a hook timeout is 503) |
  * | 429 | `buffer_full` | the table's queue is full (`Retry-After: 1`) |
- * | 500 | `write_failed`, `commit_rejected`, `transform_failed`, `internal` | a plugin failed (transient for the edge) |
- * | 503 | `table_unavailable`, `commit_failed`, `commit_conflict`, `schema_changed`, `closing`, `timeout` | not committed (or, for `timeout`, not yet known): retry with the same seq |
+ * | 500 | `write_failed`, `transform_failed`, `internal` | a plugin failed (transient for the edge) |
+ * | 503 | `table_unavailable`, `commit_failed`, `commit_conflict`, `schema_changed`, `commit_rejected` (hook timeout), `earlier_batch_failed`, `closing`, `timeout` | not committed (or, for `timeout`, not yet known): retry with the same seq |
  *
  * `200 {"version": N, "rows": R}` comes after the commit file is durable; a batch whose seq is
  * already committed for its producer (at or below the producer's `txn` version) is answered `200`

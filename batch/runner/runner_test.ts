@@ -545,3 +545,102 @@ Deno.test("createRunner: two tables, each with its own committer and version", a
   assert.equal(runner.tableStats("three"), undefined);
   await runner.close();
 });
+
+Deno.test("runner: a producer's failed batch holds back its higher seqs in the same group", async () => {
+  const held = gate();
+  let heldPut = false;
+  const storage = createMemoryStorage({
+    faults: {
+      async before(op, path) {
+        if (op === "put" && path === commitPath(1)) {
+          heldPut = true;
+          await held.promise;
+        }
+      },
+    },
+  });
+  await createTestTable(storage);
+  let failOnce = true;
+  const runner = testRunner(storage, {
+    plugins: [writerPlugin(), {
+      name: "fail-666-once",
+      apiVersion: PLUGIN_API_VERSION,
+      hooks: {
+        writeFiles: {
+          order: "pre",
+          handler(batch) {
+            if (failOnce && batch.getChild("id")?.toArray().includes(666n)) {
+              failOnce = false;
+              throw new Error("transient storage error");
+            }
+            return undefined; // pass to the writer
+          },
+        },
+      },
+    }],
+  });
+  const first = post(runner, { producer: "x", seq: 1 });
+  await until(() => heldPut);
+  // Producer p's seq 5 fails to write and seq 6 succeeds in the same group: committing 6 would
+  // record txn p:6, and the retry of 5 would then be answered as a duplicate and never written.
+  const five = post(runner, { producer: "p", seq: 5, rows: [{ id: 666, region: "eu", v: 1 }] });
+  const six = post(runner, { producer: "p", seq: 6, rows: [{ id: 667, region: "eu", v: 1 }] });
+  const other = post(runner, { producer: "q", seq: 1, rows: rows(1, 50) });
+  await until(() => runner.tableStats("events")!.depth === 3);
+  held.open();
+  assert.equal((await (await first).json()).version, 1);
+  assert.equal((await five).status, 500);
+  const sixRes = await six;
+  assert.equal(sixRes.status, 503);
+  assert.equal((await sixRes.json()).error, "earlier_batch_failed");
+  assert.equal((await other).status, 200, "other producers of the group still commit");
+  assert.equal((await loadSnapshot(storage)).txns.get("p"), undefined);
+  // The producer sends them again, in order: both are written.
+  const again5 = await post(runner, {
+    producer: "p",
+    seq: 5,
+    rows: [{ id: 666, region: "eu", v: 1 }],
+  });
+  assert.equal((await again5.json()).duplicate, undefined);
+  const again6 = await post(runner, {
+    producer: "p",
+    seq: 6,
+    rows: [{ id: 667, region: "eu", v: 1 }],
+  });
+  assert.equal(again6.status, 200);
+  const snapshot = await loadSnapshot(storage);
+  assert.equal(snapshot.txns.get("p")?.version, 6);
+  const ids: bigint[] = [];
+  for await (const batch of scanSnapshot(storage, snapshot)) {
+    for (const row of batch) ids.push(row[0] as bigint);
+  }
+  assert.ok(ids.includes(666n) && ids.includes(667n), `rows of both seqs are there: ${ids}`);
+  assert.equal(ids.filter((id) => id === 666n).length, 1);
+  await runner.close();
+});
+
+Deno.test("runner: a beforeCommit rejection is final (422); a hook timeout is retryable (503)", async () => {
+  for (const [mode, status] of [["throw", 422], ["hang", 503]] as const) {
+    const storage = await createTestTable();
+    const runner = testRunner(storage, {
+      plugins: [writerPlugin(), {
+        name: "gatekeeper",
+        apiVersion: PLUGIN_API_VERSION,
+        hooks: {
+          beforeCommit: {
+            timeoutMs: 20,
+            handler() {
+              if (mode === "throw") throw new Error("batch refused by policy");
+              return new Promise<void>(() => {}); // never settles: the hook times out
+            },
+          },
+        },
+      }],
+    });
+    const res = await post(runner, { producer: "p", seq: 1 });
+    assert.equal(res.status, status, mode);
+    assert.equal((await res.json()).error, "commit_rejected");
+    assert.equal((await loadSnapshot(storage)).version, 0, "nothing committed");
+    await runner.close();
+  }
+});
