@@ -363,6 +363,19 @@ Deno.test("502 when the runner rejects the batch; the next batch uses a new seq"
   app.close();
 });
 
+Deno.test("a refusal after a lost answer is 503 'unknown', not 502: the batch may be committed", async () => {
+  const { app, runner, timers } = setup({ flushRowsMax: 1, seqStart: 5 });
+  // The first attempt commits but its answer is lost; the retry is refused (say a redeployed runner).
+  runner.faults.push("lose-answer", "reject");
+  const first = post(app, "events", events(0, 1));
+  for (let i = 0; i < 50 && runner.received.length < 2; i++) await timers.advance(50);
+  const body = await expectError(await first, 503, "runner_unavailable");
+  assert.equal(body.written, "unknown");
+  assert.deepEqual(runner.commits.map((x) => x.seq), [5], "it was committed after all");
+  assert.equal((await post(app, "events", events(1, 1))).status, 200);
+  app.close();
+});
+
 Deno.test("20 concurrent clients get their own row counts; every event is forwarded once", async () => {
   const { app, runner, timers } = setup({ flushRowsMax: 60 });
   runner.faults.push("lose-answer", "unavailable", "lose-answer");

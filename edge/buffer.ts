@@ -298,6 +298,10 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
   };
 
   const send = async (batch: Batch) => {
+    // Once an attempt failed in a way that may have committed the batch (a lost answer, a timeout,
+    // a 5xx), a later definitive refusal (a runner redeployed with another config, a rotated token)
+    // no longer proves that nothing was written: the clients then learn "outcome unknown".
+    let uncertain = false;
     for (;;) {
       batch.attempts++;
       const result = await attempt(batch);
@@ -306,9 +310,16 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
         return;
       }
       if (!result.retryable) {
-        finish(batch, { status: "rejected", detail: result.message });
+        finish(
+          batch,
+          uncertain
+            ? { status: "timeout", written: "unknown" }
+            : { status: "rejected", detail: result.message },
+        );
         return;
       }
+      // A runner's 429 refused the batch before taking it; anything else may have committed it.
+      if (result.status !== 429) uncertain = true;
       if (closed) return;
       // Equal jitter: half the exponential delay plus a random half, capped.
       const ceiling = Math.min(o.retryDelayMaxMs, o.retryDelayBaseMs * 2 ** (batch.attempts - 1));
