@@ -571,6 +571,11 @@ export async function compactTable(
     if (paths.length === 0) return;
     await storage.delete(paths).catch(() => {}); // best effort: vacuum removes orphans anyway
   };
+  /** Stop tracking `paths` as new files to delete on failure. */
+  const forget = (paths: readonly string[]) => {
+    const gone = new Set(paths);
+    written.splice(0, written.length, ...written.filter((p) => !gone.has(p)));
+  };
   const conflictRetriesMax = options.conflictRetriesMax ?? CONFLICT_RETRIES_MAX_DEFAULT;
   try {
     for (let s = 0; s < plan.length; s += interval) {
@@ -582,6 +587,23 @@ export async function compactTable(
         report();
       }
       for (let round = 0;; round++) {
+        // Drop the bins whose input files are no longer all active in `current`. Bins were planned
+        // on `snapshot`, and `commitActions` only checks the commits after `current.version`: a
+        // remove that landed in between (seen by an earlier step's or round's commit) would
+        // otherwise be undone, re-adding deleted rows or duplicating rewritten ones.
+        const stillActive = new Set(current.files.map(fileKey));
+        const keep: Rewritten[] = [];
+        for (const r of done) {
+          if (r.bin.files.every((f) => stillActive.has(fileKey(f)))) {
+            keep.push(r);
+          } else {
+            metrics.numBinsDroppedByConflict++;
+            const paths = r.adds.map((a) => a.path);
+            await cleanup(paths); // never committed
+            forget(paths);
+          }
+        }
+        done = keep;
         if (done.length === 0) break;
         const now = clock.nowMs();
         const actions: Action[] = [];
@@ -608,12 +630,8 @@ export async function compactTable(
         if (result.ok) {
           versions.push(result.version);
           metrics.numCommits++;
+          forget(done.flatMap((r) => r.adds.map((a) => a.path)));
           for (const r of done) {
-            written.splice(
-              0,
-              written.length,
-              ...written.filter((p) => !r.adds.some((a) => a.path === p)),
-            );
             for (const a of r.adds) addedSizes.push(a.size);
             for (const f of r.bin.files) {
               removedSizes.push(f.size);
@@ -633,20 +651,7 @@ export async function compactTable(
             `Cannot commit compaction: gave up after ${round + 1} rounds (${result.reason})`,
           );
         }
-        // Drop the bins whose input files a concurrent commit removed; keep the rest.
-        const stillActive = new Set(current.files.map(fileKey));
-        const keep: Rewritten[] = [];
-        for (const r of done) {
-          if (r.bin.files.every((f) => stillActive.has(fileKey(f)))) {
-            keep.push(r);
-          } else {
-            metrics.numBinsDroppedByConflict++;
-            const paths = r.adds.map((a) => a.path);
-            await cleanup(paths);
-            written.splice(0, written.length, ...written.filter((p) => !paths.includes(p)));
-          }
-        }
-        done = keep;
+        // The next round drops the bins whose input files a concurrent commit removed.
       }
     }
   } catch (e) {

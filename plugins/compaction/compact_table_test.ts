@@ -273,6 +273,56 @@ Deno.test("compactTable: a concurrent removal of an input file drops only that b
   equal((await rowsOf(storage, after)).length, 9);
 });
 
+Deno.test("compactTable: commits in steps never re-add rows a commit before the step deleted", async () => {
+  // Bins are planned on `before`; a DELETE of a b file lands while bin a commits, so bin a's
+  // commit reads past it and the b step commits on a state where its input is already removed.
+  let inject: (() => Promise<void>) | undefined;
+  const storage = createMemoryStorage({
+    faults: {
+      async before(op, path) {
+        if (op !== "put" || inject === undefined || !path.startsWith("_delta_log/")) return;
+        const run = inject;
+        inject = undefined;
+        await run();
+      },
+    },
+  });
+  const appends = [];
+  for (let i = 0; i < 5; i++) appends.push([row(i, "a"), row(100 + i, "b")]);
+  const before = await tableWithAppends(storage, appends, ["region"]);
+  const victim = before.files.find((f) => f.partitionValues.region === "b")!;
+  let deleted: number | undefined;
+  inject = async () => {
+    const r = await commitActions(storage, before, {
+      operation: "DELETE",
+      actions: [{ remove: { path: victim.path, dataChange: true, deletionTimestamp: 1 } }],
+    });
+    ok(r.ok);
+    deleted = r.version;
+  };
+  const result = await compactTable(storage, before, {
+    commitIntervalBins: 1,
+    planner: (s) =>
+      ["a", "b"].map((region) => ({
+        partitionValues: { region },
+        files: s.files.filter((f) => f.partitionValues.region === region),
+      })),
+  });
+  equal(deleted, before.version + 1, "the DELETE landed before the first compaction commit");
+  const after = await loadSnapshot(storage, {});
+  const rows = await rowsOf(storage, after);
+  equal(rows.filter((r) => r[4] === "a").length, 5);
+  equal(rows.filter((r) => r[4] === "b").length, 4, "the deleted b row stays deleted");
+  deepEqual(result.versions, [before.version + 2], "only bin a was committed");
+  equal(result.metrics.numBinsDroppedByConflict, 1);
+  equal(after.version, before.version + 2);
+  equal(after.files.filter((f) => f.partitionValues.region === "b").length, 4);
+  const known = new Set([...before.files, ...after.files].map((f) => f.path));
+  for (const path of storage.snapshotPaths()) {
+    if (!path.startsWith("_delta_log/")) ok(known.has(path), `orphan ${path}`);
+  }
+});
+
 Deno.test("compactTable: a concurrent metadata change fails the run and leaves no new file", async () => {
   const storage = createMemoryStorage();
   const before = await tableWithAppends(storage, Array.from({ length: 5 }, (_, i) => [row(i)]));
