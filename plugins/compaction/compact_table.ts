@@ -20,7 +20,12 @@
  *   concurrent removal of one of its input files drops the bins holding that file (their new files
  *   are deleted, they were never committed) and the rest is committed on the newer state, within
  *   `conflictRetriesMax` rounds. With `commitIntervalBins` it commits in steps, so a long run keeps
- *   its finished work.
+ *   its finished work; before every commit it drops the bins whose input files are no longer all
+ *   active in the newest state it knows (a remove an earlier step's commit read past);
+ * * deletes its new files only when they are certainly not committed (a failure before the commit,
+ *   or bins dropped by a conflict). When a commit throws, its outcome is unknown (it may have
+ *   landed), so that step's new files are kept and the error is rethrown: if the commit did not
+ *   land they are orphans, which vacuum removes after the retention period.
  *
  * What it does NOT do:
  *
@@ -49,7 +54,7 @@ import {
   deletionVectorUniqueId,
   type Remove,
 } from "../../core/log/actions.ts";
-import { commitActions, type CommitDraft } from "../../core/log/commit.ts";
+import { commitActions, type CommitDraft, type CommitResult } from "../../core/log/commit.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
 import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
 import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
@@ -323,6 +328,8 @@ async function readLogicalFile(
  * @throws {UnsupportedFeatureError} when the table cannot be written by lakestrike
  * @throws {LakestrikeError} `COMMIT_FAILED` when a concurrent metadata or protocol change stops the
  * commit, or the retry budgets run out (uncommitted new files are deleted first)
+ * @throws the storage's or commit protocol's error when a commit throws: its outcome is unknown, so
+ * the new files of that step are kept (vacuum removes them if the commit did not land)
  *
  * @example
  * ```ts
@@ -621,11 +628,20 @@ export async function compactTable(
         };
         progress.phase = "commit";
         report();
-        const result = await commitActions(storage, current, draft, {
-          clock,
-          maxAttempts: options.commitAttemptsMax ?? COMMIT_ATTEMPTS_MAX_DEFAULT,
-          ...(options.commitProtocol ? { protocol: options.commitProtocol } : {}),
-        });
+        let result: CommitResult;
+        try {
+          result = await commitActions(storage, current, draft, {
+            clock,
+            maxAttempts: options.commitAttemptsMax ?? COMMIT_ATTEMPTS_MAX_DEFAULT,
+            ...(options.commitProtocol ? { protocol: options.commitProtocol } : {}),
+          });
+        } catch (e) {
+          // The outcome is unknown (a put that failed may have landed, a commit store may say
+          // "outcome is unknown"): the table may now reference these files, so they are never
+          // deleted here. If the commit did not land they are orphans, which vacuum removes.
+          forget(done.flatMap((r) => r.adds.map((a) => a.path)));
+          throw e;
+        }
         current = result.snapshot;
         if (result.ok) {
           versions.push(result.version);

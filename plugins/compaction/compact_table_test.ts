@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { createManualClock } from "../../core/clock.ts";
 import type { Add, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
+import { commitPath } from "../../core/log/paths.ts";
 import { readCommit } from "../../core/snapshot/load_snapshot.ts";
 import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
 import { type LogicalRow, scanSnapshot } from "../../core/scan/mod.ts";
@@ -321,6 +322,40 @@ Deno.test("compactTable: commits in steps never re-add rows a commit before the 
   for (const path of storage.snapshotPaths()) {
     if (!path.startsWith("_delta_log/")) ok(known.has(path), `orphan ${path}`);
   }
+});
+
+Deno.test("compactTable: a commit with an unknown outcome keeps its new files", async () => {
+  // The commit put lands but its answer is lost, and reading it back fails once: the outcome is
+  // unknown to compaction, and the table does reference the new file.
+  let armed = false;
+  let commitFile: string | undefined;
+  const storage = createMemoryStorage({
+    faults: {
+      after(op, path) {
+        if (armed && op === "put" && path === commitFile) {
+          armed = false;
+          throw new Error("connection reset after the put");
+        }
+      },
+      before(op, path) {
+        if (op === "get" && path === commitFile && !armed) {
+          commitFile = undefined;
+          throw new Error("connection reset on the read-back");
+        }
+      },
+    },
+  });
+  const before = await tableWithAppends(storage, Array.from({ length: 5 }, (_, i) => [row(i)]));
+  const expected = text(await rowsOf(storage, before));
+  commitFile = commitPath(before.version + 1);
+  armed = true;
+  await rejects(compactTable(storage, before, {}), /reading it back failed too/);
+  equal(commitFile, undefined, "both faults fired");
+  const after = await loadSnapshot(storage, {});
+  equal(after.version, before.version + 1, "the commit landed");
+  equal(after.files.length, 1);
+  for (const f of after.files) ok(await storage.head(f.path), `active file ${f.path} is missing`);
+  deepEqual(text(await rowsOf(storage, after)), expected);
 });
 
 Deno.test("compactTable: a concurrent metadata change fails the run and leaves no new file", async () => {
