@@ -17,15 +17,18 @@
  *    log compaction files whose (end) version is below `cutoffCheckpoint`, and only those last
  *    modified at or before `cutoffMs`. Kept: the checkpoint itself, its commit, everything after it,
  *    `_last_checkpoint` and any file whose name is not a Delta log file name.
- * 5. V2 sidecars (`_delta_log/_sidecars/`) are deleted only when no remaining V2 checkpoint refers to
- *    them and they were modified at or before `cutoffMs`; if any remaining V2 checkpoint cannot be
- *    read, no sidecar is deleted.
+ * 5. V2 sidecars (`_delta_log/_sidecars/`) are deleted only when no remaining checkpoint refers to
+ *    them and they were modified at or before `cutoffMs`. Every remaining checkpoint is read,
+ *    whatever its kind: a classic-named `n.checkpoint.parquet` may follow the V2 spec and hold
+ *    `sidecar` actions, and the reader follows them. If any remaining checkpoint cannot be read, no
+ *    sidecar is deleted.
  *
  * Deletes go in ascending version order, so a cleanup that stops half-way leaves a log whose
  * versions from `cutoffCheckpoint` on still load. It does not delete data files (that is vacuum).
  *
  * @module
  */
+import { parquetMetadata, parquetSchema } from "hyparquet";
 import { type Clock, systemClock } from "../clock.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { parseIntervalMs } from "../snapshot/txn.ts";
@@ -85,11 +88,23 @@ function cleanupVersion(meta: ObjectMeta): number | undefined {
   return f.version;
 }
 
-/** Sidecar names (relative to `_sidecars`) that `checkpoint`'s top-level file refers to. */
+/** Whether a Parquet checkpoint file has a top-level `sidecar` column (throws when not Parquet). */
+function hasSidecarColumn(bytes: Uint8Array): boolean {
+  const file = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes.buffer as ArrayBuffer
+    : bytes.slice().buffer as ArrayBuffer;
+  return parquetSchema(parquetMetadata(file)).children.some((c) => c.element.name === "sidecar");
+}
+
+/**
+ * Sidecar references (as written in the `sidecar` actions) of every file of `cp`, whatever its
+ * kind. Throws when a file cannot be read.
+ */
 async function sidecarsOf(storage: ObjectStorage, cp: CheckpointFiles): Promise<string[]> {
   const out: string[] = [];
   for (const meta of cp.files) {
     const bytes = await storage.get(meta.path);
+    if (!meta.path.endsWith(".json") && !hasSidecarColumn(bytes)) continue;
     const actions = meta.path.endsWith(".json")
       ? parseActions(new TextDecoder().decode(bytes), meta.path)
       : await parseParquetCheckpoint(bytes, meta.path);
@@ -163,9 +178,8 @@ export async function cleanupExpiredLogs(
 
   const sidecarMetas = objects.filter((m) => m.path.startsWith(`${SIDECAR_DIR}/`));
   if (sidecarMetas.length > 0) {
-    const remaining = listing.checkpoints.filter((cp) =>
-      cp.version >= checkpoint.version && cp.kind.startsWith("v2")
-    );
+    // Every kind: the reader follows `sidecar` actions in classic and multi-part files too.
+    const remaining = listing.checkpoints.filter((cp) => cp.version >= checkpoint.version);
     try {
       const referenced = new Set<string>();
       for (const cp of remaining) {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import * as arrow from "apache-arrow";
 import { createManualClock } from "../clock.ts";
 import { loadSnapshot } from "../snapshot/load_snapshot.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import { createTable } from "../write/create_table.ts";
 import { commitActions } from "./commit.ts";
-import { writeCheckpoint } from "./checkpoint_write.ts";
+import { buildCheckpointTable, writeCheckpoint } from "./checkpoint_write.ts";
+import { writeParquetFile } from "../parquet/write_parquet_file.ts";
 import { cleanupExpiredLogs, maybeCleanupLogs } from "./log_cleanup.ts";
 import { classicCheckpointPath, commitPath } from "./paths.ts";
 
@@ -120,4 +122,104 @@ Deno.test("cleanupExpiredLogs honours delta.logRetentionDuration and refuses an 
   assert.equal(r.skipped, "checkpoint_unreadable");
   const m = await maybeCleanupLogs(storage, snap, { clock });
   assert.ok(m.ran && m.result.files.length === 0);
+});
+
+const SIDECAR_TYPE = new arrow.Struct([
+  new arrow.Field("path", new arrow.Utf8()),
+  new arrow.Field("sizeInBytes", new arrow.Int64()),
+  new arrow.Field("modificationTime", new arrow.Int64()),
+]);
+
+/**
+ * Write a classic-NAMED checkpoint of `snap` that follows the V2 spec: its rows are `protocol`,
+ * `metaData` and one `sidecar` per reference in `refs`. When `sidecarPath` is given, the
+ * snapshot's file actions are written there as the sidecar.
+ */
+async function writeClassicV2Checkpoint(
+  storage: ReturnType<typeof createMemoryStorage>,
+  snap: Snapshot,
+  nowMs: number,
+  refs: string[],
+  sidecarPath?: string,
+) {
+  const full = buildCheckpointTable(snap, nowMs);
+  if (sidecarPath !== undefined) {
+    await storage.put(
+      sidecarPath,
+      writeParquetFile(full.select(["add", "remove"]), { compression: "snappy" }),
+    );
+  }
+  const protoCol = full.getChild("protocol")!;
+  const metaCol = full.getChild("metaData")!;
+  const pm: unknown[] = [], mm: unknown[] = [], sc: unknown[] = [];
+  for (let i = 0; i < full.numRows; i++) {
+    const p = protoCol.get(i), m = metaCol.get(i);
+    if (p) pm.push(p.toJSON()), mm.push(null), sc.push(null);
+    if (m) pm.push(null), mm.push(m.toJSON()), sc.push(null);
+  }
+  for (const path of refs) {
+    pm.push(null), mm.push(null), sc.push({ path, sizeInBytes: 1n, modificationTime: 0n });
+  }
+  const field = (n: string) => full.schema.fields.find((f) => f.name === n)!.type;
+  const t = new arrow.Table({
+    protocol: arrow.vectorFromArray(pm, field("protocol")),
+    metaData: arrow.vectorFromArray(mm, field("metaData")),
+    sidecar: arrow.vectorFromArray(sc, SIDECAR_TYPE),
+  });
+  await storage.put(
+    classicCheckpointPath(snap.version),
+    writeParquetFile(t, { compression: "snappy" }),
+  );
+}
+
+/**
+ * v0 create, v1 add, v2 empty + a classic-named V2 checkpoint referring to `ref` (whose file is
+ * `sidecarPath`), an old orphan sidecar; 40 days later v3 (+ optionally a checkpoint at v3
+ * referring to `laterRef`).
+ */
+async function classicV2Table(ref: string, sidecarPath: string, laterRef?: string) {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock });
+  let snap: Snapshot = await createTable(storage, { schema, clock });
+  const commit = async (actions: Parameters<typeof commitActions>[2]["actions"]) => {
+    const r = await commitActions(storage, snap, { operation: "WRITE", actions }, { clock });
+    assert.ok(r.ok);
+    snap = r.snapshot;
+  };
+  const add = {
+    path: "A.parquet",
+    partitionValues: {},
+    size: 10,
+    modificationTime: clock.nowMs(),
+    dataChange: true,
+  };
+  await commit([{ add }]);
+  await commit([]);
+  await writeClassicV2Checkpoint(storage, snap, clock.nowMs(), [ref], sidecarPath);
+  await storage.put("_delta_log/_sidecars/orphan.parquet", new Uint8Array(3));
+  clock.advance(40 * DAY);
+  await commit([]);
+  if (laterRef !== undefined) {
+    await writeClassicV2Checkpoint(storage, snap, clock.nowMs(), [laterRef]);
+  }
+  // With a later checkpoint, the snapshot of v3 as committed (the later checkpoint may not load).
+  return { clock, storage, snap: laterRef === undefined ? await loadSnapshot(storage) : snap };
+}
+
+Deno.test("cleanupExpiredLogs keeps the sidecars of a classic-named V2 checkpoint", async () => {
+  const { clock, storage, snap } = await classicV2Table(
+    "sc-1.parquet",
+    "_delta_log/_sidecars/sc-1.parquet",
+  );
+  assert.deepEqual(snap.checkpointUsed, { version: 2, kind: "classic", parts: 1 });
+  const r = await cleanupExpiredLogs(storage, snap, { clock });
+  assert.equal(r.checkpointVersion, 2);
+  assert.deepEqual(r.files, [
+    commitPath(0),
+    commitPath(1),
+    "_delta_log/_sidecars/orphan.parquet",
+  ]);
+  assert.ok(await storage.head("_delta_log/_sidecars/sc-1.parquet"));
+  const after = await loadSnapshot(storage);
+  assert.deepEqual(after.files.map((f) => f.path), ["A.parquet"]);
 });
