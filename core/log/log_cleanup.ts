@@ -20,8 +20,12 @@
  * 5. V2 sidecars (`_delta_log/_sidecars/`) are deleted only when no remaining checkpoint refers to
  *    them and they were modified at or before `cutoffMs`. Every remaining checkpoint is read,
  *    whatever its kind: a classic-named `n.checkpoint.parquet` may follow the V2 spec and hold
- *    `sidecar` actions, and the reader follows them. If any remaining checkpoint cannot be read, no
- *    sidecar is deleted.
+ *    `sidecar` actions, and the reader follows them. A reference is resolved exactly as
+ *    `checkpoint_read.ts` resolves it (a name with `/` is a path from the table root, any other a
+ *    name in `_delta_log/_sidecars/`, no URI decoding); a `%`-encoded reference also protects its
+ *    decoded name. If any remaining checkpoint cannot be read, or any reference does not resolve to
+ *    a plain path under `_delta_log/_sidecars/` (absolute URI, `.`/`..`/empty segment), no sidecar
+ *    is deleted.
  *
  * Deletes go in ascending version order, so a cleanup that stops half-way leaves a log whose
  * versions from `cutoffCheckpoint` on still load. It does not delete data files (that is vacuum).
@@ -94,6 +98,41 @@ function hasSidecarColumn(bytes: Uint8Array): boolean {
     ? bytes.buffer as ArrayBuffer
     : bytes.slice().buffer as ArrayBuffer;
   return parquetSchema(parquetMetadata(file)).children.some((c) => c.element.name === "sidecar");
+}
+
+/**
+ * The storage path the checkpoint reader reads for sidecar reference `name` (the same rule as
+ * `readSidecars` in `checkpoint_read.ts`), or undefined when it is not a plain path under
+ * `_delta_log/_sidecars/`.
+ */
+function resolveSidecarRef(name: string): string | undefined {
+  const path = name.includes("/") ? name : `${SIDECAR_DIR}/${name}`;
+  if (!path.startsWith(`${SIDECAR_DIR}/`)) return undefined;
+  const segments = path.split("/");
+  if (segments.some((seg) => seg === "" || seg === "." || seg === "..")) return undefined;
+  return path;
+}
+
+/**
+ * Sidecar paths to keep for reference `name`: the path the reader reads, plus its `%`-decoded
+ * form when that differs and is itself a plain sidecar path. Undefined when the reader's path is
+ * not a plain path under `_delta_log/_sidecars/` (then no sidecar may be deleted).
+ */
+function protectedPathsOf(name: string): string[] | undefined {
+  const path = resolveSidecarRef(name);
+  if (path === undefined) return undefined;
+  const out = [path];
+  if (name.includes("%")) {
+    let decoded: string | undefined;
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      decoded = undefined;
+    }
+    const alt = decoded === undefined ? undefined : resolveSidecarRef(decoded);
+    if (alt !== undefined && alt !== path) out.push(alt);
+  }
+  return out;
 }
 
 /**
@@ -182,11 +221,19 @@ export async function cleanupExpiredLogs(
     const remaining = listing.checkpoints.filter((cp) => cp.version >= checkpoint.version);
     try {
       const referenced = new Set<string>();
+      let resolvable = true;
       for (const cp of remaining) {
-        for (const s of await sidecarsOf(storage, cp)) referenced.add(`${SIDECAR_DIR}/${s}`);
+        for (const s of await sidecarsOf(storage, cp)) {
+          const paths = protectedPathsOf(s);
+          if (paths === undefined) resolvable = false;
+          else for (const p of paths) referenced.add(p);
+        }
       }
-      for (const meta of sidecarMetas) {
-        if (!referenced.has(meta.path) && meta.lastModifiedMs <= cutoffMs) doomed.push(meta);
+      // A reference we cannot map to a sidecar path may name any of them: keep them all.
+      if (resolvable) {
+        for (const meta of sidecarMetas) {
+          if (!referenced.has(meta.path) && meta.lastModifiedMs <= cutoffMs) doomed.push(meta);
+        }
       }
     } catch {
       // A remaining checkpoint we cannot read may need any sidecar: keep them all.

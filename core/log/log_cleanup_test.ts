@@ -177,7 +177,12 @@ async function writeClassicV2Checkpoint(
  * `sidecarPath`), an old orphan sidecar; 40 days later v3 (+ optionally a checkpoint at v3
  * referring to `laterRef`).
  */
-async function classicV2Table(ref: string, sidecarPath: string, laterRef?: string) {
+async function classicV2Table(
+  ref: string,
+  sidecarPath: string,
+  laterRef?: string,
+  extraSidecars: string[] = [],
+) {
   const clock = createManualClock(Date.UTC(2025, 0, 1));
   const storage = createMemoryStorage({ clock });
   let snap: Snapshot = await createTable(storage, { schema, clock });
@@ -197,6 +202,7 @@ async function classicV2Table(ref: string, sidecarPath: string, laterRef?: strin
   await commit([]);
   await writeClassicV2Checkpoint(storage, snap, clock.nowMs(), [ref], sidecarPath);
   await storage.put("_delta_log/_sidecars/orphan.parquet", new Uint8Array(3));
+  for (const p of extraSidecars) await storage.put(p, new Uint8Array(3));
   clock.advance(40 * DAY);
   await commit([]);
   if (laterRef !== undefined) {
@@ -222,4 +228,51 @@ Deno.test("cleanupExpiredLogs keeps the sidecars of a classic-named V2 checkpoin
   assert.ok(await storage.head("_delta_log/_sidecars/sc-1.parquet"));
   const after = await loadSnapshot(storage);
   assert.deepEqual(after.files.map((f) => f.path), ["A.parquet"]);
+});
+
+Deno.test("cleanupExpiredLogs resolves sidecar references like the checkpoint reader", async () => {
+  // A reference with '/' is a path from the table root; an encoded one is read as written.
+  for (
+    const [ref, path] of [
+      ["_delta_log/_sidecars/sc-1.parquet", "_delta_log/_sidecars/sc-1.parquet"],
+      ["sc%201.parquet", "_delta_log/_sidecars/sc%201.parquet"],
+    ]
+  ) {
+    const { clock, storage, snap } = await classicV2Table(ref!, path!, undefined, [
+      "_delta_log/_sidecars/sc 1.parquet",
+    ]);
+    const r = await cleanupExpiredLogs(storage, snap, { clock });
+    assert.equal(r.checkpointVersion, 2, ref);
+    assert.ok(!r.files.includes(path!), ref);
+    // The decoded name of an encoded reference is kept too (another reader may decode it).
+    assert.equal(
+      r.files.includes("_delta_log/_sidecars/sc 1.parquet"),
+      !ref!.includes("%"),
+      ref,
+    );
+    assert.ok(r.files.includes("_delta_log/_sidecars/orphan.parquet"), ref);
+    assert.deepEqual((await loadSnapshot(storage)).files.map((f) => f.path), ["A.parquet"], ref);
+  }
+});
+
+Deno.test("cleanupExpiredLogs keeps every sidecar when a reference resolves outside _sidecars", async () => {
+  for (
+    const laterRef of [
+      "s3://elsewhere/tbl/_delta_log/_sidecars/orphan.parquet",
+      "_delta_log/_sidecars/../_sidecars/orphan.parquet",
+      "other/orphan.parquet",
+      "/_delta_log/_sidecars/orphan.parquet",
+    ]
+  ) {
+    const { clock, storage, snap } = await classicV2Table(
+      "sc-1.parquet",
+      "_delta_log/_sidecars/sc-1.parquet",
+      laterRef,
+    );
+    const r = await cleanupExpiredLogs(storage, snap, { clock });
+    assert.equal(r.checkpointVersion, 2, laterRef);
+    assert.deepEqual(r.files, [commitPath(0), commitPath(1)], laterRef);
+    assert.ok(await storage.head("_delta_log/_sidecars/orphan.parquet"), laterRef);
+    assert.ok(await storage.head("_delta_log/_sidecars/sc-1.parquet"), laterRef);
+  }
 });
