@@ -12,7 +12,10 @@ import { readCommit } from "../core/snapshot/load_snapshot.ts";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
 import { scanSnapshot } from "../core/scan/mod.ts";
 import { loadSnapshot, type Snapshot } from "../core/snapshot/mod.ts";
+import { commitActions } from "../core/log/commit.ts";
+import { createLocalStorage } from "../core/storage/local.ts";
 import { createMemoryStorage, type MemoryStorage } from "../core/storage/memory.ts";
+import type { ObjectStorage } from "../core/storage/storage.ts";
 import { appendBatch } from "../core/write/append_batch.ts";
 import { createTable } from "../core/write/create_table.ts";
 import { compactTable } from "../plugins/compaction/mod.ts";
@@ -258,4 +261,103 @@ Deno.test("vacuum: refuses unknown writer features; a stale snapshot is refreshe
   assert.deepEqual(v.files, []);
   assert.equal(v.version, 1);
   assert.ok(await storage.head(r.adds[0]!.path));
+});
+
+// --- Absolute paths in the log (Delta PROTOCOL: `path` is a URI, relative or absolute) ---------
+
+const DAY = 24 * HOUR;
+
+/** A table whose only file is added by `addPath` (absolute); then a retention-0 vacuum 8 days on. */
+async function vacuumWithAbsoluteAdd(
+  storage: ObjectStorage,
+  clock: ManualClock,
+  addPath: string,
+): Promise<string[]> {
+  const v0 = await createTable(storage, { schema, clock });
+  await storage.put("part-active.parquet", new Uint8Array(10));
+  await storage.put("part-stray.parquet", new Uint8Array(10));
+  const r = await commitActions(storage, v0, {
+    operation: "WRITE",
+    actions: [{
+      add: {
+        path: addPath,
+        partitionValues: {},
+        size: 10,
+        modificationTime: clock.nowMs(),
+        dataChange: true,
+      },
+    }],
+  }, { clock });
+  assert.ok(r.ok);
+  clock.advance(8 * DAY);
+  const res = await vacuumTable(storage, r.snapshot, {
+    clock,
+    retentionHours: 0,
+    enforceRetention: false,
+  });
+  return res.files.map((f) => f.path);
+}
+
+Deno.test("vacuum keeps an active file given as a file:// URI under a root with a space", async () => {
+  const clock = createManualClock(Date.now());
+  const dir = await Deno.makeTempDir({ prefix: "my table " });
+  try {
+    const storage = createLocalStorage(dir);
+    assert.match(storage.location, /%20/);
+    // The log holds `file:///tmp/my%20table…/part-active.parquet`, decoded to a space.
+    const deleted = await vacuumWithAbsoluteAdd(
+      storage,
+      clock,
+      `file://${dir}/part-active.parquet`,
+    );
+    assert.deepEqual(deleted, ["part-stray.parquet"]);
+    assert.ok(await storage.head("part-active.parquet"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vacuum keeps an active file given as a Hadoop-style file:/ URI", async () => {
+  const clock = createManualClock(Date.now());
+  const dir = await Deno.makeTempDir({ prefix: "plain" });
+  try {
+    const storage = createLocalStorage(dir);
+    const deleted = await vacuumWithAbsoluteAdd(storage, clock, `file:${dir}/part-active.parquet`);
+    assert.deepEqual(deleted, ["part-stray.parquet"]);
+    assert.ok(await storage.head("part-active.parquet"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vacuum keeps an active s3a:// file of a table opened as s3://", async () => {
+  for (const scheme of ["s3a", "s3n", "S3"]) {
+    const clock = createManualClock(Date.UTC(2025, 0, 1));
+    const storage = createMemoryStorage({ clock, location: "s3://b/t" });
+    const deleted = await vacuumWithAbsoluteAdd(
+      storage,
+      clock,
+      `${scheme}://b/t/part-active.parquet`,
+    );
+    assert.deepEqual(deleted, ["part-stray.parquet"], scheme);
+    assert.ok(await storage.head("part-active.parquet"), scheme);
+  }
+});
+
+Deno.test("vacuum: an absolute file outside the root protects nothing inside it", async () => {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock, location: "s3://b/t" });
+  const deleted = await vacuumWithAbsoluteAdd(storage, clock, "s3://b/other/part-active.parquet");
+  assert.deepEqual(deleted, ["part-active.parquet", "part-stray.parquet"]);
+});
+
+Deno.test("vacuum refuses when an active path is an absolute URI it cannot parse", async () => {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock, location: "s3://b/t" });
+  await assert.rejects(
+    vacuumWithAbsoluteAdd(storage, clock, "s3:part-active.parquet"),
+    (e: unknown) => isLakestrikeError(e) && /Cannot vacuum/.test((e as Error).message),
+  );
+  assert.ok(await storage.head("part-active.parquet"));
+  assert.ok(await storage.head("part-stray.parquet"));
 });

@@ -241,6 +241,77 @@ export function crc32(bytes: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+/** A URI scheme at the start of a path: `s3:`, `file:`, `abfss:`… */
+const SCHEME_RE = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s;
+
+/** Schemes naming the same store (Hadoop's S3 connectors). */
+const SCHEME_ALIASES: Readonly<Record<string, string>> = { s3a: "s3", s3n: "s3" };
+
+/** Scheme, authority and path of an absolute URI (already percent-decoded), or `undefined`. */
+function splitAbsoluteUri(
+  uri: string,
+): { scheme: string; authority: string; path: string } | undefined {
+  const m = SCHEME_RE.exec(uri);
+  if (!m) return undefined;
+  const lower = m[1]!.toLowerCase();
+  const scheme = SCHEME_ALIASES[lower] ?? lower;
+  const rest = m[2]!;
+  if (!rest.startsWith("/")) return undefined; // opaque (`s3:x`): not a path
+  let authority = "";
+  let path = rest;
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    authority = slash < 0 ? rest.slice(2) : rest.slice(2, slash);
+    path = slash < 0 ? "/" : rest.slice(slash);
+  }
+  authority = authority.toLowerCase();
+  // `file:/p`, `file:///p` and `file://localhost/p` name the same local file.
+  if (scheme === "file" && authority === "localhost") authority = "";
+  return { scheme, authority, path };
+}
+
+/**
+ * The storage path (relative to the table root `storageLocation`) of a path from the log that is
+ * already percent-decoded (as `add`/`remove`/`cdc` paths are after reading), or `undefined` when it
+ * is an absolute URI outside the root. Relative paths are returned as they are. Both sides are
+ * compared decoded (the location is a URI, so it is decoded first); `file:/p`, `file:///p` and
+ * `file://localhost/p` are one file, and `s3`, `s3a` and `s3n` one scheme.
+ *
+ * @throws {CorruptLogError} when the path has a scheme but is not a hierarchical URI (`s3:x`), or
+ *   when a path resolved under the root has `.` or `..` segments: which file it names is unknown
+ *
+ * @example
+ * ```ts
+ * import { tableRelativePath } from "./deletion_vector.ts";
+ * const root = "file:///tmp/my%20table";
+ * if (tableRelativePath("file:/tmp/my table/a.parquet", root) !== "a.parquet") throw new Error("1");
+ * if (tableRelativePath("s3a://b/t/x/a.parquet", "s3://b/t") !== "x/a.parquet") throw new Error("2");
+ * if (tableRelativePath("s3://b/other/a.parquet", "s3://b/t") !== undefined) throw new Error("3");
+ * if (tableRelativePath("a=1/a.parquet", "s3://b/t") !== "a=1/a.parquet") throw new Error("4");
+ * ```
+ */
+export function tableRelativePath(path: string, storageLocation: string): string | undefined {
+  if (!SCHEME_RE.test(path)) return path;
+  const abs = splitAbsoluteUri(path);
+  if (abs === undefined) {
+    throw new CorruptLogError(
+      `Cannot resolve path ${JSON.stringify(path)}: not a hierarchical URI`,
+    );
+  }
+  const root = splitAbsoluteUri(safeDecodeComponent(storageLocation));
+  if (root === undefined) return undefined; // a root that is no URI holds no absolute path
+  if (abs.scheme !== root.scheme || abs.authority !== root.authority) return undefined;
+  const rootPath = root.path.replace(/\/+$/, "") + "/";
+  if (!abs.path.startsWith(rootPath)) return undefined;
+  const rel = abs.path.slice(rootPath.length);
+  if (rel === "" || rel.split("/").some((s) => s === "." || s === "..")) {
+    throw new CorruptLogError(
+      `Cannot resolve path ${JSON.stringify(path)}: not a file path under ${storageLocation}`,
+    );
+  }
+  return rel;
+}
+
 /**
  * Where a deletion vector's file lives, relative to the storage root, or `undefined` when inline.
  * An absolute (`p`) path must lie under `storage.location`.
@@ -276,6 +347,14 @@ export function deletionVectorStoragePath(
 function safeDecode(s: string): string {
   try {
     return decodeURI(s);
+  } catch {
+    return s;
+  }
+}
+
+function safeDecodeComponent(s: string): string {
+  try {
+    return decodeURIComponent(s);
   } catch {
     return s;
   }

@@ -9,6 +9,7 @@ import {
   loadDeletionVector,
   parseDeletionVectorBitmap,
   relativeDeletionVectorPath,
+  tableRelativePath,
 } from "./deletion_vector.ts";
 
 /** Little-endian byte writer for building bitmaps by hand. */
@@ -79,6 +80,18 @@ Deno.test("deletionVectorStoragePath handles u, i and p descriptors", () => {
     ),
     "dv/a.bin",
   );
+});
+
+Deno.test("tableRelativePath: relative, under the root, outside, unparsable", () => {
+  equal(tableRelativePath("a=1/p.parquet", "s3://b/t"), "a=1/p.parquet");
+  equal(tableRelativePath("file:///tmp/my t/p.parquet", "file:///tmp/my%20t"), "p.parquet");
+  equal(tableRelativePath("file://localhost/tmp/t/p.parquet", "file:///tmp/t"), "p.parquet");
+  equal(tableRelativePath("s3n://b/t/x/p.parquet", "s3a://b/t"), "x/p.parquet");
+  equal(tableRelativePath("s3://b/t2/p.parquet", "s3://b/t"), undefined);
+  equal(tableRelativePath("gs://b/t/p.parquet", "s3://b/t"), undefined);
+  equal(tableRelativePath("s3://c/t/p.parquet", "s3://b/t"), undefined);
+  throws(() => tableRelativePath("s3:p.parquet", "s3://b/t"), CorruptLogError);
+  throws(() => tableRelativePath("s3://b/t/../t/p.parquet", "s3://b/t"), CorruptLogError);
 });
 
 Deno.test("parseDeletionVectorBitmap reads the inline example of PROTOCOL.md", () => {

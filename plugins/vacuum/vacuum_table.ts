@@ -31,6 +31,7 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { mapBounded } from "../../core/concurrency.ts";
 import {
+  CorruptLogError,
   InvalidArgumentError,
   LakestrikeError,
   UnsupportedFeatureError,
@@ -40,7 +41,7 @@ import { commitActions } from "../../core/log/commit.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
 import { commitPath } from "../../core/log/paths.ts";
 import { physicalName } from "../../core/schema/column_mapping.ts";
-import { deletionVectorStoragePath } from "../../core/scan/deletion_vector.ts";
+import { deletionVectorStoragePath, tableRelativePath } from "../../core/scan/deletion_vector.ts";
 import { loadSnapshot } from "../../core/snapshot/load_snapshot.ts";
 import {
   assertReadSupported,
@@ -220,13 +221,16 @@ export function physicalPartitionColumns(snapshot: Snapshot): string[] {
 }
 
 /**
- * The storage path (relative to the table root) of a path from the log, or `undefined` when it is
- * an absolute URI outside the root (such a file is never listed, so vacuum cannot delete it).
+ * The storage path (relative to the table root) of a (decoded) path from the log, or `undefined`
+ * when it is an absolute URI outside the root (such a file is never listed, so vacuum cannot delete
+ * it). A path whose file cannot be told refuses the vacuum: it may name a file under the root.
  */
 function relativePath(path: string, location: string): string | undefined {
-  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(path)) return path;
-  const root = location.replace(/\/+$/, "") + "/";
-  return path.startsWith(root) ? path.slice(root.length) : undefined;
+  try {
+    return tableRelativePath(path, location);
+  } catch (e) {
+    throw refusal(path, e);
+  }
 }
 
 function dvPath(dv: DeletionVectorDescriptor | null | undefined, location: string) {
@@ -239,6 +243,17 @@ function dvPath(dv: DeletionVectorDescriptor | null | undefined, location: strin
     if (e instanceof UnsupportedFeatureError && dv.storageType === "p") return undefined;
     throw e;
   }
+}
+
+function refusal(path: string, cause: unknown): unknown {
+  if (!(cause instanceof CorruptLogError)) return cause;
+  return new CorruptLogError(
+    `Cannot vacuum: the log references ${
+      JSON.stringify(path)
+    }, which cannot be resolved against the table root, so the files it needs are unknown; ` +
+      `nothing was deleted (${cause.message})`,
+    { cause },
+  );
 }
 
 /**
