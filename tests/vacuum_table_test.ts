@@ -361,3 +361,57 @@ Deno.test("vacuum refuses when an active path is an absolute URI it cannot parse
   assert.ok(await storage.head("part-active.parquet"));
   assert.ok(await storage.head("part-stray.parquet"));
 });
+
+/** A table with deletion vectors whose one file has a `p` (absolute) DV at `dvUri`. */
+async function vacuumWithAbsoluteDv(dvUri: string) {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock, location: "s3://b/t" });
+  const v0 = await createTable(storage, { schema, clock });
+  await storage.put("A.parquet", new Uint8Array(10));
+  await storage.put("dv x/deletion_vector_1.bin", new Uint8Array(10));
+  const r = await commitActions(storage, v0, {
+    operation: "DELETE",
+    actions: [
+      {
+        protocol: {
+          minReaderVersion: 3,
+          minWriterVersion: 7,
+          readerFeatures: ["deletionVectors"],
+          writerFeatures: ["deletionVectors"],
+        },
+      },
+      {
+        add: {
+          path: "A.parquet",
+          partitionValues: {},
+          size: 10,
+          modificationTime: 0,
+          dataChange: true,
+          deletionVector: {
+            storageType: "p",
+            pathOrInlineDv: dvUri,
+            offset: 1,
+            sizeInBytes: 4,
+            cardinality: 1,
+          },
+        },
+      },
+    ],
+  }, { clock });
+  assert.ok(r.ok);
+  clock.advance(8 * DAY);
+  return { storage, run: () => vacuumTable(storage, r.snapshot, { clock }) };
+}
+
+Deno.test("vacuum keeps a percent-encoded absolute (p) deletion-vector file", async () => {
+  const { storage, run } = await vacuumWithAbsoluteDv("s3a://b/t/dv%20x/deletion_vector_1.bin");
+  const res = await run();
+  assert.deepEqual(res.files.map((f) => f.path), []);
+  assert.ok(await storage.head("dv x/deletion_vector_1.bin"));
+});
+
+Deno.test("vacuum refuses when a deletion-vector path has malformed percent-encoding", async () => {
+  const { storage, run } = await vacuumWithAbsoluteDv("s3://b/t/dv%zz/deletion_vector_1.bin");
+  await assert.rejects(run(), (e: unknown) => isLakestrikeError(e));
+  assert.ok(await storage.head("dv x/deletion_vector_1.bin"));
+});

@@ -314,7 +314,11 @@ export function tableRelativePath(path: string, storageLocation: string): string
 
 /**
  * Where a deletion vector's file lives, relative to the storage root, or `undefined` when inline.
- * An absolute (`p`) path must lie under `storage.location`.
+ * An absolute (`p`) path is percent-decoded first and must lie under `storage.location` (see
+ * {@linkcode tableRelativePath}).
+ *
+ * @throws {UnsupportedFeatureError} for a `p` path outside the root
+ * @throws {CorruptLogError} for a `p` path that cannot be decoded or parsed
  */
 export function deletionVectorStoragePath(
   descriptor: DeletionVectorDescriptor,
@@ -326,11 +330,20 @@ export function deletionVectorStoragePath(
     case "u":
       return relativeDeletionVectorPath(descriptor.pathOrInlineDv);
     case "p": {
-      const root = storageLocation.replace(/\/+$/, "");
       const abs = descriptor.pathOrInlineDv;
-      for (const candidate of [abs, safeDecode(abs)]) {
-        if (candidate.startsWith(root + "/")) return candidate.slice(root.length + 1);
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(abs);
+      } catch {
+        throw new CorruptLogError(
+          `Cannot resolve deletion vector ${abs}: malformed percent-encoding`,
+        );
       }
+      if (!SCHEME_RE.test(decoded)) {
+        throw new CorruptLogError(`Cannot resolve deletion vector ${abs}: not an absolute URI`);
+      }
+      const rel = tableRelativePath(decoded, storageLocation);
+      if (rel !== undefined) return rel;
       throw new UnsupportedFeatureError(
         `Cannot read deletion vector ${abs}: absolute path outside the table root ${storageLocation}`,
       );
@@ -341,14 +354,6 @@ export function deletionVectorStoragePath(
           JSON.stringify(descriptor.storageType)
         }`,
       );
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURI(s);
-  } catch {
-    return s;
   }
 }
 

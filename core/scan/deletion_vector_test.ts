@@ -1,5 +1,5 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
-import { CorruptLogError } from "../errors.ts";
+import { CorruptLogError, UnsupportedFeatureError } from "../errors.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import {
   crc32,
@@ -80,6 +80,18 @@ Deno.test("deletionVectorStoragePath handles u, i and p descriptors", () => {
     ),
     "dv/a.bin",
   );
+});
+
+Deno.test("deletionVectorStoragePath decodes a p path before matching it to the decoded root", () => {
+  const base = { sizeInBytes: 10, cardinality: 1, offset: 1, storageType: "p" as const };
+  const at = (pathOrInlineDv: string, root: string) =>
+    deletionVectorStoragePath({ ...base, pathOrInlineDv }, root);
+  equal(at("s3://b/t/dv%20x/a.bin", "s3://b/t"), "dv x/a.bin");
+  equal(at("s3a://b/t/dv%2520x/a.bin", "s3://b/t/"), "dv%20x/a.bin");
+  equal(at("file:/tmp/my%20t/a.bin", "file:///tmp/my%20t"), "a.bin");
+  throws(() => at("s3://b/other/a.bin", "s3://b/t"), UnsupportedFeatureError);
+  throws(() => at("s3://b/t/dv%zz/a.bin", "s3://b/t"), CorruptLogError);
+  throws(() => at("dv/a.bin", "s3://b/t"), CorruptLogError);
 });
 
 Deno.test("tableRelativePath: relative, under the root, outside, unparsable", () => {

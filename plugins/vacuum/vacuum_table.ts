@@ -238,10 +238,10 @@ function dvPath(dv: DeletionVectorDescriptor | null | undefined, location: strin
   try {
     return deletionVectorStoragePath(dv, location);
   } catch (e) {
-    // An absolute DV path outside the root is never listed; anything else (a corrupt descriptor)
-    // means we cannot tell which file it names: stop rather than guess.
+    // An absolute DV path outside the root is never listed; anything else (a corrupt descriptor,
+    // a path that cannot be parsed) means we cannot tell which file it names: stop rather than guess.
     if (e instanceof UnsupportedFeatureError && dv.storageType === "p") return undefined;
-    throw e;
+    throw refusal(dv.pathOrInlineDv, e);
   }
 }
 
