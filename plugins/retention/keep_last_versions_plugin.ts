@@ -17,11 +17,20 @@
  *
  * Like every `retentionHorizon`, it can only lengthen the retention the table asks for.
  *
+ * The horizon alone is not enough: a checkpoint drops tombstones older than the table's
+ * `delta.deletedFileRetentionDuration`, and a full vacuum deletes an old file no tombstone names.
+ * So the plugin also has a `filterVacuumCandidates` hook that spares every file the kept versions
+ * need: the active files (and their deletion-vector files) of the snapshot at version `first`, and
+ * the `add` files (and deletion-vector files) and `cdc` files of the commits `first + 1 .. latest`.
+ * When any of those cannot be loaded, or a path cannot be resolved, it spares every candidate.
+ *
  * @module
  */
 import { InvalidArgumentError, isLakestrikeError } from "../../core/errors.ts";
 import { commitPath } from "../../core/log/paths.ts";
-import { readCommit } from "../../core/snapshot/load_snapshot.ts";
+import type { DeletionVectorDescriptor } from "../../core/log/actions.ts";
+import { deletionVectorStoragePath, tableRelativePath } from "../../core/scan/deletion_vector.ts";
+import { loadSnapshot, readCommit } from "../../core/snapshot/load_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { type Plugin, PLUGIN_API_VERSION, type PluginContext } from "../types.ts";
@@ -88,6 +97,69 @@ export async function lastVersionsHorizon(
 }
 
 /**
+ * The paths (relative to the table root) of every file versions `latest - versions + 1 .. latest`
+ * need, or `undefined` when they cannot all be told (keep everything then). `latest <= versions - 1`
+ * (every version is kept) is `undefined` too.
+ */
+export async function lastVersionsFiles(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  versions: number,
+  ctx?: Pick<PluginContext, "logger">,
+): Promise<Set<string> | undefined> {
+  const first = snapshot.version - versions + 1;
+  if (first <= 0) return undefined;
+  const location = storage.location;
+  const keep = new Set<string>();
+  const addPath = (path: string) => {
+    const rel = tableRelativePath(path, location);
+    if (rel !== undefined) keep.add(rel);
+  };
+  const addDv = (dv: DeletionVectorDescriptor | null | undefined) => {
+    if (dv === undefined || dv === null || dv.storageType === "i") return;
+    let rel: string | undefined;
+    try {
+      rel = deletionVectorStoragePath(dv, location);
+    } catch (e) {
+      // An absolute DV path outside the root names no file vacuum lists.
+      if (isLakestrikeError(e) && e.code === "UNSUPPORTED_FEATURE" && dv.storageType === "p") {
+        return;
+      }
+      throw e;
+    }
+    if (rel !== undefined) keep.add(rel);
+  };
+  try {
+    const oldest = await loadSnapshot(storage, { version: first });
+    for (const add of oldest.files) {
+      addPath(add.path);
+      addDv(add.deletionVector);
+    }
+    const later = Array.from({ length: snapshot.version - first }, (_, i) => first + 1 + i);
+    let next = 0;
+    const worker = async () => {
+      while (next < later.length) {
+        const v = later[next++]!;
+        for (const a of await readCommit(storage, v)) {
+          if ("add" in a) {
+            addPath(a.add.path);
+            addDv(a.add.deletionVector);
+          } else if ("cdc" in a) addPath(a.cdc.path);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, later.length) }, worker));
+  } catch (e) {
+    if (!isLakestrikeError(e)) throw e;
+    ctx?.logger.warn("keep-last-versions: sparing every vacuum candidate", {
+      reason: `the files of versions ${first}..${snapshot.version} cannot be told (${e.message})`,
+    });
+    return undefined;
+  }
+  return keep;
+}
+
+/**
  * Create the plugin.
  *
  * @example
@@ -111,6 +183,12 @@ export function keepLastVersionsPlugin(options: KeepLastVersionsOptions): Plugin
     hooks: {
       retentionHorizon: (snapshot, ctx) =>
         lastVersionsHorizon(ctx.storage, snapshot, versions, ctx),
+      filterVacuumCandidates: async (paths, ctx) => {
+        // Without the snapshot vacuum planned against, what the kept versions need is unknown.
+        if (ctx.snapshot === undefined) return [];
+        const needed = await lastVersionsFiles(ctx.storage, ctx.snapshot, versions, ctx);
+        return needed === undefined ? [] : paths.filter((p) => !needed.has(p));
+      },
     },
   };
 }

@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import { createManualClock } from "../../core/clock.ts";
 import { isLakestrikeError } from "../../core/errors.ts";
+import type { Action } from "../../core/log/actions.ts";
+import { writeCheckpoint } from "../../core/log/checkpoint_write.ts";
 import { commitActions } from "../../core/log/commit.ts";
+import { commitPath } from "../../core/log/paths.ts";
+import { loadSnapshot } from "../../core/snapshot/load_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { createMemoryStorage } from "../../core/storage/memory.ts";
 import { createTable } from "../../core/write/create_table.ts";
+import { createPluginRegistry } from "../registry.ts";
+import { vacuumTable } from "../vacuum/vacuum_table.ts";
 import { applyDataRetention } from "./apply_data_retention.ts";
 import { lastVersionsHorizon } from "./keep_last_versions_plugin.ts";
 import { keepLastVersionsPlugin, partitionTtlPlugin, planPartitionTtl } from "./mod.ts";
@@ -16,6 +22,10 @@ const schema = {
     { name: "x", type: "long" as const, nullable: true, metadata: {} },
     { name: "day", type: "date" as const, nullable: true, metadata: {} },
   ],
+};
+const xSchema = {
+  type: "struct" as const,
+  fields: [{ name: "x", type: "long" as const, nullable: true, metadata: {} }],
 };
 const add = (day: string | null, n: number) => ({
   add: {
@@ -113,4 +123,76 @@ Deno.test("keepLastVersions: horizon keeps exactly what the last K versions need
     "unreadable commit: keep everything",
   );
   assert.throws(() => keepLastVersionsPlugin({ versions: 0 }));
+});
+
+/** The klv repro: v1 adds A, v2 is the oldest kept of 3, v3 removes A, 8 days later v4. */
+async function keptAfterTombstoneDropped(opts: { checkpoint: boolean; dropCommit?: number }) {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock });
+  const s0 = await createTable(storage, { schema: xSchema, clock });
+  let s: Snapshot = s0;
+  const c = async (actions: Action[]) => {
+    const r = await commitActions(storage, s, { operation: "WRITE", actions }, { clock });
+    assert.ok(r.ok);
+    s = r.snapshot;
+  };
+  for (const p of ["A.parquet", "B.parquet", "dv/deletion_vector_b.bin", "C.parquet"]) {
+    await storage.put(p, new Uint8Array(10));
+  }
+  await storage.put("_change_data/cdc-1.parquet", new Uint8Array(10));
+  await storage.put("stray.parquet", new Uint8Array(10));
+  const file = (path: string, extra: Record<string, unknown> = {}) => ({
+    path,
+    partitionValues: {},
+    size: 10,
+    modificationTime: clock.nowMs(),
+    dataChange: true,
+    ...extra,
+  });
+  await c([{ add: file("A.parquet") }]); // v1
+  clock.advance(DAY);
+  await c([]); // v2: the oldest kept version
+  clock.advance(DAY);
+  await c([ // v3: A removed; B (with a DV file) and C added and removed again; a cdc file
+    { remove: { path: "A.parquet", deletionTimestamp: clock.nowMs(), dataChange: true } },
+    {
+      add: file("B.parquet", {
+        deletionVector: {
+          storageType: "p",
+          pathOrInlineDv: `${storage.location.replace(/\/+$/, "")}/dv/deletion_vector_b.bin`,
+          offset: 1,
+          sizeInBytes: 4,
+          cardinality: 1,
+        },
+      }),
+    },
+    { add: file("C.parquet") },
+    {
+      cdc: { path: "_change_data/cdc-1.parquet", partitionValues: {}, size: 10, dataChange: false },
+    },
+  ]);
+  clock.advance(DAY);
+  await c([
+    { remove: { path: "B.parquet", deletionTimestamp: clock.nowMs(), dataChange: true } },
+    { remove: { path: "C.parquet", deletionTimestamp: clock.nowMs(), dataChange: true } },
+  ]); // v4
+  clock.advance(8 * DAY);
+  await c([]); // v5
+  if (opts.checkpoint) await writeCheckpoint(storage, s, { clock });
+  if (opts.dropCommit !== undefined) await storage.delete([commitPath(opts.dropCommit)]);
+  const latest = await loadSnapshot(storage, {});
+  const plugins = createPluginRegistry([keepLastVersionsPlugin({ versions: 4 })]).freeze();
+  const res = await vacuumTable(storage, latest, { clock, plugins });
+  return res.files.map((f) => f.path);
+}
+
+Deno.test("keepLastVersions: spares the files of the kept versions after a checkpoint dropped their tombstones", async () => {
+  // Without a checkpoint the tombstones keep them; with one, only the plugin's filter does.
+  for (const checkpoint of [false, true]) {
+    assert.deepEqual(await keptAfterTombstoneDropped({ checkpoint }), ["stray.parquet"]);
+  }
+});
+
+Deno.test("keepLastVersions: spares every candidate when a kept version cannot be read", async () => {
+  assert.deepEqual(await keptAfterTombstoneDropped({ checkpoint: true, dropCommit: 4 }), []);
 });
