@@ -415,3 +415,26 @@ Deno.test("vacuum refuses when a deletion-vector path has malformed percent-enco
   await assert.rejects(run(), (e: unknown) => isLakestrikeError(e));
   assert.ok(await storage.head("dv x/deletion_vector_1.bin"));
 });
+
+Deno.test("vacuum: a negative deletedFileRetentionDuration another engine wrote is the default", async () => {
+  const clock = createManualClock(Date.UTC(2025, 0, 1));
+  const storage = createMemoryStorage({ clock });
+  const v0 = await createTable(storage, { schema, clock });
+  // Another engine's metaData commit: createTable refuses this value, the reader must not trust it.
+  const r = await commitActions(storage, v0, {
+    operation: "SET TBLPROPERTIES",
+    actions: [{
+      metaData: {
+        ...v0.metadata,
+        configuration: { "delta.deletedFileRetentionDuration": "interval -1 days" },
+      },
+    }],
+  }, { clock });
+  assert.ok(r.ok);
+  await storage.put("part-inflight.parquet", new Uint8Array(10)); // a writer's, not yet committed
+  clock.advance(HOUR);
+  const res = await vacuumTable(storage, r.snapshot, { clock });
+  assert.equal(res.retentionMs, 168 * HOUR);
+  assert.deepEqual(res.files, []);
+  assert.ok(await storage.head("part-inflight.parquet"));
+});

@@ -110,9 +110,15 @@ export function numIndexedColsOf(configuration: Readonly<Record<string, string>>
   return Number.isInteger(n) && n >= -1 ? n : DEFAULT_DATA_SKIPPING_NUM_INDEXED_COLS;
 }
 
-/** `delta.deletedFileRetentionDuration` of a table configuration in ms, or its default. */
+/**
+ * `delta.deletedFileRetentionDuration` of a table configuration in ms, or its default (168 h) when
+ * it is missing, cannot be parsed or is negative (tables other engines wrote may hold such values;
+ * a negative retention would put the vacuum horizon in the future).
+ */
 export function deletedFileRetentionMsOf(configuration: Readonly<Record<string, string>>): number {
   const v = configuration["delta.deletedFileRetentionDuration"];
   const ms = v === undefined ? undefined : parseIntervalMs(v);
-  return ms === undefined ? DEFAULT_DELETED_FILE_RETENTION_MS : ms;
+  return ms === undefined || !Number.isFinite(ms) || ms < 0
+    ? DEFAULT_DELETED_FILE_RETENTION_MS
+    : ms;
 }
