@@ -1,10 +1,11 @@
 /**
  * `deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs]
- * [--dry-run] [--json]`: delete files the table no longer references once they are older than the
+ * [--dry-run] [--json] [--config lakestrike.config.ts]`: delete files the table no longer references once they are older than the
  * retention (see `plugins/vacuum`), and with `--logs` also expired log files (see
  * `core/log/log_cleanup.ts`). `--dry-run` lists the files and bytes it would delete and changes
  * nothing. A progress bar on a TTY, a summary at the end, a one-line error and a non-zero exit on
- * failure.
+ * failure. With `--config` the `retentionHorizon` and `filterVacuumCandidates` hooks of the
+ * config's plugins run (they can only keep more), as the runner's scheduled vacuum runs them.
  *
  * It takes no maintenance lock: do not run two vacuums of one table at once.
  *
@@ -13,6 +14,7 @@
 import type { Clock } from "../core/clock.ts";
 import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
+import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
 import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
 import {
   parseFlags,
@@ -26,7 +28,7 @@ import { runExclusive } from "./maintenance.ts";
 import { openTable, type OpenTableOptions } from "./open_table.ts";
 
 const USAGE =
-  "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json]\n" +
+  "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json] [--config lakestrike.config.ts]\n" +
   `  ${TABLE_FLAGS_USAGE}`;
 
 /** Parsed command line of the vacuum command. */
@@ -39,6 +41,8 @@ export interface VacuumArgs {
   dryRun: boolean;
   json: boolean;
   table: OpenTableOptions;
+  /** Config file whose plugins' vacuum hooks run (`--config`). */
+  config?: string;
 }
 
 /**
@@ -59,6 +63,7 @@ export function parseVacuumArgs(args: string[]): VacuumArgs {
     logs: { type: "boolean" },
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },
+    config: { type: "string" },
     ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
@@ -73,6 +78,11 @@ export function parseVacuumArgs(args: string[]): VacuumArgs {
     json: values.json === true,
     table: parseTableFlags(values),
   };
+  const config = values["config"];
+  if (config !== undefined) {
+    if (typeof config !== "string" || config === "") throw new UsageError("--config needs a path");
+    out.config = config;
+  }
   const h = values["retention-hours"];
   if (h !== undefined) {
     if (typeof h !== "string" || !/^\d+(\.\d+)?$/.test(h)) {
@@ -95,8 +105,15 @@ export async function runVacuum(
   options: { clock?: Clock; onProgress?: (p: VacuumProgress) => void } = {},
 ): Promise<VacuumRunReport> {
   const { storage, protocol, snapshot } = await openTable(args.uri, args.table);
+  let plugins: PluginRegistry | undefined;
+  if (args.config !== undefined) {
+    const { loadConfig } = await import("./config.ts");
+    const config = await loadConfig(args.config);
+    plugins = createPluginRegistry(config.plugins).freeze();
+  }
   const run = async (signal?: AbortSignal): Promise<VacuumRunReport> => {
     const vacuum = await vacuumTable(storage, snapshot, {
+      ...(plugins ? { plugins } : {}),
       ...(args.retentionHours === undefined ? {} : { retentionHours: args.retentionHours }),
       enforceRetention: args.enforceRetention,
       mode: args.lite ? "lite" : "full",

@@ -101,3 +101,42 @@ Deno.test("runVacuum with an injected clock and the summary", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task vacuum --config: the config's plugins run (filterVacuumCandidates spares)", async () => {
+  const dir = await tableWithStray();
+  const configDir = await Deno.makeTempDir({ prefix: "vacuum-cli-config-" });
+  try {
+    const configPath = `${configDir}/lakestrike.config.ts`;
+    await Deno.writeTextFile(
+      configPath,
+      `import { defineConfig } from ${JSON.stringify(new URL("./config.ts", import.meta.url).href)};
+import { PLUGIN_API_VERSION } from ${
+        JSON.stringify(new URL("../plugins/types.ts", import.meta.url).href)
+      };
+export const config = defineConfig({
+  tables: [{ name: "t", uri: ${JSON.stringify(dir)}, schema: { x: "long" } }],
+  plugins: [{
+    name: "spare-stray",
+    apiVersion: PLUGIN_API_VERSION,
+    hooks: {
+      filterVacuumCandidates: (paths) => paths.filter((p) => p !== "stray.parquet"),
+    },
+  }],
+});
+`,
+    );
+    assert.equal(parseVacuumArgs([dir, "--config", configPath]).config, configPath);
+    const real = await run([dir, "--json", "--config", configPath]);
+    assert.equal(real.code, 0, real.stderr);
+    const report = JSON.parse(real.stdout);
+    assert.deepEqual(report.vacuum.files, []);
+    assert.equal(report.vacuum.filesSpared, 1);
+    await Deno.stat(`${dir}/stray.parquet`);
+    const missing = await run([dir, "--config", `${configDir}/nope.config.ts`]);
+    assert.notEqual(missing.code, 0);
+    await Deno.stat(`${dir}/stray.parquet`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(configDir, { recursive: true });
+  }
+});
