@@ -13,9 +13,10 @@
  *
  * @module
  */
+import type { StructType } from "../core/schema/types.ts";
+import { DEMO_EVENTS_SCHEMA } from "./demo_events.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { StructType } from "../core/schema/types.ts";
 import type { DataType } from "../core/schema/types.ts";
 import { startEdge } from "../edge/main.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
@@ -32,19 +33,6 @@ const USAGE = "usage: deno task dev [--port P] [--data DIR] [--config PATH] [--l
 
 /** The client token of the built-in defaults. */
 export const DEV_TOKEN = "dev-token";
-
-/** Schema of the demo `events` table: the 6-column event schema used across tests and benchmarks. */
-export const DEMO_EVENTS_SCHEMA: StructType = {
-  type: "struct",
-  fields: [
-    { name: "ts", type: "timestamp", nullable: false, metadata: {} },
-    { name: "device_id", type: "string", nullable: false, metadata: {} },
-    { name: "value_i", type: "integer", nullable: true, metadata: {} },
-    { name: "value_d", type: "double", nullable: true, metadata: {} },
-    { name: "payload", type: "string", nullable: true, metadata: {} },
-    { name: "date", type: "date", nullable: false, metadata: {} },
-  ],
-};
 
 /** The built-in config of `deno task dev`: the demo `events` table under `dataDir`. */
 export function devConfig(dataDir: string): ConfigInput {
@@ -122,6 +110,8 @@ export function curlLine(config: LakestrikeConfig, edgeUrl: string, nowMs: numbe
   }
   return `# no client token in the config grants a table: add one under 'tokens'`;
 }
+
+export { DEMO_EVENTS_SCHEMA };
 
 /** `--data` as a location: a URI (`s3://bucket/prefix`, `file://...`) as given, a path made absolute. */
 export function dataLocation(data: string): string {

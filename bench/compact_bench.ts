@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { DEMO_EVENTS_SCHEMA } from "../batch/demo_events.ts";
 import { parseArgs } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Action, Add } from "../core/log/actions.ts";
@@ -20,17 +21,7 @@ import { createLocalStorage } from "../core/storage/local.ts";
 import { createTable } from "../core/write/mod.ts";
 import { compactTable } from "../plugins/compaction/mod.ts";
 
-const schema: StructType = {
-  type: "struct",
-  fields: [
-    { name: "ts", type: "timestamp", nullable: false, metadata: {} },
-    { name: "device_id", type: "string", nullable: false, metadata: {} },
-    { name: "value_i", type: "integer", nullable: true, metadata: {} },
-    { name: "value_d", type: "double", nullable: true, metadata: {} },
-    { name: "payload", type: "string", nullable: true, metadata: {} },
-    { name: "date", type: "date", nullable: false, metadata: {} },
-  ],
-};
+const schema: StructType = DEMO_EVENTS_SCHEMA;
 const dataSchema: StructType = { type: "struct", fields: schema.fields.slice(0, 5) };
 
 /** Sample RSS every 20 ms and on demand; `peak` is the largest sample. */

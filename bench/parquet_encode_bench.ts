@@ -9,23 +9,14 @@
  *
  * @module
  */
+import { DEMO_EVENTS_SCHEMA } from "../batch/demo_events.ts";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
 import { writeParquetFile } from "../core/parquet/write_parquet_file.ts";
 import type { StructType } from "../core/schema/types.ts";
 
-/** The event schema of the benchmark. */
-export const EVENT_SCHEMA: StructType = {
-  type: "struct",
-  fields: [
-    { name: "ts", type: "timestamp", nullable: false, metadata: {} },
-    { name: "device_id", type: "string", nullable: false, metadata: {} },
-    { name: "value_i", type: "integer", nullable: true, metadata: {} },
-    { name: "value_d", type: "double", nullable: true, metadata: {} },
-    { name: "payload", type: "string", nullable: true, metadata: {} },
-    { name: "date", type: "date", nullable: false, metadata: {} },
-  ],
-};
+/** The event schema of the benchmark (the demo table's). */
+export const EVENT_SCHEMA: StructType = DEMO_EVENTS_SCHEMA;
 
 const CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 

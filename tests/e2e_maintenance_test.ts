@@ -19,8 +19,9 @@ import {
   startStack,
 } from "./fixtures/e2e_util.ts";
 
-Deno.test("the runner compacts small files on its schedule while clients keep posting", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "lakestrike-e2e-maint-" });
+/** Write a config of one `events` table with `table` settings spliced in, and start its stack. */
+async function startWithTable(prefix: string, table: string) {
+  const dir = await Deno.makeTempDir({ prefix });
   const configPath = join(dir, "lakestrike.config.ts");
   await Deno.writeTextFile(
     configPath,
@@ -31,14 +32,21 @@ export const config = defineConfig({
     uri: "./events",
     schema: ${JSON.stringify(EVENT_SCHEMA)},
     partitionColumns: ["date"],
-    maintenance: { compactIntervalMs: 1000, compactMinFiles: 3 },
+    ${table}
   }],
   tokens: { ${JSON.stringify(CLIENT_TOKEN)}: ["events"] },
   runner: { token: ${JSON.stringify(RUNNER_TOKEN)} },
 });
 `,
   );
-  const stack = await startStack(configPath);
+  return { dir, stack: await startStack(configPath) };
+}
+
+Deno.test("the runner compacts small files on its schedule while clients keep posting", async () => {
+  const { dir, stack } = await startWithTable(
+    "lakestrike-e2e-maint-",
+    "maintenance: { compactIntervalMs: 1000, compactMinFiles: 3 },",
+  );
   const acked = new Set<string>();
   try {
     let compactions = 0;
@@ -74,33 +82,18 @@ export const config = defineConfig({
 });
 
 Deno.test("scheduled compaction and vacuum while clients keep posting lose no acknowledged event", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "lakestrike-e2e-vacuum-" });
-  const configPath = join(dir, "lakestrike.config.ts");
   // A 2-second retention lets vacuum delete compacted-away files within the test, while files of
   // commits in flight (milliseconds old) stay inside the window.
-  await Deno.writeTextFile(
-    configPath,
-    `import { defineConfig } from ${JSON.stringify(CONFIG_MODULE_URL)};
-export const config = defineConfig({
-  tables: [{
-    name: "events",
-    uri: "./events",
-    schema: ${JSON.stringify(EVENT_SCHEMA)},
-    partitionColumns: ["date"],
-    properties: { "delta.deletedFileRetentionDuration": "interval 2 seconds" },
+  const { dir, stack } = await startWithTable(
+    "lakestrike-e2e-vacuum-",
+    `properties: { "delta.deletedFileRetentionDuration": "interval 2 seconds" },
     maintenance: {
       compactIntervalMs: 1000,
       compactMinFiles: 3,
       vacuumEnabled: true,
       vacuumIntervalMs: 1000,
-    },
-  }],
-  tokens: { ${JSON.stringify(CLIENT_TOKEN)}: ["events"] },
-  runner: { token: ${JSON.stringify(RUNNER_TOKEN)} },
-});
-`,
+    },`,
   );
-  const stack = await startStack(configPath);
   const acked = new Set<string>();
   let vacuums = 0;
   try {
