@@ -28,7 +28,6 @@ import {
   parsePartitionFilter,
   planCompactionBins,
 } from "../plugins/compaction/mod.ts";
-import { createPluginRegistry } from "../plugins/registry.ts";
 import {
   parseFlags,
   parseNonNegativeInt,
@@ -155,9 +154,8 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
     let planner: CompactionPlanner | undefined;
     const configPath = values["config"];
     if (typeof configPath === "string") {
-      const { loadConfig } = await import("./config.ts");
-      const config = await loadConfig(configPath);
-      const registry = createPluginRegistry(config.plugins).freeze();
+      const { loadPluginRegistry } = await import("./config.ts");
+      const registry = await loadPluginRegistry(configPath);
       const ctx = createCompactionContext(storage, { snapshot, signal, limits, dryRun });
       planner = async (s) =>
         (await registry.runPlanCompaction(s, ctx)) ??

@@ -37,7 +37,7 @@ import {
 import { parseDataType } from "../core/schema/parse_schema.ts";
 import type { DataType, StructField, StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
-import { createPluginRegistry } from "../plugins/registry.ts";
+import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
 import { RUNNER_LIMITS_DEFAULT } from "./runner/runner.ts";
 import type { Plugin } from "../plugins/types.ts";
 
@@ -966,4 +966,14 @@ export function resolveRunnerToken(
     throw new ConfigError([`${config.runner.tokenEnv}: not a valid bearer token`]);
   }
   return token;
+}
+
+/**
+ * The config's own plugins (no built-ins) in a frozen registry: what `compact` and `vacuum` run
+ * with `--config PATH`.
+ *
+ * @throws {ConfigError} as {@linkcode loadConfig}
+ */
+export async function loadPluginRegistry(path: string): Promise<PluginRegistry> {
+  return createPluginRegistry((await loadConfig(path)).plugins).freeze();
 }

@@ -14,7 +14,7 @@
 import type { Clock } from "../core/clock.ts";
 import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
-import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
+import type { PluginRegistry } from "../plugins/registry.ts";
 import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
 import {
   parseFlags,
@@ -107,9 +107,8 @@ export async function runVacuum(
   const { storage, protocol, snapshot } = await openTable(args.uri, args.table);
   let plugins: PluginRegistry | undefined;
   if (args.config !== undefined) {
-    const { loadConfig } = await import("./config.ts");
-    const config = await loadConfig(args.config);
-    plugins = createPluginRegistry(config.plugins).freeze();
+    const { loadPluginRegistry } = await import("./config.ts");
+    plugins = await loadPluginRegistry(args.config);
   }
   const run = async (signal?: AbortSignal): Promise<VacuumRunReport> => {
     const vacuum = await vacuumTable(storage, snapshot, {
