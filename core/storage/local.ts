@@ -10,9 +10,13 @@
  * * **mutual exclusion** — `link(2)` fails with `EEXIST` when the target exists, atomically, even
  *   between processes; the losers get `{ ok: false, reason: "exists" }`;
  * * **durability** — after the rename or link the directory is fsynced (and every ancestor up to the
- *   root when the put created directories), where the platform allows fsync of a directory;
+ *   root when the put created directories). Only an answer that the platform or file system does
+ *   not support fsync of a directory (`EINVAL`, `ENOTSUP`, `EISDIR`, ...; Windows, which cannot
+ *   open a directory, is skipped) is ignored; any other fsync failure fails the put, whose object
+ *   may then be visible but is not known to be durable (an unknown outcome, like a lost answer);
  * * **consistent listing** — `list` walks the directories, so it sees every completed put. Temp
- *   files (`.tmp-*`) are never listed; names starting with `.tmp-` cannot be written.
+ *   files (`.tmp-*`) are never listed by `list` (only by `listTempFiles`, for vacuum, which
+ *   deletes the leftovers of crashed puts); names starting with `.tmp-` cannot be written.
  *
  * Directories are created on demand and never removed: `delete` removes files only.
  *
@@ -32,7 +36,10 @@ import {
 } from "./path.ts";
 import type { ListOptions, ObjectMeta, ObjectStorage, PutOptions, PutResult } from "./storage.ts";
 
-/** Prefix of in-flight temp files; vacuum and `list` treat such names as hidden. */
+/**
+ * Prefix of in-flight temp files: `list` never shows such names; `listTempFiles` lists them, so
+ * that vacuum can delete the leftovers of crashed puts (see ADR 0019).
+ */
 export const TEMP_FILE_PREFIX = ".tmp-";
 
 /** How many files `delete` removes, and `list` stats, at the same time. */
@@ -107,6 +114,10 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
       validatePrefix(prefix);
       const limit = validateLimit(prefix, options.limit);
       return await listFiles(root, prefix, options.startAfter, limit);
+    },
+    async listTempFiles(prefix: string) {
+      validatePrefix(prefix);
+      return await listTemps(root, prefix);
     },
     async put(path: string, bytes: Uint8Array, options: PutOptions = {}) {
       validatePath(path);
@@ -245,28 +256,72 @@ async function readRange(file: string, offset: number, length: number): Promise<
   }
 }
 
-/** Fsync a directory so a rename or link in it survives a crash; skipped where unsupported. */
+/**
+ * Fsync a directory so a rename or link in it survives a crash. Skipped on Windows (a directory
+ * cannot be opened as a file there); an error saying fsync of a directory is not supported is
+ * ignored (see {@linkcode isSyncUnsupported}); any other error is thrown.
+ */
 async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
   let handle: Deno.FsFile;
   try {
     handle = await Deno.open(dir, { read: true });
-  } catch {
-    return; // Windows cannot open a directory as a file.
+  } catch (e) {
+    if (isSyncUnsupported(e)) return;
+    throw syncError(dir, e);
   }
   try {
     await handle.sync();
-  } catch {
-    // Some platforms and file systems refuse fsync on a directory: nothing more can be done there.
+  } catch (e) {
+    if (!isSyncUnsupported(e)) throw syncError(dir, e);
   } finally {
     handle.close();
   }
+}
+
+// errno names of "this file system cannot fsync a directory" (Linux, macOS and the BSDs answer
+// EINVAL for file systems without it; FUSE and network file systems may answer ENOTSUP/ENOSYS).
+// Deno reports them as `TypeError` (EINVAL), `NotSupported` or `IsADirectory`, each with `code`.
+const SYNC_UNSUPPORTED_CODES: ReadonlySet<string> = new Set([
+  "EINVAL",
+  "ENOTSUP",
+  "EOPNOTSUPP",
+  "ENOSYS",
+  "EISDIR",
+]);
+
+/**
+ * True when `e` says fsync of a directory is not supported here, which nothing can improve; every
+ * other error (EIO, ENOSPC, EACCES, EMFILE, ...) may mean the rename is not durable.
+ *
+ * @example
+ * ```ts
+ * import { isSyncUnsupported } from "./local.ts";
+ * const einval = Object.assign(new TypeError("Invalid argument (os error 22)"), { code: "EINVAL" });
+ * const eio = Object.assign(new Error("Input/output error (os error 5)"), { code: "EIO" });
+ * if (!isSyncUnsupported(einval) || isSyncUnsupported(eio)) throw new Error("misclassified");
+ * ```
+ */
+export function isSyncUnsupported(e: unknown): boolean {
+  if (e instanceof Deno.errors.NotSupported || e instanceof Deno.errors.IsADirectory) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" && SYNC_UNSUPPORTED_CODES.has(code);
+}
+
+function syncError(dir: string, cause: unknown): LakestrikeError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new LakestrikeError(
+    "STORAGE",
+    `Cannot fsync directory ${dir}: ${why}; the object may be visible but is not known to be durable`,
+    { cause },
+  );
 }
 
 async function removeQuietly(file: string): Promise<void> {
   try {
     await Deno.remove(file);
   } catch {
-    // Best effort: a leftover `.tmp-` file is hidden from `list` and from vacuum (see ADR 0008).
+    // Best effort: a leftover `.tmp-` file is hidden from `list`; vacuum deletes it (ADR 0019).
   }
 }
 
@@ -342,6 +397,46 @@ async function listFiles(
   await walk(startDir, namePrefix);
   if (batch.length > 0) await flush();
   return out;
+}
+
+/**
+ * The `.tmp-*` files under `prefix` (left by puts that crashed, or in flight right now), in byte
+ * order. Walks like {@linkcode listFiles} (symlinks are not followed) but keeps only temp names.
+ */
+async function listTemps(root: string, prefix: string): Promise<ObjectMeta[]> {
+  const slash = prefix.lastIndexOf("/");
+  const paths: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir === "" ? root : `${root}/${dir}`));
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw mapError(e, "list", prefix);
+    }
+    for (const entry of entries) {
+      const path = dir + entry.name;
+      if (entry.isDirectory && !entry.name.startsWith(TEMP_FILE_PREFIX)) {
+        const sub = `${path}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub)) await walk(sub);
+      } else if (
+        entry.isFile && entry.name.startsWith(TEMP_FILE_PREFIX) && path.startsWith(prefix)
+      ) {
+        paths.push(path);
+      }
+    }
+  };
+  await walk(slash < 0 ? "" : prefix.slice(0, slash + 1));
+  paths.sort(compareBytewise);
+  const metas = await mapBounded(paths, IO_CONCURRENCY_MAX, async (path) => {
+    try {
+      return metaOf(path, await Deno.lstat(`${root}/${path}`));
+    } catch (e) {
+      if (isMissing(e)) return undefined; // its put finished or failed meanwhile
+      throw mapError(e, "list", path);
+    }
+  });
+  return metas.filter((m): m is ObjectMeta => m !== undefined);
 }
 
 async function readEntries(root: string, dir: string, prefix: string): Promise<Entry[]> {

@@ -110,6 +110,91 @@ Deno.test("local: temp files of crashed writers are not listed, and their names 
   });
 });
 
+Deno.test("local: listTempFiles lists the temp files list hides, by prefix, in byte order", async () => {
+  await withTempDir(async (dir) => {
+    const storage = createLocalStorage(dir);
+    await storage.put("_delta_log/00000000000000000000.json", text("{}"));
+    await storage.put("date=1/part-0.parquet", text("data"));
+    await Deno.writeFile(`${dir}/_delta_log/${TEMP_FILE_PREFIX}b`, text("partial"));
+    await Deno.writeFile(`${dir}/date=1/${TEMP_FILE_PREFIX}a`, text("xy"));
+    await Deno.writeFile(`${dir}/${TEMP_FILE_PREFIX}top`, text("x"));
+    await Deno.mkdir(`${dir}/${TEMP_FILE_PREFIX}dir`);
+    await Deno.writeFile(`${dir}/${TEMP_FILE_PREFIX}dir/${TEMP_FILE_PREFIX}c`, text("x"));
+    const all = await storage.listTempFiles!("");
+    assert.deepEqual(all.map((m) => [m.path, m.size]), [
+      [`${TEMP_FILE_PREFIX}top`, 1],
+      [`_delta_log/${TEMP_FILE_PREFIX}b`, 7],
+      [`date=1/${TEMP_FILE_PREFIX}a`, 2],
+    ]);
+    assert.ok(all.every((m) => m.lastModifiedMs > 0));
+    assert.deepEqual((await storage.listTempFiles!("date=")).map((m) => m.path), [
+      `date=1/${TEMP_FILE_PREFIX}a`,
+    ]);
+    assert.deepEqual(await storage.listTempFiles!("nothing/"), []);
+    // Vacuum deletes them through the ordinary delete.
+    await storage.delete([`date=1/${TEMP_FILE_PREFIX}a`]);
+    assert.equal((await storage.listTempFiles!("date=")).length, 0);
+    assert.deepEqual((await storage.list("date=")).map((m) => m.path), ["date=1/part-0.parquet"]);
+  });
+});
+
+/** Run `fn` while fsync of a directory handle throws `error` (file handles sync as usual). */
+async function withFailingDirSync(error: Error, fn: () => Promise<void>): Promise<number> {
+  const original = Deno.FsFile.prototype.sync;
+  let failed = 0;
+  Deno.FsFile.prototype.sync = async function (this: Deno.FsFile) {
+    if ((await this.stat()).isDirectory) {
+      failed++;
+      throw error;
+    }
+    return await original.call(this);
+  };
+  try {
+    await fn();
+  } finally {
+    Deno.FsFile.prototype.sync = original;
+  }
+  return failed;
+}
+
+Deno.test("local: a failing fsync of the directory fails the put", async () => {
+  await withTempDir(async (dir) => {
+    const storage = createLocalStorage(dir);
+    const eio = Object.assign(new Error("Input/output error (os error 5)"), { code: "EIO" });
+    const failed = await withFailingDirSync(eio, async () => {
+      for (const ifAbsent of [false, true]) {
+        await assert.rejects(
+          storage.put(`d/x-${ifAbsent}.json`, text("x"), { ifAbsent }),
+          (e) => isLakestrikeError(e, "STORAGE") && /fsync/.test(e.message),
+        );
+      }
+    });
+    assert.ok(failed >= 2);
+    assert.deepEqual(tempFiles(await walkNames(dir)), []);
+  });
+});
+
+Deno.test("local: fsync of a directory the file system does not support is skipped", async () => {
+  await withTempDir(async (dir) => {
+    const storage = createLocalStorage(dir);
+    const unsupported = [
+      Object.assign(new TypeError("Invalid argument (os error 22)"), { code: "EINVAL" }),
+      Object.assign(new Deno.errors.NotSupported("Operation not supported (os error 95)"), {
+        code: "ENOTSUP",
+      }),
+    ];
+    for (const [i, error] of unsupported.entries()) {
+      const failed = await withFailingDirSync(error, async () => {
+        assert.deepEqual(await storage.put(`d${i}/x.json`, text("x"), { ifAbsent: true }), {
+          ok: true,
+        });
+      });
+      assert.ok(failed >= 1, "the directory fsync was attempted");
+      assert.equal(decode(await storage.get(`d${i}/x.json`)), "x");
+    }
+  });
+});
+
 Deno.test("local: a missing root reads as empty", async () => {
   await withTempDir(async (dir) => {
     const storage = createLocalStorage(`${dir}/not/yet`);

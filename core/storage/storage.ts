@@ -76,4 +76,10 @@ export interface ObjectStorage {
   put(path: string, bytes: Uint8Array, options?: PutOptions): Promise<PutResult>;
   /** Delete objects; missing paths are ignored. */
   delete(paths: readonly string[]): Promise<void>;
+  /**
+   * Only for backends whose `put` writes through temp objects that `list` hides (local disk:
+   * `.tmp-*`): those under `prefix`, sorted like `list`, so that vacuum can delete the ones a crashed
+   * put left behind (`delete` takes their paths). Backends that leave none omit it.
+   */
+  listTempFiles?(prefix: string): Promise<ObjectMeta[]>;
 }
