@@ -29,7 +29,11 @@ import {
 } from "./config.ts";
 import { createConsoleLogger, startRunner } from "./runner_main.ts";
 
-const USAGE = "usage: deno task dev [--port P] [--data DIR] [--config PATH] [--log-level LEVEL]";
+const USAGE =
+  "usage: deno task dev [--port P] [--hostname H] [--data DIR] [--config PATH] [--log-level LEVEL]";
+
+/** Where `deno task dev` listens unless `--hostname` says otherwise: loopback only. */
+export const DEV_HOSTNAME = "127.0.0.1";
 
 /** The client token of the built-in defaults. */
 export const DEV_TOKEN = "dev-token";
@@ -122,10 +126,13 @@ export function dataLocation(data: string): string {
 export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(args, {
     port: { type: "string" },
+    hostname: { type: "string" },
     data: { type: "string" },
     config: { type: "string" },
     "log-level": { type: "string" },
   });
+  const hostname = typeof values.hostname === "string" ? values.hostname : DEV_HOSTNAME;
+  if (hostname === "") throw new UsageError("Invalid value for --hostname: empty");
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
   const port = parseNonNegativeInt("port", values.port);
   if (port !== undefined && port > 65535) throw new UsageError(`Invalid value for --port: ${port}`);
@@ -167,6 +174,7 @@ export async function main(args: string[]): Promise<void> {
     runnerToken,
     runnerUrl: runner.url,
     producerId: config.edge.producerId ?? "dev-edge",
+    hostname,
     ...(port === undefined ? {} : { port }),
   });
   for (const name of runner.created) console.log(`created table ${name}`);

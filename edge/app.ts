@@ -2,7 +2,9 @@
  * The edge app: `POST /v1/tables/{table}/events` validates client events against the table's
  * Delta schema, converts them to Arrow, buffers them per table (see `buffer.ts`) and answers
  * `200 {"version": N, "rows": R}` once the runner has committed every one of the request's events.
- * `GET /healthz` answers `200 {"status": "ok"}`.
+ * `GET /healthz` answers `200 {"status": "ok" | "stuck", "tables": {name: {stuck, failuresInRow,
+ * lastError?}}}`: a table is stuck while the batch in flight has failed `STUCK_FAILURES_MIN` times
+ * in a row (it is given up at `batchAttemptsMax`).
  *
  * Bodies: a JSON array of event objects (a single object is one event), NDJSON (one object per
  * line, blank lines skipped), or an Arrow IPC stream or file. Errors are JSON `{error, detail}`:
@@ -75,8 +77,14 @@ export interface EdgeDeps {
   tables: ReadonlyMap<string, EdgeTableConfig> | Readonly<Record<string, EdgeTableConfig>>;
   /** Bearer token to the tables it may write, `"*"` for all. */
   tokens?: Readonly<Record<string, readonly string[] | "*">>;
-  /** Stable id of this edge (`x-lakestrike-producer`). */
+  /**
+   * Name of this edge. The producer id sent to the runner (`x-lakestrike-producer`, the `txn`
+   * appId) is `{producerId}#{incarnation}`, with a random incarnation per app (ADR 0022), so two
+   * edges configured alike, or one edge restarted, never share an identity.
+   */
   producerId: string;
+  /** The incarnation suffix (default: 128 random bits in hex); called again after a 409. */
+  newIncarnation?: () => string;
   /** Sends batches to the runner; give this or `runner`. */
   forward?: ForwardBatch;
   /** Runner URL, token and fetch for the HTTP forwarder; used when `forward` is absent. */
@@ -105,7 +113,9 @@ export interface EdgeDeps {
   retryDelayBaseMs?: number;
   /** Largest retry delay (default 1,000). */
   retryDelayMaxMs?: number;
-  /** First sequence number of every table (default: clock in epoch microseconds at creation). */
+  /** Attempts of a batch failing the same way in a row before it is given up (default 10). */
+  batchAttemptsMax?: number;
+  /** First sequence number of every table and producer id (default 1). */
   seqStart?: number;
 }
 
@@ -120,7 +130,17 @@ export const EDGE_DEFAULTS = {
   attemptTimeoutMs: 2_000,
   retryDelayBaseMs: 10,
   retryDelayMaxMs: 1_000,
+  batchAttemptsMax: 10,
 } as const;
+
+/** Failures in a row after which `/healthz` reports a table as stuck. */
+export const STUCK_FAILURES_MIN = 3;
+
+/** 128 random bits in hex: the default incarnation of an edge's producer id. */
+export function randomIncarnation(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 /** Valid table names: no slashes, no leading dot, at most 128 characters. */
 export const TABLE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -278,7 +298,9 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
   const tableConfigs = new Map(
     deps.tables instanceof Map ? deps.tables : Object.entries(deps.tables),
   );
-  const seqStart = deps.seqStart ?? Math.floor(clock.nowMs()) * 1000;
+  const seqStart = deps.seqStart ?? 1;
+  const newIncarnation = deps.newIncarnation ?? randomIncarnation;
+  const newProducerId = () => `${deps.producerId}#${newIncarnation()}`;
   const tables = new Map<string, TableState>();
   for (const [name, config] of tableConfigs) {
     if (!TABLE_NAME_RE.test(name)) {
@@ -289,7 +311,8 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     });
     const buffer = createTableBuffer({
       table: name,
-      producerId: deps.producerId,
+      producerId: newProducerId(),
+      renewProducerId: newProducerId,
       schema: converter.arrowSchema,
       forward,
       clock,
@@ -302,6 +325,7 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       attemptTimeoutMs: settings.attemptTimeoutMs,
       retryDelayBaseMs: settings.retryDelayBaseMs,
       retryDelayMaxMs: settings.retryDelayMaxMs,
+      batchAttemptsMax: settings.batchAttemptsMax,
       seqStart,
     });
     tables.set(name, { converter, buffer });
@@ -323,7 +347,20 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
   });
   app.notFound((c) => errorBody(c, 404, "not_found", `Cannot find ${c.req.method} ${c.req.path}`));
 
-  app.get("/healthz", (c) => c.json({ status: "ok", tables: tables.size }));
+  app.get("/healthz", (c) => {
+    const report: Record<string, { stuck: boolean; failuresInRow: number; lastError?: string }> =
+      {};
+    let stuck = false;
+    for (const [name, t] of tables) {
+      const s = t.buffer.stats();
+      const tableStuck = s.failuresInRow >= STUCK_FAILURES_MIN;
+      stuck ||= tableStuck;
+      report[name] = s.lastError === undefined
+        ? { stuck: tableStuck, failuresInRow: s.failuresInRow }
+        : { stuck: tableStuck, failuresInRow: s.failuresInRow, lastError: s.lastError };
+    }
+    return c.json({ status: stuck ? "stuck" : "ok", tables: report });
+  });
 
   const unauthorized = (c: Context) =>
     errorBody(c, 401, "unauthorized", "Cannot authenticate: a valid bearer token is required");

@@ -26,25 +26,30 @@
  * At most one batch is in flight per table, so sequence numbers commit in order. A transient
  * failure (network error, timeout of an attempt, 408/425/429/5xx, malformed answer) is retried with
  * jittered exponential backoff, with the same seq and the same bytes, so a lost answer never
- * duplicates rows: the runner's `txn` dedupe answers the retry with the version that holds it.
+ * duplicates rows: the runner answers the retry of a committed seq as a duplicate.
  *
  * **A batch whose fate is unknown.** When a request's deadline passes while its batch is in flight,
  * the client gets 503 and the events are not acknowledged — but the batch may already be committed
- * (the answer was lost) or may still commit. The buffer therefore does *not* give up on it: it keeps
- * retrying the same seq with the same bytes (backoff capped at `retryDelayMaxMs`) and sends nothing
- * newer until the runner answers. The alternative, failing it and moving on with a new seq, is only
- * safe if the old request can never reach the runner again, which no HTTP client can promise; a
- * late copy of the old seq would then race the new one. Holding the line keeps the runner's view a
- * simple prefix of sequence numbers. The cost is that the 503 of such a request means "outcome
- * unknown" (its detail says so): the events may still be committed, and a client that retries them
- * may write them twice. Entries still waiting in the FIFO when their deadline passes are removed,
- * so their 503 means "not written". While the runner is down the FIFO fills up and new requests get
- * 429 (`bufferBytesMax` counts waiting and in-flight bytes).
+ * (the answer was lost) or may still commit. The buffer goes on retrying the same seq with the same
+ * bytes (backoff capped at `retryDelayMaxMs`) and sends nothing newer meanwhile, so the runner's
+ * view stays a simple prefix of sequence numbers. Entries still waiting in the FIFO when their
+ * deadline passes are removed, so their 503 means "not written". While the runner is down the FIFO
+ * fills up and new requests get 429 (`bufferBytesMax` counts waiting and in-flight bytes).
  *
- * Sequence numbers start at `seqStart` (by default the clock in epoch microseconds when the buffer
- * is created) and grow by one per batch. Starting from the clock keeps them increasing across
- * restarts of an edge with the same producer id (one batch per microsecond of downtime would be
- * needed to catch up), so the runner never mistakes a new batch for an old, already committed one.
+ * **The retry cap.** A batch that fails the same way `batchAttemptsMax` times in a row (same
+ * status and error code, or the same kind of transport failure; 429 does not count) is given up:
+ * its requests are answered — 502 "not written" when no attempt may have committed it (the runner
+ * says `written: "no"`), else 503 `written: "unknown"` — and the next batch takes the next seq. A
+ * later seq never overtakes the abandoned one: once the next seq commits, a late copy of the
+ * abandoned one is below the producer's committed seq and the runner refuses it (409), so it either
+ * committed before the next one or never will. A table is thus stuck for at most the cap.
+ *
+ * **Producer identity** (ADR 0022). The producer id is unique per edge incarnation (the app makes
+ * it from the configured name and a random suffix), and sequence numbers start at `seqStart` (1)
+ * and grow by one per batch. A runner's 409 means the table holds a higher seq for this id than
+ * this edge ever sent: the buffer takes a new id from `renewProducerId`, restarts the seqs, and
+ * sends the batch again under it — unless an earlier attempt may have committed it, in which case
+ * its requests get 503 `written: "unknown"`.
  *
  * @module
  */
@@ -68,8 +73,10 @@ export type SubmitResult =
 export interface TableBufferOptions {
   /** Table name (sent with every batch). */
   table: string;
-  /** Stable id of the edge. */
+  /** The producer id of this edge incarnation (unique; ADR 0022). */
   producerId: string;
+  /** A new unique producer id, taken when the runner answers 409 (without it, 409 is final). */
+  renewProducerId?: () => string;
   /** The Arrow schema of every batch. */
   schema: arrow.Schema;
   /** Sends a batch to the runner. */
@@ -94,7 +101,9 @@ export interface TableBufferOptions {
   retryDelayBaseMs: number;
   /** Largest retry delay. */
   retryDelayMaxMs: number;
-  /** Sequence number of the first batch. */
+  /** Attempts of one batch failing the same way in a row before it is given up (the retry cap). */
+  batchAttemptsMax: number;
+  /** Sequence number of the first batch (and of the first after a new producer id). */
   seqStart: number;
 }
 
@@ -112,6 +121,14 @@ export interface TableBufferStats {
   inFlightAttempts: number;
   /** Sequence number the next batch will take. */
   nextSeq: number;
+  /** The producer id batches are sent with. */
+  producerId: string;
+  /** Failures in a row of the batch in flight that failed the same way (0 when none failed). */
+  failuresInRow: number;
+  /** The last failure of the batch in flight. */
+  lastError: string | undefined;
+  /** Batches given up at the retry cap since the buffer was created. */
+  batchesGivenUp: number;
 }
 
 /** The buffer of one table. */
@@ -139,12 +156,19 @@ interface Entry {
 }
 
 interface Batch {
+  producerId: string;
   seq: number;
   entries: Entry[];
   rows: number;
   bytes: number;
   body: Uint8Array;
   attempts: number;
+}
+
+/** The "way" a forward failed, for the retry cap: status and error code, or the transport kind. */
+function failureWay(e: ForwardError): string {
+  if (e.status !== undefined) return `${e.status} ${e.body.error ?? ""}`;
+  return e.message.startsWith("attempt timed out") ? "timeout" : "network";
 }
 
 /**
@@ -162,7 +186,8 @@ interface Batch {
  *   table: "t", producerId: "edge-1", schema, clock: timers, timers, random: () => 0.5,
  *   forward: (batch) => { seen.push(batch.seq); return Promise.resolve({ version: 1, rows: 2 }); },
  *   flushIntervalMs: 50, flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
- *   attemptTimeoutMs: 1000, retryDelayBaseMs: 10, retryDelayMaxMs: 1000, seqStart: 100,
+ *   attemptTimeoutMs: 1000, retryDelayBaseMs: 10, retryDelayMaxMs: 1000, batchAttemptsMax: 10,
+ *   seqStart: 100,
  * });
  * const rows = arrow.tableFromArrays({ n: Int32Array.of(1, 2) }).batches;
  * const result = buffer.submit(rows, 8, 5000);
@@ -181,6 +206,10 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
   let flushTimer: unknown;
   let flushDue = false;
   let nextSeq = o.seqStart;
+  let producerId = o.producerId;
+  let failuresInRow = 0;
+  let lastError: string | undefined;
+  let batchesGivenUp = 0;
   let closed = false;
   const sleeps = new Set<{ handle: unknown; wake: () => void }>();
 
@@ -240,7 +269,7 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     waitingBytes -= bytes;
     const recordBatches = entries.flatMap((e) => e.batches);
     const body = arrow.tableToIPC(new arrow.Table(o.schema, recordBatches), "stream");
-    return { seq: nextSeq++, entries, rows, bytes, body, attempts: 0 };
+    return { producerId, seq: nextSeq++, entries, rows, bytes, body, attempts: 0 };
   };
 
   const maybeSend = () => {
@@ -283,7 +312,7 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     try {
       const request = {
         table: o.table,
-        producerId: o.producerId,
+        producerId: batch.producerId,
         seq: batch.seq,
         body: batch.body,
       };
@@ -299,15 +328,32 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
 
   const send = async (batch: Batch) => {
     // Once an attempt failed in a way that may have committed the batch (a lost answer, a timeout,
-    // a 5xx), a later definitive refusal (a runner redeployed with another config, a rotated token)
-    // no longer proves that nothing was written: the clients then learn "outcome unknown".
+    // a runner error that does not say "written: no"), a later definitive refusal no longer proves
+    // that nothing was written: the clients then learn "outcome unknown".
     let uncertain = false;
+    let renewed = false;
+    let lastWay = "";
     for (;;) {
       batch.attempts++;
       const result = await attempt(batch);
       if (!(result instanceof ForwardError)) {
         finish(batch, { status: "committed", version: result.version, rows: 0 });
         return;
+      }
+      const way = failureWay(result);
+      failuresInRow = way === lastWay ? failuresInRow + 1 : 1;
+      lastWay = way;
+      lastError = result.message;
+      if (result.status === 409 && o.renewProducerId !== undefined) {
+        // The table holds a higher seq for this id than this edge sent: take a new identity.
+        producerId = o.renewProducerId();
+        nextSeq = o.seqStart;
+        if (!uncertain && !renewed) {
+          renewed = true;
+          batch.producerId = producerId;
+          batch.seq = nextSeq++;
+          continue;
+        }
       }
       if (!result.retryable) {
         finish(
@@ -318,9 +364,20 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
         );
         return;
       }
-      // A runner's 429 refused the batch before taking it; anything else may have committed it.
-      if (result.status !== 429) uncertain = true;
+      if (result.mayHaveCommitted) uncertain = true;
       if (closed) return;
+      if (result.status !== 429 && failuresInRow >= o.batchAttemptsMax) {
+        batchesGivenUp++;
+        finish(
+          batch,
+          uncertain ? { status: "timeout", written: "unknown" } : {
+            status: "rejected",
+            detail:
+              `gave up after ${failuresInRow} attempts failing the same way: ${result.message}`,
+          },
+        );
+        return;
+      }
       // Equal jitter: half the exponential delay plus a random half, capped.
       const ceiling = Math.min(o.retryDelayMaxMs, o.retryDelayBaseMs * 2 ** (batch.attempts - 1));
       await sleep(ceiling / 2 + o.random() * ceiling / 2);
@@ -331,6 +388,8 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
   const finish = (batch: Batch, outcome: SubmitOutcome) => {
     if (inFlight !== batch) return;
     inFlight = undefined;
+    failuresInRow = 0;
+    lastError = undefined;
     for (const e of batch.entries) {
       settle(e, outcome.status === "committed" ? { ...outcome, rows: e.rows } : outcome);
     }
@@ -374,6 +433,10 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
         inFlightSeq: inFlight?.seq,
         inFlightAttempts: inFlight?.attempts ?? 0,
         nextSeq,
+        producerId,
+        failuresInRow,
+        lastError,
+        batchesGivenUp,
       };
     },
     close() {

@@ -7,9 +7,10 @@
  * ```
  *
  * Flags override the config's `edge` settings, so several edges can share one config file and one
- * runner: each needs its own `--producer` (the default, `edge-{hostname}-{port}`, is already unique
- * per host and port). The runner token comes from the config (`runner.token` or the variable
- * `runner.tokenEnv`).
+ * runner. `--producer` (default `edge-{hostname}-{port}`) names the edge; the producer id sent to
+ * the runner adds a random incarnation to it (ADR 0022), so edges sharing a name, or a restarted
+ * edge, never share an identity. The runner token comes from the config (`runner.token` or the
+ * variable `runner.tokenEnv`).
  *
  * Without a config, the older JSON tables file still works:
  *

@@ -10,13 +10,17 @@
  * * `authorization: Bearer <runner token>`.
  *
  * The runner commits the batch with a Delta `txn` action `{appId: producer, version: seq}` and
- * answers `200 {"version": N, "rows": R}`. A batch whose seq is already committed (seq at or below
- * the producer's `txn` version) is answered with the version that holds it and is not written twice,
- * which is what makes retries with the same seq safe.
+ * answers `200 {"version": N, "rows": R}`. The retry of a committed batch (its seq is the
+ * producer's committed one) is answered `200 {"version", "rows", "duplicate": true}` and is not
+ * written twice, which is what makes retries with the same seq safe. A seq below the committed one
+ * that the runner cannot show was committed is refused with `409 sequence_conflict` (nothing
+ * written): a producer id is unique per edge incarnation (ADR 0022), so the edge answers a 409 by
+ * taking a new producer id.
  *
  * Status codes the runner uses and how the edge reads them: 2xx is the answer; 408, 425, 429 and
  * every 5xx are transient (retry with the same seq); any other 4xx is a definitive rejection of the
- * batch (it was not committed).
+ * batch (it was not committed). Error bodies are `{error, detail, written}`, where `written` is
+ * `"no"` when the batch was certainly not committed and `"unknown"` when it may have been.
  *
  * @module
  */
@@ -75,6 +79,8 @@ export interface BatchAnswer {
   version: number;
   /** Rows the runner committed for the batch. */
   rows: number;
+  /** True when the batch was committed by an earlier attempt (nothing written this time). */
+  duplicate?: boolean;
 }
 
 /**
@@ -84,19 +90,77 @@ export interface BatchAnswer {
  */
 export type ForwardBatch = (batch: BatchRequest, signal: AbortSignal) => Promise<BatchAnswer>;
 
+/** What the runner's error body said, when it said it. */
+export interface ForwardErrorBody {
+  /** The runner's error code (`write_failed`, `sequence_conflict`, ...). */
+  error?: string;
+  /** `"no"`: the batch was certainly not committed; `"unknown"`: it may have been. */
+  written?: "no" | "unknown";
+  /** On a 409: the producer's committed seq. */
+  committedSeq?: number;
+}
+
 /** Forwarding a batch failed. */
 export class ForwardError extends Error {
   /** True when a retry with the same seq may succeed; false when the runner rejected the batch. */
   readonly retryable: boolean;
   /** HTTP status of the runner's answer, when there was one. */
   readonly status: number | undefined;
+  /** The runner's error body, when it answered one. */
+  readonly body: ForwardErrorBody;
   /** Create the error. */
-  constructor(message: string, retryable: boolean, status?: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    retryable: boolean,
+    status?: number,
+    options?: ErrorOptions & { body?: ForwardErrorBody },
+  ) {
     super(message, options);
     this.name = "ForwardError";
     this.retryable = retryable;
     this.status = status;
+    this.body = options?.body ?? {};
   }
+
+  /**
+   * True when the failed attempt may have committed the batch all the same: a lost answer, a
+   * timeout, a malformed answer, or a runner answer that says so (or does not say otherwise).
+   * A 429 never took the batch.
+   */
+  get mayHaveCommitted(): boolean {
+    if (this.status === undefined) return true;
+    if (this.status === 429) return false;
+    if (this.status < 500) return this.body.written === "unknown";
+    return this.body.written !== "no";
+  }
+}
+
+/**
+ * Reads the `{error, written, committedSeq}` of a runner's error body (any other text reads as
+ * nothing said).
+ *
+ * @example
+ * ```ts
+ * import { parseErrorBody } from "./wire.ts";
+ * const body = parseErrorBody('{"error":"write_failed","written":"no"}');
+ * if (body.error !== "write_failed" || body.written !== "no") throw new Error();
+ * if (parseErrorBody("oops").written !== undefined) throw new Error();
+ * ```
+ */
+export function parseErrorBody(text: string): ForwardErrorBody {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof json !== "object" || json === null) return {};
+  const { error, written, committedSeq } = json as Record<string, unknown>;
+  const body: ForwardErrorBody = {};
+  if (typeof error === "string") body.error = error.slice(0, 100);
+  if (written === "no" || written === "unknown") body.written = written;
+  if (Number.isSafeInteger(committedSeq)) body.committedSeq = committedSeq as number;
+  return body;
 }
 
 /** Whether a runner status code is transient. */
@@ -126,10 +190,12 @@ export interface HttpForwardOptions {
  */
 export function parseBatchAnswer(body: unknown): BatchAnswer | undefined {
   if (typeof body !== "object" || body === null) return undefined;
-  const { version, rows } = body as Record<string, unknown>;
+  const { version, rows, duplicate } = body as Record<string, unknown>;
   if (!Number.isSafeInteger(version) || (version as number) < 0) return undefined;
   if (!Number.isSafeInteger(rows) || (rows as number) < 0) return undefined;
-  return { version: version as number, rows: rows as number };
+  const answer: BatchAnswer = { version: version as number, rows: rows as number };
+  if (duplicate === true) answer.duplicate = true;
+  return answer;
 }
 
 /**
@@ -188,6 +254,7 @@ export async function forwardBatch(
       }`,
       isRetryableStatus(response.status),
       response.status,
+      { body: parseErrorBody(text) },
     );
   }
   let answer: BatchAnswer | undefined;

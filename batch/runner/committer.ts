@@ -35,13 +35,18 @@
  * group reloads it); the data files it wrote stay as orphans for vacuum. Batches are never answered
  * 200 before their commit file is durable.
  *
- * Duplicate answers: the committer remembers, per producer, the last `recentSeqsMax` committed
- * `(seq, version)` pairs (for at most `producersMax` producers, least recently committed dropped
- * first). A retried seq found there is answered with the exact version that committed it; a seq
- * older than the last committed one but not found is answered with the first remembered version
- * whose seq is above it. With nothing remembered (after a restart, or a producer that committed
- * through another runner) the snapshot's `txn` decides and the answer is the snapshot's version:
- * a version at which the batch is already visible, possibly later than the one that wrote it.
+ * Sequence rules (ADR 0022). Per producer the table holds the highest committed seq `c` (the
+ * producer's `txn`; the committer also remembers, per producer, the last `recentSeqsMax` committed
+ * `(seq, version)` pairs, for at most `producersMax` producers, least recently committed dropped
+ * first). A batch with seq `s`:
+ *
+ * * `s > c` (or the producer is unknown or expired): a new batch, committed;
+ * * `s == c`: the retry of the committed batch: `200` with `duplicate: true` and a version at which
+ *   it is visible (the exact one when remembered, else the snapshot's), nothing written;
+ * * `s < c`: a duplicate only when it is remembered as committed by this runner; otherwise it is
+ *   not provably a retry (another process shares the producer id, or a late copy of a batch the
+ *   producer gave up on) and is refused with `409 sequence_conflict`, nothing written. A producer
+ *   identity is unique per edge incarnation, so the edge answers 409 by taking a new identity.
  *
  * @module
  */
@@ -137,10 +142,27 @@ export interface BatchEntry {
   bytes: number;
 }
 
-/** How a batch ended. */
+/**
+ * How a batch ended. A failure says whether the batch may have been committed all the same
+ * (`written: "unknown"`, only after a commit whose outcome is unknown) or certainly not (`"no"`).
+ */
 export type BatchOutcome =
   | { ok: true; version: number; rows: number; duplicate: boolean }
-  | { ok: false; status: 422 | 429 | 500 | 503; error: string; detail: string };
+  | {
+    ok: false;
+    status: 409 | 422 | 429 | 500 | 503;
+    error: string;
+    detail: string;
+    written: "no" | "unknown";
+    /** The producer's committed seq, on a 409. */
+    committedSeq?: number;
+  };
+
+/** Where a `(producer, seq)` stands against what the table holds (see the sequence rules). */
+export type SeqStatus =
+  | { kind: "new" }
+  | { kind: "duplicate"; version: number }
+  | { kind: "stale"; committedSeq: number };
 
 /** What the committer of a table is doing. */
 export interface CommitterStats {
@@ -160,8 +182,8 @@ export interface CommitterStats {
 export interface Committer {
   /** The in-memory snapshot, loaded on first use (one load at a time). */
   snapshot(): Promise<Snapshot>;
-  /** The version that holds `(producer, seq)` when it is committed, else `undefined`. */
-  committedVersion(producer: string, seq: number): number | undefined;
+  /** Where `(producer, seq)` stands: new, a duplicate of a committed batch, or stale (409). */
+  seqStatus(producer: string, seq: number): SeqStatus;
   /** Queue a batch; resolves when it is committed or failed. Never rejects. */
   submit(entry: BatchEntry): Promise<BatchOutcome>;
   /** Current state. */
@@ -193,6 +215,34 @@ function keyOf(producer: string, seq: number): string {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The 409 answer of a batch whose seq is below the producer's committed one. */
+export function staleOutcome(
+  entry: Pick<BatchEntry, "producer" | "seq">,
+  committedSeq: number,
+): BatchOutcome {
+  return {
+    ok: false,
+    status: 409,
+    error: "sequence_conflict",
+    detail: `Cannot accept batch ${entry.seq} of producer ${entry.producer}: the table holds its ` +
+      `seq ${committedSeq}, and ${entry.seq} is not a retry of a batch known to be committed; ` +
+      `nothing was written (take a new producer identity and send again)`,
+    written: "no",
+    committedSeq,
+  };
+}
+
+/**
+ * True when writing failed in a way every retry of the same batch meets again: an invalid argument
+ * (a value or name the writer cannot represent) or a file name the storage refuses as too long.
+ */
+export function isPermanentWriteError(e: unknown): boolean {
+  const cause = e instanceof PluginHookError ? e.cause : e;
+  if (isLakestrikeError(cause, "INVALID_ARGUMENT")) return true;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return code === "ENAMETOOLONG" || code === "KeyTooLongError";
 }
 
 /** True when `e` (or the cause of a plugin hook error) is a schema mismatch. */
@@ -289,22 +339,18 @@ export function createCommitter(deps: CommitterDeps): Committer {
     }
   }
 
-  function committedVersion(producer: string, seq: number): number | undefined {
+  function seqStatus(producer: string, seq: number): SeqStatus {
     const r = remembered.get(producer);
     if (r !== undefined && seq <= r.seq) {
       const exact = r.recent.find((x) => x.seq === seq);
-      if (exact !== undefined) return exact.version;
-      let best: number | undefined;
-      for (const x of r.recent) {
-        if (x.seq > seq && (best === undefined || x.version < best)) {
-          best = x.version;
-        }
-      }
-      return best ?? r.version;
+      if (exact !== undefined) return { kind: "duplicate", version: exact.version };
+      return { kind: "stale", committedSeq: r.seq };
     }
-    if (current === undefined) return undefined;
+    if (current === undefined) return { kind: "new" };
     const committed = txnVersion(current, producer, clock.nowMs());
-    return committed !== undefined && seq <= committed ? current.version : undefined;
+    if (committed === undefined || seq > committed) return { kind: "new" };
+    if (seq === committed) return { kind: "duplicate", version: current.version };
+    return { kind: "stale", committedSeq: committed };
   }
 
   function answer(w: Waiting, outcome: BatchOutcome): void {
@@ -321,8 +367,9 @@ export function createCommitter(deps: CommitterDeps): Committer {
     status: 422 | 500 | 503,
     error: string,
     detail: string,
+    written: "no" | "unknown" = "no",
   ): void {
-    for (const w of ws) answer(w, { ok: false, status, error, detail });
+    for (const w of ws) answer(w, { ok: false, status, error, detail, written });
   }
 
   function context(s: Snapshot | undefined): PluginContext {
@@ -349,6 +396,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
         status: 503,
         error: "closing",
         detail: `Cannot accept batch ${entry.seq}: the runner is shutting down`,
+        written: "no",
       });
     }
     if (queue.length >= limits.queueBatchesMax || queueBytes + entry.bytes > limits.queueBytesMax) {
@@ -359,6 +407,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
         error: "buffer_full",
         detail:
           `Cannot accept batch ${entry.seq}: ${queue.length} batches (${queueBytes} bytes) wait for table ${table.name}`,
+        written: "no",
       });
     }
     const promise = new Promise<BatchOutcome>((resolve) => {
@@ -416,21 +465,34 @@ export function createCommitter(deps: CommitterDeps): Committer {
       } catch (e) {
         // commitGroup answers every batch itself; this is the guard for a bug in it.
         logger.error("Committer failed unexpectedly", { table: table.name, error: message(e) });
-        fail(group.filter((w) => pending.get(w.key) !== undefined), 500, "internal", message(e));
+        fail(
+          group.filter((w) => pending.get(w.key) !== undefined),
+          500,
+          "internal",
+          message(e),
+          "unknown",
+        );
       } finally {
         inFlight = 0;
       }
     }
   }
 
-  /** Answer the batches already committed as duplicates; return the others. */
+  /** Answer the batches already committed (duplicate) and the stale ones (409); return the rest. */
   function dropCommitted<T>(items: T[], waitingOf: (item: T) => Waiting): T[] {
     const rest: T[] = [];
     for (const item of items) {
       const w = waitingOf(item);
-      const version = committedVersion(w.entry.producer, w.entry.seq);
-      if (version === undefined) rest.push(item);
-      else answer(w, { ok: true, version, rows: w.entry.batch.numRows, duplicate: true });
+      const status = seqStatus(w.entry.producer, w.entry.seq);
+      if (status.kind === "new") rest.push(item);
+      else if (status.kind === "duplicate") {
+        answer(w, {
+          ok: true,
+          version: status.version,
+          rows: w.entry.batch.numRows,
+          duplicate: true,
+        });
+      } else answer(w, staleOutcome(w.entry, status.committedSeq));
     }
     return rest;
   }
@@ -460,17 +522,40 @@ export function createCommitter(deps: CommitterDeps): Committer {
       if (r.status === "fulfilled" && r.value !== undefined) {
         written.push({ waiting: w, adds: r.value });
       } else if (r.status === "fulfilled") {
+        // A configuration error that every retry would meet again: final, not transient.
+        answer(w, {
+          ok: false,
+          status: 422,
+          error: "no_writer",
+          detail: `Cannot write batch ${w.entry.seq}: no writeFiles hook answered`,
+          written: "no",
+        });
+      } else if (isSchemaMismatch(r.reason)) {
+        answer(w, {
+          ok: false,
+          status: 422,
+          error: "schema_mismatch",
+          detail: message(r.reason),
+          written: "no",
+        });
+      } else if (isPermanentWriteError(r.reason)) {
+        logger.warn("Data files refused", { table: table.name, error: message(r.reason) });
+        answer(w, {
+          ok: false,
+          status: 422,
+          error: "write_rejected",
+          detail: message(r.reason),
+          written: "no",
+        });
+      } else {
+        logger.error("Cannot write data files", { table: table.name, error: message(r.reason) });
         answer(w, {
           ok: false,
           status: 500,
-          error: "no_writer",
-          detail: `Cannot write batch ${w.entry.seq}: no writeFiles hook answered`,
+          error: "write_failed",
+          detail: message(r.reason),
+          written: "no",
         });
-      } else if (isSchemaMismatch(r.reason)) {
-        answer(w, { ok: false, status: 422, error: "schema_mismatch", detail: message(r.reason) });
-      } else {
-        logger.error("Cannot write data files", { table: table.name, error: message(r.reason) });
-        answer(w, { ok: false, status: 500, error: "write_failed", detail: message(r.reason) });
       }
     });
     return written;
@@ -500,6 +585,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
         error: "earlier_batch_failed",
         detail: `Cannot commit batch ${w.entry.seq} of producer ${w.entry.producer}: its batch ` +
           `${failedSeq} failed; send them again in order`,
+        written: "no",
       });
       return false;
     });
@@ -576,7 +662,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
         setSnapshot(undefined); // the outcome may be unknown: reload before the next commit
         lastError = `Cannot commit to table ${table.name}: ${message(e)}`;
         logger.error("Commit failed", { table: table.name, error: message(e) });
-        fail(written.map((w) => w.waiting), 503, "commit_failed", message(e));
+        fail(written.map((w) => w.waiting), 503, "commit_failed", message(e), "unknown");
         return;
       }
       metrics.commitLatency.observe(labels, (clock.nowMs() - started) / 1000);
@@ -584,15 +670,11 @@ export function createCommitter(deps: CommitterDeps): Committer {
       if (result.ok) {
         setSnapshot(result.snapshot);
         if (result.duplicate) {
-          for (const { waiting: w } of written) {
-            answer(w, {
-              ok: true,
-              version: result.version,
-              rows: w.entry.batch.numRows,
-              duplicate: true,
-            });
-          }
-          return;
+          // The table already holds a txn at or above every producer's seq (another runner got
+          // there first): each batch is a duplicate only when its own seq is the committed one.
+          s = result.snapshot;
+          written = dropCommitted(written, (w) => w.waiting);
+          continue;
         }
         finishCommit(written, result.version, result.snapshot, draft);
         return;
@@ -679,7 +761,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
 
   return {
     snapshot,
-    committedVersion,
+    seqStatus,
     submit,
     stats: () => ({
       version: current?.version,

@@ -14,17 +14,24 @@
  * | 400 | `invalid_header` | producer missing, longer than 256 or with control characters; seq not a non-negative safe integer |
  * | 413 | `payload_too_large` | body over `requestBodyBytesMax` (Hono `bodyLimit`) |
  * | 400 | `malformed_body` | empty body or not an Arrow IPC stream |
+ * | 409 | `sequence_conflict` | seq below the producer's committed one and not known as a retry (carries `committedSeq`) |
  * | 422 | `schema_mismatch` | the batch (after `transformBatch`) does not fit the table schema; names the column |
  * | 422 | `transform_rejected` | a `transformBatch` hook threw a schema or argument error |
  * | 422 | `commit_rejected` | a `beforeCommit` hook rejected the group (final; a hook timeout is 503) |
+ * | 422 | `write_rejected`, `no_writer` | writing failed in a way every retry meets again (a name the storage refuses, an invalid value), or no writer answered |
  * | 429 | `buffer_full` | the table's queue is full (`Retry-After: 1`) |
  * | 500 | `write_failed`, `transform_failed`, `internal` | a plugin failed (transient for the edge) |
  * | 503 | `table_unavailable`, `commit_failed`, `commit_conflict`, `schema_changed`, `commit_rejected` (hook timeout), `earlier_batch_failed`, `closing`, `timeout` | not committed (or, for `timeout`, not yet known): retry with the same seq |
  *
- * `200 {"version": N, "rows": R}` comes after the commit file is durable; a batch whose seq is
- * already committed for its producer (at or below the producer's `txn` version) is answered `200`
- * with the version that holds it (see `committer.ts` for exactly which version) and is not written
- * again. `afterCommit` hooks (checkpoints) run after the answer.
+ * Every error body also carries `written`: `"no"` when the batch was certainly not committed,
+ * `"unknown"` when it may have been (a commit whose outcome is unknown, a timeout, an internal
+ * error).
+ *
+ * `200 {"version": N, "rows": R}` comes after the commit file is durable. A retry of a committed
+ * batch (its seq is the producer's committed seq, or one this runner remembers committing) is
+ * answered `200 {"version", "rows", "duplicate": true}` with a version at which it is visible, and
+ * is not written again (sequence rules: `committer.ts`, ADR 0022). `afterCommit` hooks
+ * (checkpoints) run after the answer.
  *
  * The intake decodes the body, runs `transformBatch` and validates the result against the table
  * schema before the batch joins a commit group, so one bad batch never fails the others.
@@ -66,6 +73,7 @@ import {
   type CommitterStats,
   createCommitter,
   type RunnerCommitOptions,
+  staleOutcome,
 } from "./committer.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { createRunnerMetrics, type RunnerMetrics } from "./runner_metrics.ts";
@@ -139,16 +147,21 @@ export interface Runner {
 type Env = { Variables: { committer: Committer; tableName: string; startMs: number } };
 
 function errorResponse(status: ContentfulStatusCode, error: string, detail: string): Response {
-  return Response.json({ error, detail }, { status });
+  return Response.json({ error, detail, written: "unknown" }, { status });
 }
 
+/**
+ * An error answer. `written` tells the edge whether the batch may have been committed all the same:
+ * `"no"` unless the caller knows the outcome is unknown.
+ */
 function errorBody(
   c: Context,
   status: ContentfulStatusCode,
   error: string,
   detail: string,
+  extra: { written?: "no" | "unknown"; committedSeq?: number } = {},
 ): Response {
-  return c.json({ error, detail }, status);
+  return c.json({ error, detail, written: "no", ...extra }, status);
 }
 
 function mediaType(header: string | undefined): string {
@@ -254,7 +267,7 @@ export function createRunner(deps: RunnerDeps): Runner {
   app.onError((e, c) => {
     if (e instanceof HTTPException) return e.getResponse();
     logger.error("Request failed", { path: c.req.path, error: String(e) });
-    return errorBody(c, 500, "internal", String(e));
+    return errorBody(c, 500, "internal", String(e), { written: "unknown" });
   });
   app.notFound((c) => errorBody(c, 404, "not_found", `Cannot ${c.req.method} ${c.req.path}`));
 
@@ -407,11 +420,19 @@ export function createRunner(deps: RunnerDeps): Runner {
       } catch (e) {
         return errorBody(c, 503, "table_unavailable", (e as Error).message);
       }
-      const answered = committer.committedVersion(producer, seq);
-      if (answered !== undefined) {
+      const status = committer.seqStatus(producer, seq);
+      if (status.kind === "duplicate") {
         metrics.batches.inc({ table: name, outcome: "duplicate" });
         metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
-        return c.json({ version: answered, rows: batch.numRows });
+        return c.json({ version: status.version, rows: batch.numRows, duplicate: true });
+      }
+      if (status.kind === "stale") {
+        metrics.batches.inc({ table: name, outcome: "rejected" });
+        const stale = staleOutcome({ producer, seq }, status.committedSeq);
+        if (stale.ok) throw new Error("unreachable");
+        return errorBody(c, 409, stale.error, stale.detail, {
+          committedSeq: status.committedSeq,
+        });
       }
       let valid: arrow.Table;
       try {
@@ -439,10 +460,17 @@ export function createRunner(deps: RunnerDeps): Runner {
       const outcome = await committer.submit({ producer, seq, batch: valid, bytes: body.length });
       if (!outcome.ok) {
         if (outcome.status === 429) c.header("retry-after", "1");
-        return errorBody(c, outcome.status, outcome.error, outcome.detail);
+        return errorBody(c, outcome.status, outcome.error, outcome.detail, {
+          written: outcome.written,
+          ...(outcome.committedSeq === undefined ? {} : { committedSeq: outcome.committedSeq }),
+        });
       }
       metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
-      return c.json({ version: outcome.version, rows: outcome.rows });
+      return c.json(
+        outcome.duplicate
+          ? { version: outcome.version, rows: outcome.rows, duplicate: true }
+          : { version: outcome.version, rows: outcome.rows },
+      );
     },
   );
 

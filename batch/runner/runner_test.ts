@@ -48,30 +48,37 @@ Deno.test("runner: a batch is committed, answered with its version and readable"
   await runner.close();
 });
 
-Deno.test("runner: a retried or older seq is answered with its version and not written twice", async () => {
+Deno.test("runner: a retried seq is a duplicate; an older one not known as committed is 409", async () => {
   const storage = await createTestTable();
   const runner = testRunner(storage);
+  const dup = { version: 1, rows: 3, duplicate: true };
   assert.deepEqual(await (await post(runner, { seq: 5 })).json(), { version: 1, rows: 3 });
   const files = dataFiles(storage);
-  assert.deepEqual(await (await post(runner, { seq: 5 })).json(), { version: 1, rows: 3 });
-  assert.deepEqual(await (await post(runner, { seq: 3 })).json(), { version: 1, rows: 3 });
+  assert.deepEqual(await (await post(runner, { seq: 5 })).json(), dup);
+  // Seq 3 was never committed: a batch that goes backwards is refused, not acknowledged.
+  const older = await post(runner, { seq: 3 });
+  assert.equal(older.status, 409);
+  const refused = await older.json();
+  assert.equal(refused.error, "sequence_conflict");
+  assert.equal(refused.committedSeq, 5);
+  assert.equal(refused.written, "no");
   // Another producer moves the table on; edge-1's retry still gets the version that holds seq 5.
   assert.deepEqual(await (await post(runner, { producer: "edge-2", seq: 1 })).json(), {
     version: 2,
     rows: 3,
   });
-  assert.deepEqual(await (await post(runner, { seq: 5 })).json(), { version: 1, rows: 3 });
+  assert.deepEqual(await (await post(runner, { seq: 5 })).json(), dup);
   assert.equal(dataFiles(storage).length, files.length + 2);
   await runner.close();
 
   // After a restart nothing is remembered: the snapshot's txn decides, answered with its version.
   const restarted = testRunner(storage);
   const before = dataFiles(storage).length;
-  assert.deepEqual(await (await post(restarted, { seq: 5 })).json(), { version: 2, rows: 3 });
-  assert.deepEqual(await (await post(restarted, { seq: 4 })).json(), { version: 2, rows: 3 });
+  assert.deepEqual(await (await post(restarted, { seq: 5 })).json(), { ...dup, version: 2 });
+  assert.equal((await post(restarted, { seq: 4 })).status, 409);
   assert.equal(dataFiles(storage).length, before);
   assert.equal((await loadSnapshot(storage)).version, 2);
-  assert.equal(restarted.metrics.batches.get({ table: "events", outcome: "duplicate" }), 2);
+  assert.equal(restarted.metrics.batches.get({ table: "events", outcome: "duplicate" }), 1);
   await restarted.close();
 });
 
@@ -178,7 +185,8 @@ Deno.test("runner: two runners on one table both commit; races and conflicts res
   assert.equal(a.metrics.conflicts.get({ table: "events" }), 1);
 
   // The same producer through both runners: B commits seq 7 first, A's seq 8 conflicts on the
-  // txn, reloads the snapshot and commits on retry; A's retry of seq 7 is a duplicate.
+  // txn, reloads the snapshot and commits on retry; seq 7 through A is then below the committed
+  // seq and not known to A as committed: 409, nothing written.
   const held = gate();
   let holding = false;
   const storageA2 = {
@@ -203,10 +211,7 @@ Deno.test("runner: two runners on one table both commit; races and conflicts res
   held.open();
   assert.deepEqual(await (await seq8).json(), { version: 4, rows: 3 });
   assert.equal(a2.metrics.retries.get({ table: "events" }), 1);
-  assert.deepEqual(await (await post(a2, { producer: "edge-p", seq: 7 })).json(), {
-    version: 4,
-    rows: 3,
-  });
+  assert.equal((await post(a2, { producer: "edge-p", seq: 7 })).status, 409);
   const snapshot = await loadSnapshot(storage);
   assert.equal(snapshot.version, 4);
   assert.equal(snapshot.txns.get("edge-p")?.version, 8);
@@ -235,7 +240,7 @@ Deno.test("runner: the same seq through two runners at once is committed once", 
   await until(() => holding);
   assert.deepEqual(await (await post(b, { seq: 9 })).json(), { version: 1, rows: 3 });
   held.open();
-  assert.deepEqual(await (await fromA).json(), { version: 1, rows: 3 });
+  assert.deepEqual(await (await fromA).json(), { version: 1, rows: 3, duplicate: true });
   const snapshot = await loadSnapshot(storage);
   assert.equal(snapshot.version, 1);
   assert.equal(snapshot.files.length, 2, "A's files are orphans, not committed");
