@@ -4,7 +4,8 @@
  * vacuum never deletes a file that a version inside the retention window needs: every version whose
  * commit timestamp is after the horizon and whose files all existed before the vacuum still has
  * all of them after it. With `keepLastVersionsPlugin`, the same holds for the last K versions.
- * (A version an earlier vacuum with a shorter retention already broke cannot be repaired.)
+ * (A version an earlier vacuum with a shorter retention already broke cannot be repaired.) And
+ * whatever the retention, no crashed writer's (unreferenced) file younger than the floor goes.
  *
  * Data files are opaque bytes here: the property is about which files exist, not their content.
  *
@@ -21,7 +22,7 @@ import { createMemoryStorage, type MemoryStorage } from "../core/storage/memory.
 import { createTable } from "../core/write/create_table.ts";
 import { createPluginRegistry } from "../plugins/registry.ts";
 import { keepLastVersionsPlugin } from "../plugins/retention/mod.ts";
-import { vacuumTable } from "../plugins/vacuum/mod.ts";
+import { UNREFERENCED_FILE_AGE_MIN_MS, vacuumTable } from "../plugins/vacuum/mod.ts";
 
 const MIN = 60_000;
 type Op =
@@ -41,7 +42,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant("advance" as const),
-      minutes: fc.integer({ min: 0, max: 120 }),
+      minutes: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 120 })),
     }),
   },
   {
@@ -93,6 +94,7 @@ Deno.test("vacuum never deletes a file a version inside the retention window nee
       const storage = createMemoryStorage({ clock });
       let snap: Snapshot = await createTable(storage, { schema, partitionColumns: ["p"], clock });
       let n = 0;
+      const crashed = new Map<string, number>(); // path -> time written
       const newFile = async (part: number) => {
         const path = `p=${part}/f-${n++}.parquet`;
         await storage.put(path, new Uint8Array(8));
@@ -142,7 +144,7 @@ Deno.test("vacuum never deletes a file a version inside the retention window nee
             break;
           }
           case "crash":
-            await newFile(op.part);
+            crashed.set((await newFile(op.part)).path, clock.nowMs());
             break;
           case "advance":
             clock.advance(op.minutes * MIN);
@@ -165,6 +167,10 @@ Deno.test("vacuum never deletes a file a version inside the retention window nee
               if (intact) assert.ok(after.get(version), `vacuum broke version ${version}`);
             }
             assert.ok(r.horizonMs <= horizonMs);
+            for (const [path, writtenMs] of crashed) {
+              if (clock.nowMs() - writtenMs > UNREFERENCED_FILE_AGE_MIN_MS) continue;
+              assert.ok(await storage.head(path), `vacuum deleted ${path}, younger than the floor`);
+            }
             snap = await loadSnapshot(storage);
             deleted += r.files.length;
             break;

@@ -11,6 +11,16 @@
  *   `remove` (tombstone whose `deletionTimestamp` is after the horizon, and its deletion-vector
  *   file) references, and whose `lastModifiedMs` is strictly before the horizon (as Spark). This finds the files of
  *   writers that crashed before committing.
+ * * **The floor**: a listed file that no `add` and no `remove` of the log names at all (an
+ *   *unreferenced* file: a crashed writer's, or one whose commit is still on its way) is deleted
+ *   only when it is also older than {@linkcode UNREFERENCED_FILE_AGE_MIN_MS} (one hour), whatever
+ *   the retention, `enforceRetention` or plugins say: a writer writes its data files before it
+ *   commits them, so with a retention of minutes vacuum would otherwise delete the files of a
+ *   commit about to land. Files named by a `remove` keep the rules above.
+ * * **Temp files**: full mode also deletes the temp files of crashed puts that the storage lists
+ *   apart (`listTempFiles`: the local disk's `.tmp-*`) in the table root, in visible directories and
+ *   directly in `_delta_log/`, once older than both the horizon and the floor. It never touches
+ *   `_delta_log/.tmp/` (the DynamoDB log store's commit files) or other hidden directories.
  * * **lite** mode lists nothing: it deletes the files (and deletion-vector files) of expired
  *   tombstones only. A tombstone without `deletionTimestamp` is never expired in lite mode.
  * * The horizon is `now - retention`, retention being `retentionHours` or the table's
@@ -22,9 +32,9 @@
  *
  * What it does not do: it does not delete log files (see `core/log/log_cleanup.ts`), does not
  * remove empty directories (object stores have none), does not take a maintenance lock (run it under
- * one when several schedulers may vacuum the same table), and does not protect files of writers
- * whose commit takes longer than the retention: never run it with a retention shorter than the
- * longest write.
+ * one when several schedulers may vacuum the same table), and does not protect the files of a
+ * writer that commits files it wrote more than {@linkcode UNREFERENCED_FILE_AGE_MIN_MS} earlier
+ * (lakestrike's writers commit within minutes or give up). See ADR 0019.
  *
  * @module
  */
@@ -39,7 +49,7 @@ import {
 import type { DeletionVectorDescriptor, Protocol, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
-import { commitPath } from "../../core/log/paths.ts";
+import { commitPath, LOG_DIR } from "../../core/log/paths.ts";
 import { physicalName } from "../../core/schema/column_mapping.ts";
 import { deletionVectorStoragePath, tableRelativePath } from "../../core/scan/deletion_vector.ts";
 import { loadSnapshot } from "../../core/snapshot/load_snapshot.ts";
@@ -64,6 +74,15 @@ export const VACUUM_LIST_CONCURRENCY_DEFAULT = 8;
 /** Entries per page while discovering the top-level directories. */
 const DISCOVERY_PAGE_SIZE = 1_000;
 const HOUR_MS = 3_600_000;
+
+/**
+ * The floor of vacuum (ADR 0019): an unreferenced file (one no `add` and no `remove` of the log
+ * names) or a leftover temp file is never deleted before it is this old, whatever the retention.
+ * It must outlast any writer's attempt, from writing its first data file to its commit landing:
+ * lakestrike's writers take seconds (a bounded number of commit attempts), so one hour leaves a wide
+ * margin for slow storage and paused processes.
+ */
+export const UNREFERENCED_FILE_AGE_MIN_MS = HOUR_MS;
 
 /** Which files vacuum considers. */
 export type VacuumMode = "full" | "lite";
@@ -127,6 +146,11 @@ export interface VacuumResult {
   retentionMs: number;
   /** Files last modified before this instant (epoch ms) and tombstones deleted at or before it expire. */
   horizonMs: number;
+  /**
+   * Unreferenced and temp files go only when last modified before this instant: the horizon, or
+   * {@linkcode UNREFERENCED_FILE_AGE_MIN_MS} before now when that is earlier.
+   */
+  unreferencedHorizonMs: number;
   /** Objects the listing returned (0 in lite mode). */
   filesListed: number;
   /** Files deleted, or that would be deleted on a dry run, sorted by path. */
@@ -291,6 +315,47 @@ export function protectedPaths(
     addPath(dvPath(remove.deletionVector, location));
   }
   return keep;
+}
+
+/**
+ * Paths (relative to the root) that some `remove` of the snapshot names, expired or not, with their
+ * deletion-vector files: such files were committed once, so no writer is about to commit them and
+ * the floor does not apply to them. A path that cannot be resolved is left out (its file is then
+ * judged as unreferenced, which only keeps it longer). Pure.
+ */
+export function tombstonedPaths(snapshot: Snapshot, location: string): Set<string> {
+  const out = new Set<string>();
+  const quietly = (resolve: () => string | undefined) => {
+    try {
+      const p = resolve();
+      if (p !== undefined) out.add(p);
+    } catch {
+      // Unresolvable: not counted as tombstoned, so the stricter rule for unreferenced files holds.
+    }
+  };
+  for (const remove of snapshot.tombstones) {
+    quietly(() => relativePath(remove.path, location));
+    quietly(() => dvPath(remove.deletionVector, location));
+  }
+  return out;
+}
+
+/**
+ * The temp files of crashed puts vacuum may delete (ADR 0019): those the storage lists apart
+ * (`listTempFiles`), in the root, a visible directory or directly in `_delta_log/`. Never those
+ * under `_delta_log/.tmp/` (the DynamoDB log store's) or another hidden directory.
+ */
+export async function listLeftoverTempFiles(
+  storage: ObjectStorage,
+  partitionColumns: readonly string[],
+): Promise<ObjectMeta[]> {
+  if (storage.listTempFiles === undefined) return [];
+  const temps = await storage.listTempFiles("");
+  return temps.filter((m) => {
+    const slash = m.path.lastIndexOf("/");
+    const dir = slash < 0 ? "" : m.path.slice(0, slash);
+    return dir === "" || dir === LOG_DIR || !isHiddenPath(dir, partitionColumns);
+  });
 }
 
 function tableOf(storage: ObjectStorage, options: VacuumOptions) {
@@ -488,6 +553,8 @@ export async function vacuumTable(
   const pluginHorizon = await options.plugins?.runRetentionHorizon(latest, ctx);
   // Plugins can only keep more: the oldest horizon wins.
   if (pluginHorizon !== undefined) horizonMs = Math.min(horizonMs, pluginHorizon);
+  // The floor: neither the retention nor a plugin can make an unreferenced file go sooner.
+  const unreferencedHorizonMs = Math.min(horizonMs, nowMs - UNREFERENCED_FILE_AGE_MIN_MS);
 
   const location = storage.location;
   const partitionColumns = physicalPartitionColumns(latest);
@@ -499,9 +566,13 @@ export async function vacuumTable(
       listConcurrency: options.listConcurrency ?? VACUUM_LIST_CONCURRENCY_DEFAULT,
       onListed: (done) => options.onProgress?.({ phase: "list", done }),
     });
-    filesListed = listed;
-    candidates = files
-      .filter((m) => !keep.has(m.path) && m.lastModifiedMs < horizonMs)
+    const temps = await listLeftoverTempFiles(storage, partitionColumns);
+    filesListed = listed + temps.length;
+    const tombstoned = tombstonedPaths(latest, location);
+    const expired = (m: ObjectMeta) =>
+      m.lastModifiedMs < (tombstoned.has(m.path) ? horizonMs : unreferencedHorizonMs);
+    candidates = [...files, ...temps]
+      .filter((m) => !keep.has(m.path) && expired(m))
       .map((m) => ({ path: m.path, size: m.size }));
   } else {
     candidates = liteCandidates(latest, horizonMs, location, keep, partitionColumns);
@@ -521,6 +592,7 @@ export async function vacuumTable(
     version: latest.version,
     retentionMs,
     horizonMs,
+    unreferencedHorizonMs,
     filesListed,
     files: chosen,
     bytes,
