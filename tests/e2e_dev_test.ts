@@ -11,53 +11,11 @@ import {
   readTable,
   REPO_ROOT,
   RUNNER_TOKEN,
+  spawnUntil,
+  type Started,
+  stop,
   writeConfig,
 } from "./fixtures/e2e_util.ts";
-
-interface Started {
-  child: Deno.ChildProcess;
-  /** Everything printed on stdout until `until` matched. */
-  output: string;
-}
-
-/** Spawns `deno run -A <script> ...args` in `cwd` and waits until stdout matches `until`. */
-async function spawnUntil(
-  script: string,
-  args: string[],
-  cwd: string,
-  until: RegExp,
-  env: Record<string, string> = {},
-): Promise<Started> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO_ROOT, script), ...args],
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let output = "";
-  while (!until.test(output)) {
-    const { value, done } = await reader.read();
-    if (done) {
-      const err = await new Response(child.stderr).text();
-      throw new Error(`${script} exited before printing ${until}:\n${output}\n${err}`);
-    }
-    output += decoder.decode(value, { stream: true });
-  }
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  void child.stderr.cancel().catch(() => {});
-  return { child, output };
-}
-
-async function stop(child: Deno.ChildProcess): Promise<Deno.CommandStatus> {
-  child.kill("SIGTERM");
-  return await child.status;
-}
 
 /** Runs a script to completion and returns its status and output. */
 async function runToEnd(script: string, args: string[], cwd: string, env = {}) {
