@@ -6,8 +6,11 @@
  * `_delta_log/_last_checkpoint` points at it.
  *
  * What it does not write: `commitInfo` (not part of a checkpoint), `stats_parsed` /
- * `partitionValues_parsed` (optional), V2 checkpoint actions, and tombstones older than
- * `delta.deletedFileRetentionDuration` (they are expired and no reader needs them).
+ * `partitionValues_parsed` (optional), V2 checkpoint actions, tombstones older than
+ * `delta.deletedFileRetentionDuration` (they are expired and no reader needs them), and `txn`s
+ * older than `delta.setTransactionRetentionDuration` (expired as `core/snapshot/txn.ts` decides, as
+ * Spark and delta-kernel-rs drop them, so the dedupe entries of producers long gone do not
+ * accumulate forever).
  *
  * @module
  */
@@ -16,7 +19,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { isLakestrikeError } from "../errors.ts";
 import { writeParquetFile } from "../parquet/write_parquet_file.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
-import { parseIntervalMs } from "../snapshot/txn.ts";
+import { parseIntervalMs, unexpiredTxns } from "../snapshot/txn.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import type { Add, DeletionVectorDescriptor, Remove } from "./actions.ts";
 import { parseLastCheckpoint } from "./last_checkpoint.ts";
@@ -27,7 +30,7 @@ const DELETED_FILE_RETENTION_DEFAULT_MS = 7 * 86_400_000;
 
 /** Options of {@linkcode writeCheckpoint}. */
 export interface WriteCheckpointOptions {
-  /** "Now" for tombstone expiry; default the system clock. */
+  /** "Now" for tombstone and txn expiry; default the system clock. */
   clock?: Clock;
 }
 
@@ -269,7 +272,7 @@ export function buildCheckpointTable(snapshot: Snapshot, nowMs: number): arrow.T
     configuration: mapOf(m.configuration),
     createdTime: big(m.createdTime),
   });
-  for (const t of snapshot.txns.values()) {
+  for (const t of unexpiredTxns(snapshot, nowMs)) {
     push("txn", { appId: t.appId, version: BigInt(t.version), lastUpdated: big(t.lastUpdated) });
   }
   if (withDomains) {

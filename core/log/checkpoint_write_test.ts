@@ -6,6 +6,7 @@ import { buildCheckpointTable, unexpiredTombstones, writeCheckpoint } from "./ch
 import { parseParquetCheckpoint } from "./checkpoint_read.ts";
 import { LAST_CHECKPOINT_PATH } from "./paths.ts";
 import { applyActions, createReplayState, finishReplay } from "./replay.ts";
+import { txnVersion } from "../snapshot/txn.ts";
 
 const DAY = 86_400_000;
 
@@ -121,4 +122,38 @@ Deno.test("writeCheckpoint: never moves _last_checkpoint back to an older versio
   const last = JSON.parse(new TextDecoder().decode(await storage.get(LAST_CHECKPOINT_PATH)));
   assert.equal(last.version, 20);
   assert.ok(await storage.head("_delta_log/00000000000000000010.checkpoint.parquet"));
+});
+
+Deno.test("writeCheckpoint: drops txns older than delta.setTransactionRetentionDuration", async () => {
+  const now = 100 * DAY;
+  const txns: Action[] = [
+    { txn: { appId: "gone", version: 3, lastUpdated: now - 2 * DAY } },
+    { txn: { appId: "at-horizon", version: 5, lastUpdated: now - DAY } },
+    { txn: { appId: "live", version: 7, lastUpdated: now - DAY + 1 } },
+    { txn: { appId: "no-lastUpdated", version: 1 } },
+  ];
+  const appIdsIn = async (configuration: Record<string, string>) => {
+    const storage = createMemoryStorage();
+    const s = snapshotOf(9, txns, configuration);
+    const written = await writeCheckpoint(storage, s, { clock: createManualClock(now) });
+    const actions = await parseParquetCheckpoint(await storage.get(written.path), "cp");
+    const kept = actions.flatMap((a) => ("txn" in a ? [a.txn] : []));
+    // A checkpoint never changes what a writer is told about an application.
+    const reread = { ...s, txns: new Map(kept.map((t) => [t.appId, t])) };
+    for (const id of ["gone", "at-horizon", "live", "no-lastUpdated"]) {
+      assert.equal(txnVersion(reread, id, now), txnVersion(s, id, now), id);
+    }
+    return kept.map((t) => t.appId).sort();
+  };
+  assert.deepEqual(
+    await appIdsIn({ "delta.setTransactionRetentionDuration": "interval 1 days" }),
+    ["live", "no-lastUpdated"],
+  );
+  // Without the property (Spark's default) no txn expires; nor with a value that cannot be used.
+  const all = ["at-horizon", "gone", "live", "no-lastUpdated"];
+  assert.deepEqual(await appIdsIn({}), all);
+  assert.deepEqual(
+    await appIdsIn({ "delta.setTransactionRetentionDuration": "interval -1 days" }),
+    all,
+  );
 });

@@ -2,8 +2,15 @@
  * Transaction identifiers (Delta PROTOCOL, "Transaction Identifiers") and their expiration by
  * `delta.setTransactionRetentionDuration`.
  *
- * A snapshot keeps every `txn` it replayed (as Spark and delta-kernel-rs do); expiration is applied
- * when a writer asks for the version of an application, relative to the clock it passes.
+ * A snapshot keeps every `txn` it replayed; expiration is applied when a writer asks for the version
+ * of an application ({@linkcode txnVersion}) and when a checkpoint is written (expired txns are
+ * left out, so they do not pile up forever), both with {@linkcode isTxnExpired} and the clock the
+ * caller passes, so a checkpoint never changes an answer of `txnVersion`.
+ *
+ * The rule is Spark's and delta-kernel-rs's: with a retention set, a txn whose `lastUpdated` is at
+ * or before `now - retention` has expired; without the property nothing expires. A txn without
+ * `lastUpdated` never expires (as delta-kernel-rs; Spark drops those when a retention is set):
+ * keeping a dedupe entry is the safe side, and lakestrike always writes `lastUpdated`.
  *
  * @module
  */
@@ -53,21 +60,64 @@ export function parseIntervalMs(text: string): number | undefined {
   return total;
 }
 
-/** Retention of `txn` actions of a snapshot's table in ms, or `undefined` when they never expire. */
-export function txnRetentionMs(snapshot: Snapshot): number | undefined {
+/**
+ * Retention of `txn` actions of a snapshot's table in ms, or `undefined` when they never expire:
+ * `delta.setTransactionRetentionDuration` is absent, or holds a value that cannot be parsed or is
+ * negative (tables other engines wrote may; expiring everything would lose every dedupe entry).
+ *
+ * @example
+ * ```ts
+ * import { txnRetentionMs } from "./txn.ts";
+ * const of = (v?: string) => ({
+ *   metadata: { configuration: v === undefined ? {} : { "delta.setTransactionRetentionDuration": v } },
+ * });
+ * // deno-lint-ignore no-explicit-any
+ * const ms = (v?: string) => txnRetentionMs(of(v) as any);
+ * if (ms("interval 7 days") !== 7 * 86_400_000) throw new Error("parsed");
+ * if (ms() !== undefined || ms("interval -1 days") !== undefined) throw new Error("never expires");
+ * ```
+ */
+export function txnRetentionMs(snapshot: Pick<Snapshot, "metadata">): number | undefined {
   const text = snapshot.metadata.configuration["delta.setTransactionRetentionDuration"];
-  return text === undefined ? undefined : parseIntervalMs(text);
+  const ms = text === undefined ? undefined : parseIntervalMs(text);
+  return ms === undefined || !Number.isFinite(ms) || ms < 0 ? undefined : ms;
 }
 
 /**
  * True when `txn` has expired at `nowMs`: the table sets `delta.setTransactionRetentionDuration`
- * and the txn's `lastUpdated` is older than that. A txn without `lastUpdated` never expires.
+ * and the txn's `lastUpdated` is at or before `nowMs - retention` (Spark keeps a txn whose
+ * `lastUpdated` is after that instant). A txn without `lastUpdated` never expires.
  */
-export function isTxnExpired(snapshot: Snapshot, txn: Txn, nowMs: number): boolean {
+export function isTxnExpired(
+  snapshot: Pick<Snapshot, "metadata">,
+  txn: Txn,
+  nowMs: number,
+): boolean {
   const retentionMs = txnRetentionMs(snapshot);
   if (retentionMs === undefined) return false;
   if (txn.lastUpdated === undefined || txn.lastUpdated === null) return false;
-  return txn.lastUpdated < nowMs - retentionMs;
+  return txn.lastUpdated <= nowMs - retentionMs;
+}
+
+/**
+ * The txns of `snapshot` that have not expired at `nowMs`: what a checkpoint written at `nowMs`
+ * keeps (Delta PROTOCOL, "Action Reconciliation": expired transaction identifiers may be dropped).
+ *
+ * @example
+ * ```ts
+ * import { unexpiredTxns } from "./txn.ts";
+ * const snapshot = {
+ *   metadata: { configuration: { "delta.setTransactionRetentionDuration": "interval 1 days" } },
+ *   txns: new Map([["old", { appId: "old", version: 1, lastUpdated: 0 }],
+ *     ["new", { appId: "new", version: 2, lastUpdated: 86_400_000 }]]),
+ * };
+ * // deno-lint-ignore no-explicit-any
+ * const kept = unexpiredTxns(snapshot as any, 86_400_000).map((t) => t.appId);
+ * if (kept.join() !== "new") throw new Error(`kept ${kept}`);
+ * ```
+ */
+export function unexpiredTxns(snapshot: Pick<Snapshot, "metadata" | "txns">, nowMs: number): Txn[] {
+  return [...snapshot.txns.values()].filter((t) => !isTxnExpired(snapshot, t, nowMs));
 }
 
 /**
