@@ -4,6 +4,10 @@
  * so two creators cannot both win. The commit protocol is recorded in the table property
  * `lakestrike.commitProtocol`, so writers with another protocol refuse the table.
  *
+ * Unless the creator sets it, `delta.setTransactionRetentionDuration` is
+ * {@linkcode DEFAULT_SET_TRANSACTION_RETENTION} (7 days), so `txn` entries of producers that went
+ * away expire and checkpoints drop them (ADR 0020).
+ *
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
@@ -24,7 +28,11 @@ import { serializeSchema } from "../schema/parse_schema.ts";
 import type { StructType } from "../schema/types.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
-import { validateTableProperties } from "./table_properties.ts";
+import {
+  DEFAULT_SET_TRANSACTION_RETENTION,
+  SET_TRANSACTION_RETENTION_PROPERTY,
+  validateTableProperties,
+} from "./table_properties.ts";
 
 /** Options of {@linkcode createTable}. */
 export interface CreateTableOptions {
@@ -32,7 +40,10 @@ export interface CreateTableOptions {
   schema: StructType;
   /** Partition columns, top-level primitive columns of the schema; default none. */
   partitionColumns?: string[];
-  /** Table properties (`delta.checkpointInterval`, ...); validated. */
+  /**
+   * Table properties (`delta.checkpointInterval`, ...); validated.
+   * `delta.setTransactionRetentionDuration` defaults to {@linkcode DEFAULT_SET_TRANSACTION_RETENTION}.
+   */
   configuration?: Record<string, string>;
   /** `metaData.name`. */
   name?: string;
@@ -134,7 +145,11 @@ export async function createTable(
   if (requested !== undefined && requested !== protocol.name) {
     throw new CommitProtocolMismatchError(storage.location, requested, protocol.name);
   }
-  const configuration = { ...options.configuration, [COMMIT_PROTOCOL_PROPERTY]: protocol.name };
+  const configuration = {
+    [SET_TRANSACTION_RETENTION_PROPERTY]: DEFAULT_SET_TRANSACTION_RETENTION,
+    ...options.configuration,
+    [COMMIT_PROTOCOL_PROPERTY]: protocol.name,
+  };
   const clock = options.clock ?? systemClock;
 
   // A table whose log was cleaned up below a checkpoint has no 0.json: look before writing.

@@ -7,6 +7,11 @@ import { loadSnapshot } from "../snapshot/load_snapshot.ts";
 import type { StructType } from "../schema/types.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import { createTable } from "./create_table.ts";
+import { txnRetentionMs } from "../snapshot/txn.ts";
+import {
+  DEFAULT_SET_TRANSACTION_RETENTION,
+  SET_TRANSACTION_RETENTION_PROPERTY,
+} from "./table_properties.ts";
 
 const schema: StructType = {
   type: "struct",
@@ -154,4 +159,25 @@ Deno.test("createTable: validates table properties", async () => {
     },
   });
   assert.equal(ok.metadata.configuration["delta.checkpointInterval"], "25");
+});
+
+Deno.test("createTable: txns expire after 7 days unless the creator sets a retention", async () => {
+  const created = await createTable(createMemoryStorage(), { schema });
+  assert.equal(
+    created.metadata.configuration[SET_TRANSACTION_RETENTION_PROPERTY],
+    DEFAULT_SET_TRANSACTION_RETENTION,
+  );
+  assert.equal(txnRetentionMs(created), 7 * 86_400_000);
+  const own = await createTable(createMemoryStorage(), {
+    schema,
+    configuration: { [SET_TRANSACTION_RETENTION_PROPERTY]: "interval 30 days" },
+  });
+  assert.equal(txnRetentionMs(own), 30 * 86_400_000);
+  await assert.rejects(
+    createTable(createMemoryStorage(), {
+      schema,
+      configuration: { [SET_TRANSACTION_RETENTION_PROPERTY]: "interval -1 days" },
+    }),
+    /delta.setTransactionRetentionDuration must be an interval/,
+  );
 });

@@ -14,6 +14,18 @@ export const DEFAULT_CHECKPOINT_INTERVAL = 100;
 export const DEFAULT_DATA_SKIPPING_NUM_INDEXED_COLS = 32;
 /** Default of `delta.deletedFileRetentionDuration`: one week. */
 export const DEFAULT_DELETED_FILE_RETENTION_MS = 7 * 86_400_000;
+/** The table property that bounds how long `txn` (producer dedupe) entries live. */
+export const SET_TRANSACTION_RETENTION_PROPERTY = "delta.setTransactionRetentionDuration";
+/**
+ * `delta.setTransactionRetentionDuration` of the tables lakestrike creates (ADR 0020), unless the
+ * creator sets its own: the `txn` of a producer that has not committed for 7 days expires (its
+ * retries are no longer recognised as duplicates) and the next checkpoint drops it, so producer
+ * ids that are used once (one per edge incarnation) do not pile up in every snapshot forever.
+ * 7 days is far beyond the minutes an edge retries one batch, and leaves a client producer a week
+ * to come back after a restart. (Delta's own default, when the property is absent, is no expiry;
+ * tables created by other engines keep theirs.)
+ */
+export const DEFAULT_SET_TRANSACTION_RETENTION = "interval 7 days";
 
 const POSITIVE_INT = /^[1-9][0-9]*$/;
 const INT = /^-?[0-9]+$/;
@@ -34,7 +46,7 @@ const KNOWN: Record<string, Check> = {
     INT.test(v) && Number(v) >= -1 ? undefined : "an integer >= -1",
   "delta.deletedFileRetentionDuration": interval,
   "delta.logRetentionDuration": interval,
-  "delta.setTransactionRetentionDuration": interval,
+  [SET_TRANSACTION_RETENTION_PROPERTY]: interval,
   "delta.appendOnly": bool,
   "delta.enableExpiredLogCleanup": bool,
   "delta.checkpoint.writeStatsAsJson": bool,
