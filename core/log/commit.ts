@@ -49,6 +49,7 @@ import {
 } from "./commit_protocol.ts";
 import { commitPath } from "./paths.ts";
 import { applyCommitToSnapshot } from "./replay.ts";
+import { isTxnExpired } from "../snapshot/txn.ts";
 
 export type { CommitDraft } from "./conflict.ts";
 export type { CommitFileOutcome } from "./commit_protocol.ts";
@@ -155,7 +156,9 @@ export async function readCommitIfExists(
 
 /**
  * True when the draft carries `txn` actions and the snapshot already holds, for every one of their
- * `appId`s, a version at least as new (Delta PROTOCOL, "Transaction Identifiers").
+ * `appId`s, a version at least as new (Delta PROTOCOL, "Transaction Identifiers"). With `nowMs`
+ * (and the snapshot's `metadata`), a committed txn that has expired by
+ * `delta.setTransactionRetentionDuration` at `nowMs` does not count, as `txnVersion` decides.
  *
  * @example
  * ```ts
@@ -166,8 +169,9 @@ export async function readCommitIfExists(
  * ```
  */
 export function isDuplicateTxn(
-  snapshot: Pick<Snapshot, "txns">,
+  snapshot: Pick<Snapshot, "txns"> & Partial<Pick<Snapshot, "metadata">>,
   draft: Pick<CommitDraft, "actions">,
+  nowMs?: number,
 ): boolean {
   let txns = 0;
   for (const a of draft.actions) {
@@ -175,6 +179,10 @@ export function isDuplicateTxn(
     txns++;
     const committed = snapshot.txns.get(a.txn.appId);
     if (committed === undefined || committed.version < a.txn.version) return false;
+    const metadata = snapshot.metadata;
+    if (nowMs !== undefined && metadata && isTxnExpired({ metadata }, committed, nowMs)) {
+      return false;
+    }
   }
   return txns > 0;
 }
@@ -256,7 +264,9 @@ export async function commitActions(
   const readVersion = snapshot.version;
   let current = snapshot;
   let attempts = 0;
-  if (isDuplicateTxn(current, draft)) {
+  // An expired txn is unknown (as `txnVersion` says): a writer that re-commits its producer's
+  // position after expiry must be written, not answered "duplicate" over and over.
+  if (isDuplicateTxn(current, draft, clock.nowMs())) {
     return { ok: true, version: current.version, snapshot: current, attempts, duplicate: true };
   }
   while (attempts < maxAttempts) {
@@ -279,7 +289,10 @@ export async function commitActions(
       const conflict = checkConflict(draft, [winner]);
       current = applyCommitToSnapshot(current, v, winner.actions, winner.timestampMs);
       if (!conflict.ok) {
-        if (conflict.kind === "concurrent_transaction" && isDuplicateTxn(current, draft)) {
+        if (
+          conflict.kind === "concurrent_transaction" &&
+          isDuplicateTxn(current, draft, clock.nowMs())
+        ) {
           return { ok: true, version: v, snapshot: current, attempts, duplicate: true };
         }
         return {

@@ -232,6 +232,37 @@ Deno.test("isDuplicateTxn: needs a txn and every appId at or past its version", 
   assert.equal(isDuplicateTxn(snapshot, { actions: [{ txn: { appId: "b", version: 0 } }] }), false);
 });
 
+Deno.test("commitActions: a txn expired by delta.setTransactionRetentionDuration is no duplicate", async () => {
+  const { storage, v0 } = await setup();
+  const DAY = 86_400_000;
+  const clock = createManualClock(100 * DAY);
+  const retention = { "delta.setTransactionRetentionDuration": "interval 7 days" };
+  const r1 = await commitActions(storage, v0, {
+    operation: "WRITE",
+    actions: [
+      { metaData: { ...v0.metadata, configuration: retention } },
+      add("a"),
+      { txn: { appId: "p", version: 5, lastUpdated: clock.nowMs() } },
+    ],
+  }, { clock });
+  assert.ok(r1.ok && !r1.duplicate);
+  // Re-committing the producer's position: a duplicate while the txn lives...
+  const retry = () =>
+    commitActions(storage, r1.snapshot, {
+      operation: "WRITE",
+      actions: [add("b"), { txn: { appId: "p", version: 5, lastUpdated: clock.nowMs() } }],
+    }, { clock });
+  clock.advance(7 * DAY - 1);
+  const live = await retry();
+  assert.ok(live.ok && live.duplicate === true);
+  // ...and written once it expired, as txnVersion no longer knows the producer (before, the
+  // runner's commit loop was told "duplicate" forever and never answered).
+  clock.advance(1);
+  const expired = await retry();
+  assert.ok(expired.ok && !expired.duplicate && expired.version === 2);
+  assert.deepEqual(expired.snapshot.files.map((f) => f.path).sort(), ["a", "b"]);
+});
+
 Deno.test("commitActions: gives up after maxAttempts", async () => {
   const { storage, v0 } = await setup();
   // Every time we read the winners, yet another writer commits the next version.
