@@ -12,14 +12,35 @@
  * unknown fields are rejected unless the table says `unknownFields: "drop"`.
  *
  * Arrow IPC input is checked column by column instead: every column must have exactly the Arrow
- * type the edge would write (see `arrow_schema.ts`; nested field names may differ), non-nullable
- * fields must hold no nulls, decimals must fit their precision, UTF-8 must be valid and offsets
- * must be in bounds. Missing nullable columns are filled with nulls.
+ * type the edge would write (see `arrow_schema.ts`; nested field names may differ), its buffers
+ * must hold what its lengths and offsets claim (`validateArrowLayout`, the check the runner intake
+ * repeats), non-nullable fields must hold no nulls, and decimals must fit their precision. Missing
+ * nullable columns are filled with nulls.
+ *
+ * What no Delta reader could read back is refused on both paths: dates and timestamps outside
+ * 0001-01-01 .. 9999-12-31, strings with a lone surrogate (JSON can spell one, UTF-8 cannot hold
+ * it), JSON numbers too large for a double (`1e400` parses as Infinity; JSON has no infinity, so
+ * the special values must be sent as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`), and, when
+ * the converter knows the partition columns, partition values without a text or whose directory
+ * name is too long (`core/write/split_by_partition.ts`).
+ *
+ * Memory: a batch owns compact buffers, sized to its rows. Arrow input is copied out of the
+ * request body (views into it would keep the whole body alive), builders trim their spare
+ * capacity, and {@linkcode recordBatchBytes} charges every buffer a batch keeps alive in full.
  *
  * @module
  */
 import * as arrow from "apache-arrow";
+import { ArrowLayoutError, validateArrowLayout } from "../core/arrow/validate_arrow_layout.ts";
+import {
+  ArrowValueError,
+  DATE_RANGE_TEXT,
+  isDateDaysInRange,
+  isTimestampMicrosInRange,
+  validateArrowValues,
+} from "../core/arrow/validate_arrow_values.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
+import { groupByPartition, PartitionValueError } from "../core/write/split_by_partition.ts";
 import { decimalTypeParams, edgeArrowSchema } from "./arrow_schema.ts";
 import {
   decodeBase64,
@@ -37,6 +58,11 @@ export type UnknownFields = "reject" | "drop";
 export interface ConverterOptions {
   /** Unknown fields are rejected (default) or dropped. */
   unknownFields?: UnknownFields;
+  /**
+   * The table's partition columns (default none): each row's values must have a Delta partition
+   * text and a directory name storages accept, as the runner would require.
+   */
+  partitionColumns?: readonly string[];
 }
 
 /** An event does not match the table schema. */
@@ -99,7 +125,19 @@ export function createConverter(
 ): EventConverter {
   const arrowSchema = edgeArrowSchema(schema);
   const rejectUnknown = (options.unknownFields ?? "reject") === "reject";
+  const partitionColumns = options.partitionColumns ?? [];
   const rowType = new arrow.Struct(arrowSchema.fields);
+  const checkPartitions = (batches: arrow.RecordBatch[]) => {
+    if (partitionColumns.length === 0 || batches.length === 0) return;
+    try {
+      groupByPartition(new arrow.Table(batches), partitionColumns, schema);
+    } catch (e) {
+      if (e instanceof PartitionValueError) {
+        throw new SchemaViolationError(e.row, e.column, e.reason);
+      }
+      throw e;
+    }
+  };
   return {
     arrowSchema,
     fromEvents(events) {
@@ -111,17 +149,22 @@ export function createConverter(
         }
         root.append(event, row);
       }
-      return new arrow.RecordBatch(arrowSchema, root.finish() as arrow.Data<arrow.Struct>);
+      const batch = new arrow.RecordBatch(arrowSchema, root.finish() as arrow.Data<arrow.Struct>);
+      checkPartitions([batch]);
+      return batch;
     },
     fromArrow(table) {
-      return fromArrowTable(schema, arrowSchema, rowType, table, rejectUnknown);
+      const batches = fromArrowTable(schema, arrowSchema, rowType, table, rejectUnknown);
+      checkPartitions(batches);
+      return batches;
     },
   };
 }
 
 /**
- * Bytes of the Arrow buffers behind a batch (what it costs in the buffer and, roughly, on the
- * wire).
+ * Bytes of memory a batch keeps alive: every `ArrayBuffer` behind its buffers, counted once and in
+ * full (a view into a larger buffer keeps all of it). For the batches of a converter this is
+ * their compact size, roughly their size on the wire.
  *
  * @example
  * ```ts
@@ -131,15 +174,19 @@ export function createConverter(
  * ```
  */
 export function recordBatchBytes(batch: arrow.RecordBatch): number {
-  return dataBytes(batch.data);
-}
-
-function dataBytes(data: arrow.Data): number {
+  const seen = new Set<ArrayBufferLike>();
   let n = 0;
-  if (data.values) n += data.values.byteLength;
-  if (data.valueOffsets) n += data.valueOffsets.byteLength;
-  if (data.nullBitmap) n += data.nullBitmap.byteLength;
-  for (const c of data.children) n += dataBytes(c);
+  const visit = (data: arrow.Data) => {
+    const buffers = [data.values, data.valueOffsets, data.nullBitmap, data.typeIds];
+    for (const b of buffers as (ArrayBufferView | undefined)[]) {
+      if (b === undefined || b === null || seen.has(b.buffer)) continue;
+      seen.add(b.buffer);
+      n += b.buffer.byteLength;
+    }
+    for (const c of data.children) visit(c);
+    if (data.dictionary !== undefined) { for (const d of data.dictionary.data) visit(d); }
+  };
+  visit(batch.data);
   return n;
 }
 
@@ -154,6 +201,12 @@ type TypedArray =
   | Float64Array
   | Uint8Array
   | Uint32Array;
+
+/** `array` if it spans its whole buffer, else a copy that does (drops spare capacity). */
+function exact<T extends TypedArray | BigInt64Array>(array: T): T {
+  if (array.byteOffset === 0 && array.byteLength === array.buffer.byteLength) return array;
+  return array.slice() as T;
+}
 
 function grow<T extends TypedArray>(array: T, needed: number): T {
   if (needed <= array.length) return array;
@@ -243,7 +296,9 @@ abstract class Builder {
   abstract finish(): arrow.Data;
 
   protected bitmap(): Uint8Array | undefined {
-    return this.nullCount === 0 ? undefined : this.validity.subarray(0, (this.length + 7) >> 3);
+    return this.nullCount === 0
+      ? undefined
+      : exact(this.validity.subarray(0, (this.length + 7) >> 3));
   }
 }
 
@@ -268,6 +323,8 @@ const SPECIAL_FLOATS: Record<string, number> = {
 function floatReader(name: string, max: number): NumberReader {
   return (v) => {
     if (typeof v === "number") {
+      // JSON.parse reads 1e400 as Infinity: JSON has no infinity, so it is a number out of range.
+      if (!Number.isFinite(v)) return `a number beyond ±${max} is out of range for ${name}`;
       if (v > max || v < -max) return `${v} is out of range for ${name}`;
       return v;
     }
@@ -279,12 +336,14 @@ function floatReader(name: string, max: number): NumberReader {
 const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
 
 const dateReader: NumberReader = (v) => {
+  let days: number | undefined;
   if (typeof v === "string") {
-    const days = parseDateDays(v);
-    return days === undefined ? expected('date "YYYY-MM-DD"', v) : days;
-  }
-  if (typeof v === "number" && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) return v;
-  return expected('date ("YYYY-MM-DD" or epoch days)', v);
+    days = parseDateDays(v);
+    if (days === undefined) return expected('date "YYYY-MM-DD"', v);
+  } else if (typeof v === "number" && Number.isInteger(v)) days = v;
+  else return expected('date ("YYYY-MM-DD" or epoch days)', v);
+  if (!isDateDaysInRange(days)) return `date ${describe(v)} is outside ${DATE_RANGE_TEXT}`;
+  return days;
 };
 
 /** Fixed-width numbers: byte, short, integer, float, double, date. */
@@ -318,7 +377,7 @@ class NumberBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      data: this.values.subarray(0, this.length),
+      data: exact(this.values.subarray(0, this.length)),
     });
   }
 }
@@ -353,7 +412,7 @@ abstract class Int64Builder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      data: new BigInt64Array(this.words.buffer, 0, this.length),
+      data: exact(new BigInt64Array(this.words.buffer, 0, this.length)),
     });
   }
 }
@@ -397,6 +456,7 @@ class TimestampBuilder extends Int64Builder {
     if (typeof v === "number") {
       const micros = epochMillisToMicros(v);
       if (micros === undefined) return expected("timestamp in epoch milliseconds", v);
+      if (!isTimestampMicrosInRange(micros)) return this.outOfRange(v);
       this.writeNumber(i, micros);
       return undefined;
     }
@@ -405,11 +465,15 @@ class TimestampBuilder extends Int64Builder {
       if (t === undefined) return expected("ISO-8601 timestamp", v);
       if (this.ntz && t.hasOffset) return expected("timestamp_ntz without a zone offset", v);
       const micros = timestampMicros(t);
+      if (!isTimestampMicrosInRange(micros)) return this.outOfRange(v);
       if (typeof micros === "number") this.writeNumber(i, micros);
       else this.writeBigInt(i, micros);
       return undefined;
     }
     return expected("timestamp (ISO-8601 string or epoch milliseconds)", v);
+  }
+  private outOfRange(v: unknown): string {
+    return `timestamp ${describe(v)} is outside ${DATE_RANGE_TEXT}${this.ntz ? "" : " (UTC)"}`;
   }
 }
 
@@ -462,7 +526,7 @@ class DecimalBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      data: this.words.subarray(0, 4 * this.length),
+      data: exact(this.words.subarray(0, 4 * this.length)),
     });
   }
 }
@@ -488,7 +552,7 @@ class BoolBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      data: this.bits.subarray(0, (this.length + 7) >> 3),
+      data: exact(this.bits.subarray(0, (this.length + 7) >> 3)),
     });
   }
 }
@@ -514,6 +578,11 @@ class BytesBuilder extends Builder {
   }
   protected push(v: unknown, _row: number, i: number): string | undefined {
     if (typeof v !== "string") return expected(this.binary ? "base64 string" : "string", v);
+    if (!this.binary && !v.isWellFormed()) {
+      // JSON.parse keeps a lone surrogate (`"\ud800"`); UTF-8 cannot hold it (encodeInto would
+      // store U+FFFD instead of what the client sent).
+      return "a string with a lone surrogate (invalid UTF-16) has no UTF-8 form";
+    }
     let written: number;
     if (this.binary) {
       const decoded = decodeBase64(v);
@@ -544,8 +613,8 @@ class BytesBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
-      data: this.bytes.subarray(0, this.position),
+      valueOffsets: exact(this.offsets.subarray(0, this.length + 1)),
+      data: exact(this.bytes.subarray(0, this.position)),
     });
   }
 }
@@ -653,7 +722,7 @@ class ListBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: exact(this.offsets.subarray(0, this.length + 1)),
       child: this.child.finish(),
     });
   }
@@ -712,7 +781,7 @@ class MapBuilder extends Builder {
       length: this.length,
       nullCount: this.nullCount,
       nullBitmap: this.bitmap(),
-      valueOffsets: this.offsets.subarray(0, this.length + 1),
+      valueOffsets: exact(this.offsets.subarray(0, this.length + 1)),
       child: entries,
     });
   }
@@ -866,9 +935,18 @@ function fromArrowTable(
       );
     }
   }
+  try {
+    validateArrowLayout(table);
+    validateArrowValues(table);
+  } catch (e) {
+    if (e instanceof ArrowLayoutError) throw new SchemaViolationError(0, e.column, e.reason);
+    if (e instanceof ArrowValueError) throw new SchemaViolationError(e.row, e.column, e.reason);
+    throw e;
+  }
   const batches: arrow.RecordBatch[] = [];
   let rowBase = 0;
   for (const batch of table.batches) {
+    checkRowsCarried(batch, arrowSchema, index, rowBase);
     const children = arrowSchema.fields.map((f, j) => {
       const k = index.get(f.name);
       if (k === undefined) {
@@ -878,8 +956,8 @@ function fromArrowTable(
         return b.finish();
       }
       const column = batch.data.children[k]!;
-      checkData(column, f.type, f.nullable, f.name, (i) => rowBase + i, undefined);
-      return retype(column, f.type);
+      checkNulls(column, f.type, f.nullable, f.name, (i) => rowBase + i, undefined);
+      return compact(column, f.type, 0, column.length);
     });
     const rows = data({ type: rowType, length: batch.numRows, nullCount: 0, children });
     batches.push(new arrow.RecordBatch(arrowSchema, rows as arrow.Data<arrow.Struct>));
@@ -888,19 +966,103 @@ function fromArrowTable(
   return batches;
 }
 
-/** The same buffers under the edge's type (and its nested field names). */
-function retype(d: arrow.Data, type: arrow.DataType): arrow.Data {
-  const children = d.children.map((c, k) => retype(c, type.children[k]!.type));
-  return new arrow.Data(type, d.offset, d.length, d.nullCount, d, children);
+/**
+ * Refuses a batch whose row count its kept columns cannot carry: every row of a real column costs
+ * at least a bit, so a tiny body claiming a billion rows (columns of type Null, or none the table
+ * knows) would otherwise make the edge allocate the missing columns' nulls for all of them.
+ */
+function checkRowsCarried(
+  batch: arrow.RecordBatch,
+  arrowSchema: arrow.Schema,
+  index: ReadonlyMap<string, number>,
+  rowBase: number,
+): void {
+  let bytes = 0;
+  for (const f of arrowSchema.fields) {
+    const k = index.get(f.name);
+    if (k !== undefined) bytes += dataBytes(batch.data.children[k]!);
+  }
+  if (batch.numRows > 8 * bytes + 64) {
+    throw new SchemaViolationError(
+      rowBase,
+      "",
+      `a batch of ${batch.numRows} rows whose columns hold ${bytes} bytes`,
+    );
+  }
 }
 
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
+function dataBytes(d: arrow.Data): number {
+  let n = (d.values?.byteLength ?? 0) + (d.valueOffsets?.byteLength ?? 0) +
+    (d.nullBitmap?.byteLength ?? 0);
+  for (const c of d.children) n += dataBytes(c);
+  return n;
+}
+
+/** Bits `[start, start + count)` of `bits` as a fresh bitmap starting at bit 0. */
+function copyBits(bits: Uint8Array, start: number, count: number): Uint8Array {
+  const out = new Uint8Array((count + 7) >> 3);
+  for (let i = 0; i < count; i++) {
+    const b = start + i;
+    if ((bits[b >> 3]! >> (b & 7)) & 1) out[i >> 3]! |= 1 << (i & 7);
+  }
+  return out;
+}
+
+function countBits(bits: Uint8Array, count: number): number {
+  let n = 0;
+  for (let i = 0; i < count; i++) n += (bits[i >> 3]! >> (i & 7)) & 1;
+  return n;
+}
 
 /**
- * Checks nulls, offsets, UTF-8 and decimal precision of client data. `parentValid` masks the
- * nulls of struct children under a null parent.
+ * Rows `[start, start + count)` of checked client data, copied into fresh buffers of exactly their
+ * size under the edge's type (and its nested field names). Copying, not viewing, frees the request
+ * body (ADR 0016). Indices follow Arrow JS: `offset` applies to bitmaps only.
  */
-function checkData(
+function compact(d: arrow.Data, type: arrow.DataType, start: number, count: number): arrow.Data {
+  let nullBitmap: Uint8Array | undefined;
+  let nullCount = 0;
+  if (d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0) {
+    nullBitmap = copyBits(d.nullBitmap, d.offset + start, count);
+    nullCount = count - countBits(nullBitmap, count);
+    if (nullCount === 0) nullBitmap = undefined;
+  }
+  const base = { type, length: count, nullCount, nullBitmap };
+  if (arrow.DataType.isBool(type)) {
+    return data({ ...base, data: copyBits(d.values as Uint8Array, d.offset + start, count) });
+  }
+  if (
+    arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type) ||
+    arrow.DataType.isList(type) || arrow.DataType.isMap(type)
+  ) {
+    // Layout-checked: `length + 1` non-decreasing offsets (none at all for zero rows).
+    const offsets = d.valueOffsets as Int32Array;
+    const first = count === 0 ? 0 : offsets[start]!;
+    const last = count === 0 ? 0 : offsets[start + count]!;
+    const valueOffsets = new Int32Array(count + 1);
+    if (count > 0) {
+      for (let i = 0; i <= count; i++) valueOffsets[i] = offsets[start + i]! - first;
+    }
+    if (arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type)) {
+      return data({ ...base, valueOffsets, data: (d.values as Uint8Array).slice(first, last) });
+    }
+    const child = compact(d.children[0]!, type.children[0]!.type, first, last - first);
+    return data({ ...base, valueOffsets, child });
+  }
+  if (arrow.DataType.isStruct(type)) {
+    const children = type.children.map((f, k) => compact(d.children[k]!, f.type, start, count));
+    return data({ ...base, children });
+  }
+  // Fixed width: ints, floats, dates, timestamps, decimals.
+  const values = d.values as TypedArray | BigInt64Array;
+  return data({ ...base, data: values.slice(start * d.stride, (start + count) * d.stride) });
+}
+
+/**
+ * Checks that non-nullable fields hold no nulls (the table's nullability, not the client's).
+ * `parentValid` masks the nulls of struct children under a null parent.
+ */
+function checkNulls(
   d: arrow.Data,
   type: arrow.DataType,
   nullable: boolean,
@@ -916,64 +1078,31 @@ function checkData(
       }
     }
   }
-  const offsets = d.valueOffsets as Int32Array | undefined;
-  if (offsets !== undefined && !arrow.DataType.isUnion(type)) {
-    const limit = arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type)
-      ? (d.values?.length ?? 0)
-      : (d.children[0]?.length ?? 0);
-    for (let i = 0; i < d.length; i++) {
-      const a = offsets[d.offset + i]!, b = offsets[d.offset + i + 1]!;
-      if (!(a >= 0 && a <= b && b <= limit)) {
-        throw new SchemaViolationError(rowOf(i), path, "offsets out of bounds");
-      }
-    }
-    if (arrow.DataType.isUtf8(type) && d.length > 0) {
-      const a = offsets[d.offset]!, b = offsets[d.offset + d.length]!;
-      try {
-        fatalUtf8.decode((d.values as Uint8Array).subarray(a, b));
-      } catch {
-        throw new SchemaViolationError(rowOf(0), path, "invalid UTF-8");
-      }
-    }
-  }
-  if (arrow.DataType.isDecimal(type)) {
-    const words = d.values as Uint32Array;
-    const bound = 10n ** BigInt(type.precision);
-    for (let i = 0; i < d.length; i++) {
-      if (!valid(i)) continue;
-      const at = 4 * (d.offset + i);
-      let u = 0n;
-      for (let k = 3; k >= 0; k--) u = (u << 32n) | BigInt(words[at + k]!);
-      const s = BigInt.asIntN(128, u);
-      if (s >= bound || -s >= bound) {
-        throw new SchemaViolationError(rowOf(i), path, `value exceeds precision ${type.precision}`);
-      }
-    }
-  }
   if (arrow.DataType.isStruct(type)) {
     type.children.forEach((f, k) =>
-      checkData(d.children[k]!, f.type, f.nullable, `${path}.${f.name}`, rowOf, valid)
+      checkNulls(d.children[k]!, f.type, f.nullable, `${path}.${f.name}`, rowOf, valid)
     );
   } else if (arrow.DataType.isList(type) || arrow.DataType.isMap(type)) {
-    const childRowOf = (j: number) => rowOf(ownerOf(offsets!, d.offset, d.length, j));
+    const offsets = d.valueOffsets as Int32Array;
+    const childRowOf = (j: number) => rowOf(ownerOf(offsets, d.length, j));
     const child = d.children[0]!;
     if (arrow.DataType.isList(type)) {
       const f = type.children[0]!;
-      checkData(child, f.type, f.nullable, `${path}[]`, childRowOf, undefined);
+      checkNulls(child, f.type, f.nullable, `${path}[]`, childRowOf, undefined);
     } else {
       const [k, v] = (type.children[0]!.type as arrow.Struct).children;
-      checkData(child.children[0]!, k!.type, false, `${path}.key`, childRowOf, undefined);
-      checkData(child.children[1]!, v!.type, v!.nullable, `${path}.value`, childRowOf, undefined);
+      checkNulls(child.children[0]!, k!.type, false, `${path}.key`, childRowOf, undefined);
+      checkNulls(child.children[1]!, v!.type, v!.nullable, `${path}.value`, childRowOf, undefined);
     }
   }
 }
 
 /** Index of the list slot whose offsets range holds child index `j` (binary search). */
-function ownerOf(offsets: Int32Array, offset: number, length: number, j: number): number {
+function ownerOf(offsets: Int32Array, length: number, j: number): number {
   let lo = 0, hi = length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (offsets[offset + mid]! <= j) lo = mid;
+    if (offsets[mid]! <= j) lo = mid;
     else hi = mid - 1;
   }
   return lo;

@@ -54,6 +54,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { isLakestrikeError } from "../../core/errors.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
+import { validateArrowLayout } from "../../core/arrow/validate_arrow_layout.ts";
 import { validateBatch } from "../../core/write/validate_batch.ts";
 import {
   ARROW_STREAM_CONTENT_TYPE,
@@ -403,6 +404,8 @@ export function createRunner(deps: RunnerDeps): Runner {
         batch = arrow.tableFromIPC(body);
         // Bytes without a schema message read as a table of no columns: not a batch.
         if (batch.schema.fields.length === 0) throw new Error("no schema message");
+        // Buffers shorter than their rows, offsets out of bounds: the edge's check, repeated.
+        validateArrowLayout(batch);
       } catch (e) {
         return errorBody(
           c,
@@ -440,7 +443,9 @@ export function createRunner(deps: RunnerDeps): Runner {
           batch,
           pluginContext(name, snapshot),
         );
-        valid = validateBatch(transformed, snapshot.schema);
+        valid = validateBatch(transformed, snapshot.schema, {
+          partitionColumns: snapshot.metadata.partitionColumns,
+        });
       } catch (e) {
         if (isLakestrikeError(e, "SCHEMA_MISMATCH")) {
           metrics.batches.inc({ table: name, outcome: "rejected" });

@@ -2,12 +2,127 @@
  * Split an Arrow batch into one table per partition, with the partition columns stripped (Delta data
  * files hold data columns only; partition values live in the `add` action).
  *
+ * Grouping ({@linkcode groupByPartition}) formats every row's partition values and names each
+ * group's directory, so a value without a faithful text or a directory no storage accepts is refused
+ * here, before any file is written; the edge and the runner intake run the same grouping to refuse
+ * such a batch before it is even queued.
+ *
  * @module
  */
 import * as arrow from "apache-arrow";
 import type { StructType } from "../schema/types.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { serializePartitionValue } from "./partition_value.ts";
+import { partitionPath, PartitionPathError } from "./partition_path.ts";
+import { PartitionTextError, serializePartitionValue } from "./partition_value.ts";
+
+/** A row whose partition values cannot be written (no text, or a directory name too long). */
+export class PartitionValueError extends InvalidArgumentError {
+  /** Index of the row in the table (0-based). */
+  readonly row: number;
+  /** The partition column. */
+  readonly column: string;
+  /** What is wrong. */
+  readonly reason: string;
+  /** Create the error for a row, a column and a reason. */
+  constructor(row: number, column: string, reason: string) {
+    super(`Cannot write row ${row}: partition column ${JSON.stringify(column)}: ${reason}`);
+    this.name = "PartitionValueError";
+    this.row = row;
+    this.column = column;
+    this.reason = reason;
+  }
+}
+
+/** The rows of one partition, before they are cut out of the table. */
+export interface PartitionGroup {
+  /** Serialized partition values (Delta PROTOCOL "Partition Value Serialization"). */
+  partitionValues: Record<string, string | null>;
+  /** The partition's directory, `col=value/...` (see `partitionPath`). */
+  directory: string;
+  /** Indices of the group's rows in the table, ascending. */
+  rows: number[];
+}
+
+/**
+ * Group the rows of `table` by the values of `partitionColumns` (typed by `schema`), in the order of
+ * each group's first row. Pure: nothing is copied.
+ *
+ * @throws {PartitionValueError} for the first row whose value has no partition text or whose
+ * directory name is too long; {@linkcode InvalidArgumentError} for a partition column missing from
+ * the schema or the table.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { groupByPartition } from "./split_by_partition.ts";
+ * const table = new arrow.Table({ d: arrow.vectorFromArray([0, 0, 86_400_000], new arrow.DateDay()) });
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "d", type: "date" as const, nullable: true, metadata: {} }],
+ * };
+ * const groups = groupByPartition(table, ["d"], schema);
+ * if (groups[1]?.directory !== "d=1970-01-02/" || groups[0]?.rows.length !== 2) throw new Error();
+ * ```
+ */
+export function groupByPartition(
+  table: arrow.Table,
+  partitionColumns: readonly string[],
+  schema: StructType,
+): PartitionGroup[] {
+  if (partitionColumns.length === 0) {
+    return [{
+      partitionValues: {},
+      directory: "",
+      rows: Array.from({ length: table.numRows }, (_, i) => i),
+    }];
+  }
+  const types = partitionColumns.map((c) => {
+    const field = schema.fields.find((f) => f.name === c);
+    if (!field) {
+      throw new InvalidArgumentError(`Cannot split by partition column ${c}: not in the schema`);
+    }
+    return field.type;
+  });
+  const groups = new Map<string, PartitionGroup>();
+  let base = 0;
+  for (const batch of table.batches) {
+    const chunks = partitionColumns.map((c) => {
+      const child = batch.getChild(c);
+      if (!child) {
+        throw new InvalidArgumentError(`Cannot write batch: missing partition column ${c}`);
+      }
+      return child.data[0]!;
+    });
+    for (let row = 0; row < batch.numRows; row++) {
+      const values: Record<string, string | null> = {};
+      for (let i = 0; i < partitionColumns.length; i++) {
+        const column = partitionColumns[i]!;
+        try {
+          values[column] = serializePartitionValue(chunks[i]!, row, types[i]!);
+        } catch (e) {
+          if (!(e instanceof PartitionTextError)) throw e;
+          throw new PartitionValueError(base + row, column, e.reason);
+        }
+      }
+      const key = JSON.stringify(partitionColumns.map((c) => values[c]));
+      let group = groups.get(key);
+      if (!group) {
+        let directory: string;
+        try {
+          directory = partitionPath(partitionColumns, values);
+        } catch (e) {
+          if (!(e instanceof PartitionPathError)) throw e;
+          throw new PartitionValueError(base + row, e.column, e.reason);
+        }
+        group = { partitionValues: values, directory, rows: [] };
+        groups.set(key, group);
+      }
+      group.rows.push(base + row);
+    }
+    base += batch.numRows;
+  }
+  return [...groups.values()];
+}
 
 /** The rows of one partition. */
 export interface PartitionSlice {
@@ -20,6 +135,8 @@ export interface PartitionSlice {
 /**
  * Split `table` by the values of `partitionColumns` (typed by `schema`). Groups come out in the order
  * of their first row; rows keep their order inside a group. A contiguous group is a zero-copy slice.
+ *
+ * @throws {PartitionValueError} as {@linkcode groupByPartition} does.
  *
  * @example
  * ```ts
@@ -51,46 +168,13 @@ export function splitByPartition(
   );
   const data = table.select(dataNames);
   if (partitionColumns.length === 0) return [{ partitionValues: {}, table: data }];
-
-  const types = partitionColumns.map((c) => {
-    const field = schema.fields.find((f) => f.name === c);
-    if (!field) {
-      throw new InvalidArgumentError(`Cannot split by partition column ${c}: not in the schema`);
-    }
-    return field.type;
-  });
-  const groups = new Map<string, { values: Record<string, string | null>; rows: number[] }>();
-  let base = 0;
-  for (const batch of table.batches) {
-    const chunks = partitionColumns.map((c) => {
-      const child = batch.getChild(c);
-      if (!child) {
-        throw new InvalidArgumentError(`Cannot write batch: missing partition column ${c}`);
-      }
-      return child.data[0]!;
-    });
-    for (let row = 0; row < batch.numRows; row++) {
-      const values: Record<string, string | null> = {};
-      for (let i = 0; i < partitionColumns.length; i++) {
-        values[partitionColumns[i]!] = serializePartitionValue(chunks[i]!, row, types[i]!);
-      }
-      const key = JSON.stringify(partitionColumns.map((c) => values[c]));
-      let group = groups.get(key);
-      if (!group) {
-        group = { values, rows: [] };
-        groups.set(key, group);
-      }
-      group.rows.push(base + row);
-    }
-    base += batch.numRows;
-  }
   const out: PartitionSlice[] = [];
-  for (const { values, rows } of groups.values()) {
+  for (const { partitionValues, rows } of groupByPartition(table, partitionColumns, schema)) {
     const first = rows[0]!;
     const last = rows[rows.length - 1]!;
     const contiguous = last - first + 1 === rows.length;
     out.push({
-      partitionValues: values,
+      partitionValues,
       table: contiguous ? data.slice(first, last + 1) : takeRows(data, rows),
     });
   }

@@ -2,13 +2,34 @@
  * Check an Arrow batch against a table schema before anything is written, and bring it into the
  * table's column order (missing nullable columns become all-null columns).
  *
+ * Everything that can be known before writing is checked here, so that a batch that would fail
+ * (or worse, be written and break readers) is refused with `SCHEMA_MISMATCH` by every entry point:
+ * the runner intake, the writer plugin, `appendBatch` and library users. In order: the buffers
+ * hold what the lengths claim (`validateArrowLayout`), the columns and types fit the schema,
+ * non-nullable columns hold no nulls, dates and timestamps lie in 0001-01-01 .. 9999-12-31 and
+ * decimals fit their precision (`validateArrowValues`), and, given the partition columns, every
+ * row's partition values have a text and a directory name storages accept (`groupByPartition`).
+ *
  * @module
  */
 import * as arrow from "apache-arrow";
+import { ArrowLayoutError, validateArrowLayout } from "../arrow/validate_arrow_layout.ts";
+import { ArrowValueError, validateArrowValues } from "../arrow/validate_arrow_values.ts";
 import { LakestrikeError } from "../errors.ts";
 import { createArrowData } from "../parquet/create_arrow_table.ts";
 import { arrowTypeToDelta, deltaTypeToArrow } from "../schema/delta_schema_to_arrow.ts";
 import type { DataType, StructType } from "../schema/types.ts";
+import { groupByPartition, PartitionValueError } from "./split_by_partition.ts";
+
+/** Options of {@linkcode validateBatch}. */
+export interface ValidateBatchOptions {
+  /**
+   * The table's partition columns: when given, every row's partition values must have a Delta
+   * text and fit a directory name (`partitionPath`). Default: not checked here (`writeDataFiles`
+   * still refuses such a batch before it writes any file).
+   */
+  partitionColumns?: readonly string[];
+}
 
 function typeName(type: DataType): string {
   return typeof type === "string" ? type : JSON.stringify(type);
@@ -51,7 +72,13 @@ function sameDeltaType(a: DataType, b: DataType): boolean {
  * * a column of another type: `SCHEMA_MISMATCH` naming the column and both types (primitive columns
  *   must have exactly the Arrow type `deltaSchemaToArrow` gives, e.g. timestamps in microseconds);
  * * a missing or null-holding non-nullable column: `SCHEMA_MISMATCH`;
- * * a missing nullable column is filled with nulls.
+ * * a missing nullable column is filled with nulls;
+ * * buffers shorter than their rows or offsets out of bounds (a malformed IPC body): `SCHEMA_MISMATCH`
+ *   naming the column;
+ * * a date or timestamp outside 0001-01-01 .. 9999-12-31, a decimal beyond its precision:
+ *   `SCHEMA_MISMATCH` naming the column and the row;
+ * * with `options.partitionColumns`, a partition value without a text or whose directory name is
+ *   too long: `SCHEMA_MISMATCH` naming the column and the row.
  *
  * @example
  * ```ts
@@ -70,7 +97,40 @@ function sameDeltaType(a: DataType, b: DataType): boolean {
  * if (table.getChild("note")?.get(1) !== null) throw new Error("missing column must be null");
  * ```
  */
-export function validateBatch(batch: arrow.Table, schema: StructType): arrow.Table {
+export function validateBatch(
+  batch: arrow.Table,
+  schema: StructType,
+  options: ValidateBatchOptions = {},
+): arrow.Table {
+  try {
+    validateArrowLayout(batch);
+  } catch (e) {
+    if (e instanceof ArrowLayoutError) {
+      throw mismatch(
+        `Cannot write batch: column ${JSON.stringify(e.column)} is malformed: ${e.reason}`,
+      );
+    }
+    throw e;
+  }
+  const aligned = alignColumns(batch, schema);
+  try {
+    validateArrowValues(aligned);
+    if (options.partitionColumns !== undefined && options.partitionColumns.length > 0) {
+      groupByPartition(aligned, options.partitionColumns, schema);
+    }
+  } catch (e) {
+    if (e instanceof ArrowValueError || e instanceof PartitionValueError) {
+      throw mismatch(
+        `Cannot write batch: row ${e.row}, column ${JSON.stringify(e.column)}: ${e.reason}`,
+      );
+    }
+    throw e;
+  }
+  return aligned;
+}
+
+/** The batch with exactly the schema's columns in schema order; throws `SCHEMA_MISMATCH`. */
+function alignColumns(batch: arrow.Table, schema: StructType): arrow.Table {
   const known = new Set(schema.fields.map((f) => f.name));
   for (const f of batch.schema.fields) {
     if (!known.has(f.name)) {

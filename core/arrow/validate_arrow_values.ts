@@ -1,0 +1,198 @@
+/**
+ * Value checks of Arrow data that are about Delta, not about Arrow: every date and timestamp lies
+ * in 0001-01-01 .. 9999-12-31 and every decimal fits its precision. Arrow holds any int32 day or
+ * int64 microsecond and any 128-bit decimal; Delta readers do not. Spark reads dates and timestamps
+ * of years 1 to 9999 only, a partition directory of another year (`date=10183-09-21`,
+ * `date=0NaN-NaN-NaN`) makes every scan of the table fail, and a decimal beyond its precision does
+ * not fit the fixed-length bytes Parquet stores it in.
+ *
+ * Only valid slots are judged: a slot under a null struct parent or a null list is not data. Run it
+ * after {@linkcode ./validate_arrow_layout.ts} (it reads buffers the layout check vouches for).
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { LakestrikeError } from "../errors.ts";
+
+/** Days since 1970-01-01 of 0001-01-01, the first date Delta readers accept. */
+export const DATE_DAYS_MIN = -719_162;
+/** Days since 1970-01-01 of 9999-12-31, the last date Delta readers accept. */
+export const DATE_DAYS_MAX = 2_932_896;
+const MICROS_PER_DAY = 86_400_000_000n;
+/** Microseconds since the epoch of 0001-01-01 00:00:00. */
+export const TIMESTAMP_MICROS_MIN: bigint = BigInt(DATE_DAYS_MIN) * MICROS_PER_DAY;
+/** Microseconds since the epoch of 9999-12-31 23:59:59.999999. */
+export const TIMESTAMP_MICROS_MAX: bigint = BigInt(DATE_DAYS_MAX + 1) * MICROS_PER_DAY - 1n;
+/** The range of dates and timestamps, as error messages spell it. */
+export const DATE_RANGE_TEXT = "0001-01-01 .. 9999-12-31";
+
+/**
+ * Whether days since 1970-01-01 name a date in 0001-01-01 .. 9999-12-31.
+ *
+ * @example
+ * ```ts
+ * import { isDateDaysInRange } from "./validate_arrow_values.ts";
+ * if (!isDateDaysInRange(0) || isDateDaysInRange(3_000_000)) throw new Error("unexpected");
+ * ```
+ */
+export function isDateDaysInRange(days: number): boolean {
+  return Number.isInteger(days) && days >= DATE_DAYS_MIN && days <= DATE_DAYS_MAX;
+}
+
+/**
+ * Whether microseconds since the epoch name an instant (or wall-clock time) in
+ * 0001-01-01 00:00:00 .. 9999-12-31 23:59:59.999999.
+ *
+ * @example
+ * ```ts
+ * import { isTimestampMicrosInRange } from "./validate_arrow_values.ts";
+ * if (!isTimestampMicrosInRange(0) || isTimestampMicrosInRange(9e18)) throw new Error();
+ * ```
+ */
+export function isTimestampMicrosInRange(micros: number | bigint): boolean {
+  if (typeof micros === "number") {
+    if (!Number.isInteger(micros)) return false;
+    micros = BigInt(micros);
+  }
+  return micros >= TIMESTAMP_MICROS_MIN && micros <= TIMESTAMP_MICROS_MAX;
+}
+
+/** A value of Arrow data that no Delta reader can read back. */
+export class ArrowValueError extends LakestrikeError {
+  /** Path of the offending column, e.g. `user.born`, `tags[]`, `attrs.value`. */
+  readonly column: string;
+  /** Index of the top-level row that holds the value (0-based, within the table). */
+  readonly row: number;
+  /** What is wrong. */
+  readonly reason: string;
+  /** Create the error for a column path, a row and a reason. */
+  constructor(column: string, row: number, reason: string) {
+    super(
+      "INVALID_ARGUMENT",
+      `Cannot accept row ${row}: column ${JSON.stringify(column)}: ${reason}`,
+    );
+    this.name = "ArrowValueError";
+    this.column = column;
+    this.row = row;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Check every valid date, timestamp and decimal of every column, nested ones included.
+ *
+ * @throws {ArrowValueError} naming the first value out of range, its column path and its row.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { validateArrowValues } from "./validate_arrow_values.ts";
+ * const days = (d: number[]) => arrow.makeVector(arrow.makeData({ type: new arrow.DateDay(), length: d.length, data: Int32Array.from(d) }));
+ * validateArrowValues(new arrow.Table({ d: days([0, 2_932_896]) }));
+ * let refused = false;
+ * try {
+ *   validateArrowValues(new arrow.Table({ d: days([2_147_483_647]) }));
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error("a date past 9999-12-31 must be refused");
+ * ```
+ */
+export function validateArrowValues(table: arrow.Table | arrow.RecordBatch): void {
+  const batches = table instanceof arrow.RecordBatch ? [table] : table.batches;
+  let base = 0;
+  for (const batch of batches) {
+    const rowOf = (i: number) => base + i;
+    batch.schema.fields.forEach((f, k) => {
+      checkValues(batch.data.children[k]!, f.name, rowOf, undefined);
+    });
+    base += batch.numRows;
+  }
+}
+
+type RowOf = (i: number) => number;
+
+function ownValid(d: arrow.Data, i: number): boolean {
+  const bitmap = d.nullBitmap;
+  if (d.nullCount === 0 || bitmap === undefined || bitmap.length === 0) return true;
+  const bit = d.offset + i;
+  return ((bitmap[bit >> 3]! >> (bit & 7)) & 1) === 1;
+}
+
+/** Microseconds per unit of `TimeUnit` (SECOND, MILLISECOND, MICROSECOND, NANOSECOND). */
+const MICROS_PER_UNIT = [1_000_000n, 1_000n, 1n] as const;
+
+function timestampMicros(raw: bigint, unit: arrow.TimeUnit): bigint {
+  if (unit === arrow.TimeUnit.NANOSECOND) return raw / 1_000n;
+  return raw * MICROS_PER_UNIT[unit];
+}
+
+/** Index of the list slot whose offsets range holds child index `j` (binary search). */
+function ownerOf(offsets: ArrayLike<number | bigint>, length: number, j: number): number {
+  let lo = 0, hi = length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (Number(offsets[mid]!) <= j) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function checkValues(
+  d: arrow.Data,
+  path: string,
+  rowOf: RowOf,
+  parentValid: ((i: number) => boolean) | undefined,
+): void {
+  const type = d.type as arrow.DataType;
+  const valid = parentValid === undefined
+    ? (i: number) => ownValid(d, i)
+    : (i: number) => ownValid(d, i) && parentValid(i);
+  const fail = (i: number, reason: string): never => {
+    throw new ArrowValueError(path, rowOf(i), reason);
+  };
+  if (arrow.DataType.isDate(type)) {
+    const values = d.values as Int32Array | BigInt64Array;
+    const millis = type.unit === arrow.DateUnit.MILLISECOND;
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      const days = millis ? Math.floor(Number(values[i]!) / 86_400_000) : Number(values[i]!);
+      if (!isDateDaysInRange(days)) fail(i, `date ${days} (days) is outside ${DATE_RANGE_TEXT}`);
+    }
+  } else if (arrow.DataType.isTimestamp(type)) {
+    const values = d.values as BigInt64Array;
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      const micros = timestampMicros(BigInt(values[i]!), type.unit);
+      if (!isTimestampMicrosInRange(micros)) {
+        fail(i, `timestamp ${values[i]} is outside ${DATE_RANGE_TEXT}`);
+      }
+    }
+  } else if (arrow.DataType.isDecimal(type)) {
+    const words = d.values as Uint32Array;
+    const stride = d.stride;
+    const bound = 10n ** BigInt(type.precision);
+    for (let i = 0; i < d.length; i++) {
+      if (!valid(i)) continue;
+      let u = 0n;
+      for (let k = stride - 1; k >= 0; k--) u = (u << 32n) | BigInt(words[stride * i + k]!);
+      const s = BigInt.asIntN(32 * stride, u);
+      if (s >= bound || -s >= bound) fail(i, `value exceeds precision ${type.precision}`);
+    }
+  } else if (arrow.DataType.isStruct(type)) {
+    type.children.forEach((f, k) => checkValues(d.children[k]!, `${path}.${f.name}`, rowOf, valid));
+  } else if (
+    arrow.DataType.isList(type) || arrow.DataType.isLargeList(type) || arrow.DataType.isMap(type)
+  ) {
+    const offsets = d.valueOffsets as Int32Array | BigInt64Array;
+    const child = d.children[0]!;
+    const childRowOf = (j: number) => rowOf(ownerOf(offsets, d.length, j));
+    if (arrow.DataType.isMap(type)) {
+      checkValues(child.children[0]!, `${path}.key`, childRowOf, undefined);
+      checkValues(child.children[1]!, `${path}.value`, childRowOf, undefined);
+    } else checkValues(child, `${path}[]`, childRowOf, undefined);
+  } else if (arrow.DataType.isFixedSizeList(type)) {
+    const size = type.listSize;
+    checkValues(d.children[0]!, `${path}[]`, (j) => rowOf(Math.floor(j / size)), undefined);
+  }
+}
