@@ -14,13 +14,24 @@
  *
  * Mixing protocols on one table loses commits (a put-if-absent writer does not see a DynamoDB
  * entry whose copy is still pending, and a DynamoDB writer whose entry for N expired does not
- * see an `N.json` a put-if-absent writer created), so a writer refuses a table recorded with
- * another protocol ({@linkcode resolveCommitProtocol}).
+ * see an `N.json` a put-if-absent writer created), so {@linkcode resolveCommitProtocol} refuses:
+ *
+ * * a table recorded with another protocol;
+ * * a table on S3 that does not record its protocol (Delta Spark, delta-rs and others created it)
+ *   unless the protocol is configured explicitly: lakestrike cannot tell whether its other writers
+ *   commit through DynamoDB, and guessing `s3` would lose their commits;
+ * * `s3` while the configured DynamoDB table holds entries for the table (under any spelling of
+ *   its key): some writer commits it through `S3DynamoDBLogStore`;
+ * * `s3-dynamodb` while another spelling of the table's key holds newer entries than this
+ *   writer's key (two keys are two locks).
+ *
+ * The two DynamoDB checks need DynamoDB settings, so `s3` runs its check only when they are given
+ * (docs/adr/0017-sharing-tables-with-delta-spark.md).
  *
  * @module
  */
 import { InvalidArgumentError, isLakestrikeError, LakestrikeError } from "../errors.ts";
-import type { Metadata } from "./actions.ts";
+import type { CommitInfo, Metadata } from "./actions.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { commitPath } from "./paths.ts";
 import type { S3DynamoDBLogStoreOptions } from "./dynamodb_log_store.ts";
@@ -232,20 +243,92 @@ export function assertCommitProtocol(
 
 /** What a writer is configured with, for {@linkcode resolveCommitProtocol}. */
 export interface CommitProtocolConfig {
-  /** The writer's protocol; default {@linkcode defaultCommitProtocolName} of the location. */
+  /**
+   * The writer's protocol, configured explicitly (or read from the table by the caller); default
+   * {@linkcode defaultCommitProtocolName} of the location, which a table on S3 that does not
+   * record its protocol refuses.
+   */
   protocol?: CommitProtocolName;
-  /** DynamoDB settings; used (and required) by `s3-dynamodb`. */
+  /**
+   * DynamoDB settings: required by `s3-dynamodb` (`{}` takes the defaults); with `s3`, where to
+   * look for `S3DynamoDBLogStore` entries of the table before accepting it.
+   */
   dynamodb?: Omit<S3DynamoDBLogStoreOptions, "storage">;
+}
+
+/** A table on S3 that does not record its commit protocol, opened without one configured. */
+export class CommitProtocolUnknownError extends LakestrikeError {
+  /** Create the error; `engineInfo` names the writer of the latest commit when known. */
+  constructor(location: string, engineInfo?: string) {
+    const by = engineInfo === undefined ? "" : ` (its latest commit was written by ${engineInfo})`;
+    super(
+      "INVALID_ARGUMENT",
+      `Cannot open ${location}: the table does not record its commit protocol (table property ${COMMIT_PROTOCOL_PROPERTY}), so another engine created it${by}, and lakestrike will not guess; configure the protocol its other writers use: 's3-dynamodb' with the DynamoDB table, region and tablePath of Delta Spark's S3DynamoDBLogStore, or 's3' when every writer uses conditional PUT (config commitProtocol, --commit-protocol)`,
+    );
+    this.name = "CommitProtocolUnknownError";
+  }
+}
+
+/** The snapshot fields {@linkcode resolveCommitProtocol} reads. */
+export interface ResolvedTableState {
+  /** The table's metadata (its configuration holds the recorded protocol). */
+  readonly metadata: Pick<Metadata, "configuration">;
+  /** The snapshot's version, to name the writer of the latest commit in an error. */
+  readonly version?: number;
+}
+
+/** `commitInfo.engineInfo` of `version`, or `undefined` (best effort, for error messages). */
+async function engineInfoOf(storage: ObjectStorage, version: number | undefined) {
+  if (version === undefined) return undefined;
+  try {
+    const text = new TextDecoder().decode(await storage.get(commitPath(version)));
+    for (const line of text.split("\n")) {
+      if (!line.includes('"commitInfo"')) continue;
+      const engine = (JSON.parse(line) as { commitInfo?: CommitInfo }).commitInfo?.engineInfo;
+      return typeof engine === "string" ? engine : undefined;
+    }
+  } catch { /* the refusal stands without the detail */ }
+  return undefined;
+}
+
+/** Refuse `s3` when the configured DynamoDB table holds entries of the table. */
+async function assertNoDynamoDBEntries(
+  storage: ObjectStorage,
+  dynamodb: Omit<S3DynamoDBLogStoreOptions, "storage">,
+): Promise<void> {
+  const ddb = await import("./dynamodb_log_store.ts");
+  const keys = [
+    ...(dynamodb.tablePath === undefined ? [] : [ddb.dynamodbTablePath(dynamodb.tablePath)]),
+    ...ddb.dynamodbTablePathVariants(storage.location),
+  ];
+  const region = dynamodb.client === undefined
+    ? ddb.resolveDynamoDBRegion(dynamodb.region)
+    : dynamodb.region;
+  const found = (await ddb.findLatestEntries({ ...dynamodb, ...(region ? { region } : {}) }, keys))
+    .sort((a, b) => b.version - a.version)[0];
+  if (found === undefined) return;
+  const tableName = dynamodb.tableName ?? ddb.DEFAULT_DYNAMODB_TABLE;
+  const where = `DynamoDB table ${tableName}${region === undefined ? "" : ` (region ${region})`}`;
+  throw new ddb.DynamoDBKeyConflictError(
+    `Cannot open ${storage.location} with commit protocol 's3': ${where} holds S3DynamoDBLogStore commit entries for ${found.tablePath} (latest version ${found.version}), so a writer such as Delta Spark commits this table through DynamoDB; configure commitProtocol 's3-dynamodb' with dynamodb.tablePath ${found.tablePath} and this DynamoDB table and region (--commit-protocol s3-dynamodb --dynamodb-table ${tableName} --dynamodb-table-path ${found.tablePath}${
+      region === undefined ? "" : ` --dynamodb-region ${region}`
+    }). If no writer uses S3DynamoDBLogStore any more, delete those entries or wait for their TTL`,
+    found.tablePath,
+  );
 }
 
 /**
  * The commit protocol a writer uses for a table: the configured one (or the location's default),
- * after checking it against the protocol the table recorded. `snapshot` is `undefined` for a table
- * that does not exist yet. Tables without the property (written by Spark or delta-rs) use the
- * configured protocol. The DynamoDB client is only loaded for `s3-dynamodb`.
+ * after checking it against the protocol the table recorded and against DynamoDB (see the module
+ * doc for every refusal). `snapshot` is `undefined` for a table that does not exist yet. Tables
+ * without the property (written by Spark or delta-rs) use the configured protocol; on S3 one must
+ * be configured. The DynamoDB client is only loaded when DynamoDB settings are given.
  *
  * @throws {CommitProtocolMismatchError} when the table recorded another protocol
- * @throws {InvalidArgumentError} when `s3-dynamodb` is configured without DynamoDB settings
+ * @throws {CommitProtocolUnknownError} for a table on S3 that records none, without `protocol`
+ * @throws {DynamoDBKeyConflictError} when DynamoDB entries show another protocol or key
+ * @throws {InvalidArgumentError} when `s3-dynamodb` is configured without DynamoDB settings, or
+ * DynamoDB settings are given for a `local` table
  *
  * @example
  * ```ts
@@ -258,19 +341,42 @@ export interface CommitProtocolConfig {
  */
 export async function resolveCommitProtocol(
   storage: ObjectStorage,
-  snapshot: { readonly metadata: Pick<Metadata, "configuration"> } | undefined,
+  snapshot: ResolvedTableState | undefined,
   config: CommitProtocolConfig = {},
 ): Promise<CommitProtocol> {
   const name = config.protocol ?? defaultCommitProtocolName(storage.location);
   if (snapshot !== undefined) {
-    assertCommitProtocol(storage.location, snapshot.metadata.configuration, name);
+    const configuration = snapshot.metadata.configuration;
+    assertCommitProtocol(storage.location, configuration, name);
+    if (
+      config.protocol === undefined && name === "s3" &&
+      recordedCommitProtocol(configuration) === undefined
+    ) {
+      throw new CommitProtocolUnknownError(
+        storage.location,
+        await engineInfoOf(storage, snapshot.version),
+      );
+    }
   }
-  if (name !== "s3-dynamodb") return createPutIfAbsentProtocol(storage, name);
+  if (name === "local") {
+    if (config.dynamodb !== undefined) {
+      throw new InvalidArgumentError(
+        `Cannot open ${storage.location}: DynamoDB settings are only used by the commit protocols 's3' (as a check) and 's3-dynamodb'`,
+      );
+    }
+    return createPutIfAbsentProtocol(storage, name);
+  }
+  if (name === "s3") {
+    if (config.dynamodb !== undefined) await assertNoDynamoDBEntries(storage, config.dynamodb);
+    return createPutIfAbsentProtocol(storage, name);
+  }
   if (config.dynamodb === undefined) {
     throw new InvalidArgumentError(
       `Cannot write to ${storage.location}: commit protocol 's3-dynamodb' needs DynamoDB settings`,
     );
   }
   const { createS3DynamoDBLogStore } = await import("./dynamodb_log_store.ts");
-  return createS3DynamoDBLogStore({ ...config.dynamodb, storage });
+  const store = createS3DynamoDBLogStore({ ...config.dynamodb, storage });
+  await store.checkTablePathVariants();
+  return store;
 }

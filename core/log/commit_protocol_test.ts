@@ -10,6 +10,7 @@ import {
   COMMIT_PROTOCOL_PROPERTY,
   type CommitProtocol,
   CommitProtocolMismatchError,
+  CommitProtocolUnknownError,
   createPutIfAbsentProtocol,
   defaultCommitProtocolName,
   parseCommitProtocolName,
@@ -86,6 +87,43 @@ Deno.test("resolveCommitProtocol: recorded protocol wins over nothing, refuses a
   assert.throws(
     () => assertCommitProtocol("file:///t", { [COMMIT_PROTOCOL_PROPERTY]: "local" }, "s3"),
     CommitProtocolMismatchError,
+  );
+});
+
+Deno.test("resolveCommitProtocol: an S3 table that records no protocol needs one configured", async () => {
+  // Version 0 as Delta Spark writes it: no lakestrike.commitProtocol.
+  const storage = createMemoryStorage({ location: "s3://b/spark" });
+  await storage.put(
+    commitPath(0),
+    encoder.encode(
+      [
+        '{"commitInfo":{"timestamp":1,"operation":"CREATE TABLE","engineInfo":"Apache-Spark/3.5.3 Delta-Lake/3.3.0","txnId":"t"}}',
+        '{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}',
+        `{"metaData":{"id":"m","format":{"provider":"parquet","options":{}},"schemaString":${
+          JSON.stringify(JSON.stringify(SCHEMA))
+        },"partitionColumns":[],"configuration":{},"createdTime":1}}`,
+      ].join("\n") + "\n",
+    ),
+  );
+  const snapshot = await loadSnapshot(storage);
+  await assert.rejects(
+    resolveCommitProtocol(storage, snapshot, {}),
+    (e: Error) =>
+      e instanceof CommitProtocolUnknownError && isLakestrikeError(e, "INVALID_ARGUMENT") &&
+      e.message.startsWith(
+        "Cannot open s3://b/spark: the table does not record its commit protocol (table property lakestrike.commitProtocol), so another engine created it (its latest commit was written by Apache-Spark/3.5.3 Delta-Lake/3.3.0), and lakestrike will not guess;",
+      ) && /'s3-dynamodb' with the DynamoDB table, region and tablePath/.test(e.message),
+  );
+  // Configured explicitly, it is used as before.
+  assert.equal((await resolveCommitProtocol(storage, snapshot, { protocol: "s3" })).name, "s3");
+  // A table to be created, and local tables, keep their default.
+  assert.equal((await resolveCommitProtocol(storage, undefined, {})).name, "s3");
+  const local = createMemoryStorage({ location: "memory://spark" });
+  assert.equal((await resolveCommitProtocol(local, snapshot, {})).name, "local");
+  // DynamoDB settings mean nothing to a local table: refused rather than ignored.
+  await assert.rejects(
+    resolveCommitProtocol(local, snapshot, { dynamodb: { tableName: "delta_log" } }),
+    /DynamoDB settings are only used by the commit protocols 's3' \(as a check\) and 's3-dynamodb'/,
   );
 });
 

@@ -8,7 +8,7 @@
  *
  * | attribute    | type | value                                                          |
  * |--------------|------|----------------------------------------------------------------|
- * | `tablePath`  | S    | hash key: table URL without trailing slash (`s3://bucket/path`)|
+ * | `tablePath`  | S    | hash key: the table's Hadoop path (`s3a://bucket/path`, below)  |
  * | `fileName`   | S    | range key: `%020d.json`                                        |
  * | `tempPath`   | S    | temp file relative to `_delta_log/`: `.tmp/N.json.<uuid>`      |
  * | `complete`   | S    | `"true"` or `"false"`                                          |
@@ -17,8 +17,11 @@
  * Commit of version N (Spark's steps; the writer keeps the bytes, so its copy is a PUT):
  *
  * ```
- *  entry N-1 incomplete? ──yes──▶ repair N-1 (skipped when this writer completed N-1 itself)
+ *  HEAD N.json ──exists──▶ "exists" (a stale writer creates no entry and no temp file)
  *         │
+ *  entry N-1 incomplete? ──yes──▶ repair N-1
+ *         │ no: HEAD N-1.json ──missing──▶ COMMIT_FAILED (nothing written)
+ *         │ (both skipped when this writer wrote or repaired N-1 itself)
  *  PUT _delta_log/.tmp/N.json.<uuid>
  *         │
  *  PutItem(N, tempPath, complete="false") if attribute_not_exists(fileName)
@@ -55,13 +58,23 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { type Clock, systemClock } from "../clock.ts";
-import { CorruptLogError, isLakestrikeError, LakestrikeError } from "../errors.ts";
+import {
+  CorruptLogError,
+  InvalidArgumentError,
+  isLakestrikeError,
+  LakestrikeError,
+} from "../errors.ts";
+import { dynamodbTablePath, dynamodbTablePathVariants } from "../storage/s3.ts";
+
+export { dynamodbTablePath, dynamodbTablePathVariants };
 import type { ObjectStorage } from "../storage/storage.ts";
 import type { CommitFileOutcome, CommitProtocol } from "./commit_protocol.ts";
 import { commitPath, formatVersion, LOG_DIR } from "./paths.ts";
 
 /** Default DynamoDB table (Spark's `ddb.tableName`, delta-rs's `DELTA_DYNAMO_TABLE_NAME`). */
 export const DEFAULT_DYNAMODB_TABLE = "delta_log";
+/** Default DynamoDB region: Spark's `ddb.region` default (Spark ignores `AWS_REGION`). */
+export const DEFAULT_DYNAMODB_REGION = "us-east-1";
 /**
  * Seconds a complete entry lives before DynamoDB TTL may delete it: one day, Spark's
  * `DEFAULT_EXTERNAL_ENTRY_EXPIRATION_DELAY_SECONDS` (shorter values can lose data on stores
@@ -81,7 +94,7 @@ export interface DynamoDBSender {
 
 /** One DynamoDB item of the protocol, decoded. */
 export interface ExternalCommitEntry {
-  /** Hash key: the table URL without trailing slash. */
+  /** Hash key: the table's Hadoop path ({@linkcode dynamodbTablePath}). */
   tablePath: string;
   /** Range key: `%020d.json`. */
   fileName: string;
@@ -101,13 +114,17 @@ export interface S3DynamoDBLogStoreOptions {
   storage: ObjectStorage;
   /** DynamoDB table name; default {@linkcode DEFAULT_DYNAMODB_TABLE}. */
   tableName?: string;
-  /** Hash key of this table; default `storage.location` without trailing slash. */
+  /**
+   * Hash key of this table: an `s3://`, `s3a://` or `s3n://` URI of the same bucket and prefix as
+   * the storage, written in Hadoop's form by {@linkcode dynamodbTablePath}. Default: the storage
+   * location in that form (`s3://bucket/path`, `s3://bucket/` at a bucket root).
+   */
   tablePath?: string;
   /** DynamoDB client; default a `DynamoDBClient` for `endpoint` and `region`. */
   client?: DynamoDBSender;
   /** DynamoDB endpoint URL (DynamoDB Local); default the SDK's. */
   endpoint?: string;
-  /** AWS region; default `AWS_REGION`, else `us-east-1`. */
+  /** AWS region of the DynamoDB table; default {@linkcode resolveDynamoDBRegion}'s. */
   region?: string;
   /** Lifetime of complete entries; default {@linkcode DEFAULT_EXPIRATION_DELAY_SECONDS}. */
   expirationDelaySeconds?: number;
@@ -139,6 +156,16 @@ export interface S3DynamoDBLogStore extends CommitProtocol {
   readonly tableName: string;
   /** Hash key of this table. */
   readonly tablePath: string;
+  /** Region of the DynamoDB table; `undefined` when the client was given. */
+  readonly region: string | undefined;
+  /**
+   * Refuse this key while another spelling of the same table ({@linkcode dynamodbTablePathVariants})
+   * holds an entry at least as new as this key's newest: another writer keys the table
+   * differently, and two keys are two locks.
+   *
+   * @throws {DynamoDBKeyConflictError}
+   */
+  checkTablePathVariants(): Promise<void>;
   /** Repair the latest entry if incomplete. */
   repair(): Promise<void>;
   /** Repair the latest entry if incomplete and return its version. */
@@ -236,17 +263,170 @@ export function itemToEntry(item: Record<string, AttributeValue>): ExternalCommi
     fileName,
     version: Number(m[1]),
     tempPath: str("tempPath"),
-    // Spark: Boolean.parseBoolean, which is case-insensitive.
-    complete: str("complete").toLowerCase() === "true",
+    // Spark and delta-rs compare with "true" exactly; anything else is repaired (idempotent).
+    complete: str("complete") === "true",
   };
   const expire = item.expireTime?.N;
   if (expire !== undefined) entry.expireTime = Number(expire);
   return entry;
 }
 
-/** `s3://b/t/` -> `s3://b/t` (Spark and delta-rs keys have no trailing slash). */
-function tablePathOf(location: string): string {
-  return location.replace(/\/+$/, "");
+/** The key of `tablePath` for a table stored at `location`, refusing another table's key. */
+function checkedTablePath(location: string, tablePath: string | undefined): string {
+  const variants = dynamodbTablePathVariants(location);
+  if (tablePath === undefined) {
+    // A location that is not on S3 (tests on memory storage) is its own key.
+    return variants.length > 0 ? dynamodbTablePath(location) : location;
+  }
+  const key = dynamodbTablePath(tablePath);
+  if (variants.length > 0 && !variants.includes(key)) {
+    throw new InvalidArgumentError(
+      `Invalid DynamoDB tablePath ${
+        JSON.stringify(tablePath)
+      }: it names another table than ${location}`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The DynamoDB region of the `s3-dynamodb` protocol: `region` when given, else `us-east-1`, the
+ * default of Spark's `spark.io.delta.storage.S3DynamoDBLogStore.ddb.region`. Spark ignores
+ * `AWS_REGION`; when the environment names another region (`AWS_REGION`, `AWS_DEFAULT_REGION`)
+ * the intent is ambiguous, so this refuses to guess.
+ *
+ * @throws {LakestrikeError} `INVALID_ARGUMENT` when no region is given and the environment names
+ * one other than `us-east-1`
+ *
+ * @example
+ * ```ts
+ * import { resolveDynamoDBRegion } from "./dynamodb_log_store.ts";
+ * if (resolveDynamoDBRegion("eu-west-1", () => undefined) !== "eu-west-1") throw new Error("given");
+ * if (resolveDynamoDBRegion(undefined, () => undefined) !== "us-east-1") throw new Error("default");
+ * ```
+ */
+export function resolveDynamoDBRegion(
+  region: string | undefined,
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string {
+  if (region !== undefined && region !== "") return region;
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    const value = env(name);
+    if (value !== undefined && value !== "" && value !== DEFAULT_DYNAMODB_REGION) {
+      throw new LakestrikeError(
+        "INVALID_ARGUMENT",
+        `No DynamoDB region configured while ${name} is ${value}: Delta Spark's S3DynamoDBLogStore uses spark.io.delta.storage.S3DynamoDBLogStore.ddb.region (default ${DEFAULT_DYNAMODB_REGION}) and ignores ${name}; set the region every writer uses (config dynamodb.region, --dynamodb-region)`,
+      );
+    }
+  }
+  return DEFAULT_DYNAMODB_REGION;
+}
+
+/** Where to find the DynamoDB table of the protocol (see {@linkcode S3DynamoDBLogStoreOptions}). */
+export interface DynamoDBTableOptions {
+  /** DynamoDB table name; default {@linkcode DEFAULT_DYNAMODB_TABLE}. */
+  tableName?: string;
+  /** DynamoDB client; default a `DynamoDBClient` for `endpoint` and `region`. */
+  client?: DynamoDBSender;
+  /** DynamoDB endpoint URL (DynamoDB Local); default the SDK's. */
+  endpoint?: string;
+  /** AWS region; default {@linkcode resolveDynamoDBRegion}'s. */
+  region?: string;
+}
+
+/** The client and region of `options` (a client is made when none is given). */
+function senderOf(options: DynamoDBTableOptions): {
+  client: DynamoDBSender;
+  region: string | undefined;
+} {
+  if (options.client !== undefined) return { client: options.client, region: options.region };
+  const region = resolveDynamoDBRegion(options.region);
+  const client = new DynamoDBClient({
+    region,
+    // Retries are ours (bounded, jittered, and aware of unknown outcomes).
+    maxAttempts: 1,
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+  });
+  return { client, region };
+}
+
+async function queryLatestEntry(
+  client: DynamoDBSender,
+  tableName: string,
+  tablePath: string,
+): Promise<ExternalCommitEntry | undefined> {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: "tablePath = :tp",
+      ExpressionAttributeValues: { ":tp": { S: tablePath } },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  ) as { Items?: Record<string, AttributeValue>[] };
+  const item = out.Items?.[0];
+  return item === undefined ? undefined : itemToEntry(item);
+}
+
+/** A missing DynamoDB table, as an error that says what to check. */
+function missingTableError(
+  what: string,
+  tableName: string,
+  region: string | undefined,
+  e: unknown,
+) {
+  const where = region === undefined ? "" : ` in region ${region}`;
+  return new LakestrikeError(
+    "INVALID_ARGUMENT",
+    `${what}: DynamoDB table ${tableName} does not exist${where}; every writer of a table must use the same DynamoDB table and region (Spark: spark.io.delta.storage.S3DynamoDBLogStore.ddb.tableName and .ddb.region), and deno task setup-dynamodb creates it`,
+    { cause: e },
+  );
+}
+
+function isMissingTable(e: unknown): boolean {
+  return e instanceof Error && e.name === "ResourceNotFoundException";
+}
+
+/**
+ * The newest entry under each of `keys` that has one, in the order of `keys`. A DynamoDB table that
+ * does not exist holds none (Spark creates its table on first use, so no Spark writer used it).
+ *
+ * @example
+ * ```ts ignore
+ * import { findLatestEntries } from "./dynamodb_log_store.ts";
+ * const found = await findLatestEntries({ region: "eu-west-1" }, ["s3a://lake/events"]);
+ * ```
+ */
+export async function findLatestEntries(
+  options: DynamoDBTableOptions,
+  keys: readonly string[],
+): Promise<ExternalCommitEntry[]> {
+  const { client } = senderOf(options);
+  const tableName = options.tableName ?? DEFAULT_DYNAMODB_TABLE;
+  const found: ExternalCommitEntry[] = [];
+  for (const key of new Set(keys)) {
+    try {
+      const latest = await queryLatestEntry(client, tableName, key);
+      if (latest !== undefined) found.push(latest);
+    } catch (e) {
+      if (isMissingTable(e)) return [];
+      throw e;
+    }
+  }
+  return found;
+}
+
+/** DynamoDB entries show that the table is committed under another key or another protocol. */
+export class DynamoDBKeyConflictError extends LakestrikeError {
+  /** The key whose entries were found. */
+  readonly foundTablePath: string;
+  /** Create the error; `message` says what to configure. */
+  constructor(message: string, foundTablePath: string) {
+    super("INVALID_ARGUMENT", message);
+    this.name = "DynamoDBKeyConflictError";
+    this.foundTablePath = foundTablePath;
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -271,7 +451,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3DynamoDBLogStore {
   const storage = options.storage;
   const tableName = options.tableName ?? DEFAULT_DYNAMODB_TABLE;
-  const tablePath = tablePathOf(options.tablePath ?? storage.location);
+  const tablePath = checkedTablePath(storage.location, options.tablePath);
   const expirationDelaySeconds = options.expirationDelaySeconds ??
     DEFAULT_EXPIRATION_DELAY_SECONDS;
   if (!Number.isSafeInteger(expirationDelaySeconds) || expirationDelaySeconds < 0) {
@@ -286,15 +466,11 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
   const copyMode = options.copyMode ?? "put-if-absent";
   const clock = options.clock ?? systemClock;
   const hooks = options.hooks ?? {};
-  const client: DynamoDBSender = options.client ?? new DynamoDBClient({
-    region: options.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
-    // Retries are ours (bounded, jittered, and aware of unknown outcomes).
-    maxAttempts: 1,
-    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-  });
-  // The newest version whose entry this instance saw complete: the check of entry N-1 before
-  // writing N is skipped for it (steady state of a single writer: no GetItem per commit).
-  let knownComplete = -1;
+  const { client, region } = senderOf(options);
+  // The newest version this instance wrote or repaired itself: its entry is complete and its
+  // `N.json` exists, so the checks of version N-1 before writing N are skipped for it (steady
+  // state of a single writer: no GetItem and no HEAD of N-1 per commit).
+  let verifiedThrough = -1;
 
   /** Send with bounded full-jitter backoff on retryable errors. */
   async function send<T>(what: string, command: unknown): Promise<T> {
@@ -302,6 +478,7 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
       try {
         return await client.send(command) as T;
       } catch (e) {
+        if (isMissingTable(e)) throw missingTableError(what, tableName, region, e);
         if (!isRetryableDynamoDBError(e)) throw e;
         if (attempt >= attemptsMax) {
           throw new LakestrikeError(
@@ -328,20 +505,31 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     return out.Item === undefined ? undefined : itemToEntry(out.Item);
   }
 
-  async function getLatestEntry(): Promise<ExternalCommitEntry | undefined> {
-    const out = await send<{ Items?: Record<string, AttributeValue>[] }>(
-      `Cannot read the latest DynamoDB entry of ${tablePath}`,
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: "tablePath = :tp",
-        ExpressionAttributeValues: { ":tp": { S: tablePath } },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      }),
+  function getLatestEntry(): Promise<ExternalCommitEntry | undefined> {
+    return queryLatestEntry(
+      { send: (command) => send(`Cannot read the latest DynamoDB entry of ${tablePath}`, command) },
+      tableName,
+      tablePath,
     );
-    const item = out.Items?.[0];
-    return item === undefined ? undefined : itemToEntry(item);
+  }
+
+  async function checkTablePathVariants(): Promise<void> {
+    const others = dynamodbTablePathVariants(storage.location).filter((k) => k !== tablePath);
+    if (others.length === 0) return;
+    const ours = await getLatestEntry();
+    const found = await findLatestEntries({ client, tableName }, others);
+    const newer = found.filter((e) => ours === undefined || e.version >= ours.version)
+      .sort((a, b) => b.version - a.version)[0];
+    if (newer === undefined) return;
+    const where = `DynamoDB table ${tableName}${region === undefined ? "" : ` (region ${region})`}`;
+    throw new DynamoDBKeyConflictError(
+      `Cannot open ${storage.location}: ${where} holds commit entries for ${newer.tablePath} up to version ${newer.version}, ${
+        ours === undefined
+          ? `and none for ${tablePath}`
+          : `newer than those for ${tablePath} (up to version ${ours.version})`
+      }, the key this writer uses; another writer keys the table as ${newer.tablePath} (Delta Spark uses the path it opens the table with, s3a:// on S3A), and two keys are two locks. Set dynamodb.tablePath (--dynamodb-table-path) to ${newer.tablePath} here, or make every writer use ${tablePath}`,
+      newer.tablePath,
+    );
   }
 
   /** Mark the entry complete; an entry already complete is fine. */
@@ -365,7 +553,6 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;
     }
-    knownComplete = Math.max(knownComplete, version);
   }
 
   /**
@@ -419,13 +606,13 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
       }
     }
     await markComplete(version);
+    verifiedThrough = Math.max(verifiedThrough, version);
   }
 
   async function latestVersionHint(): Promise<number | undefined> {
     const latest = await getLatestEntry();
     if (latest === undefined) return undefined;
     if (!latest.complete) await repairEntry(latest);
-    else knownComplete = Math.max(knownComplete, latest.version);
     return latest.version;
   }
 
@@ -488,12 +675,42 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     return false;
   }
 
-  async function writeCommit(version: number, bytes: Uint8Array): Promise<CommitFileOutcome> {
-    // Step 1 (Spark): ensure N-1 is complete before writing N.
-    if (version > 0 && knownComplete < version - 1) {
-      const previous = await getEntry(version - 1);
-      if (previous !== undefined && !previous.complete) await repairEntry(previous);
+  /**
+   * Spark's steps 0 and 1, before anything is written: `N.json` must not exist, and `N-1.json`
+   * must (an incomplete entry of N-1 is repaired first). Returns `exists` when `N.json` does.
+   */
+  async function checkBeforeEntry(version: number): Promise<"exists" | undefined> {
+    if (await storage.head(commitPath(version)) !== undefined) return "exists";
+    if (version === 0) {
+      const entry = await getEntry(0);
+      if (entry !== undefined && !entry.complete) {
+        await repairEntry(entry);
+        return "exists";
+      }
+      if (entry !== undefined) await settleLost(0, entry);
+      return undefined;
     }
+    if (verifiedThrough >= version - 1) return undefined;
+    const previous = await getEntry(version - 1);
+    if (previous !== undefined && !previous.complete) {
+      await repairEntry(previous);
+    } else if (await storage.head(commitPath(version - 1)) === undefined) {
+      throw new LakestrikeError(
+        "COMMIT_FAILED",
+        `Cannot commit version ${version}: version ${version - 1} does not exist (no ${
+          commitPath(version - 1)
+        } and no incomplete DynamoDB entry for it under ${tablePath})`,
+      );
+    } else {
+      verifiedThrough = Math.max(verifiedThrough, version - 1);
+    }
+    return undefined;
+  }
+
+  async function writeCommit(version: number, bytes: Uint8Array): Promise<CommitFileOutcome> {
+    // Steps 0 and 1 (Spark): a stale writer stops here, before it creates an entry for a version
+    // whose entry may have expired, and no version is written after a gap.
+    if (await checkBeforeEntry(version) === "exists") return "exists";
     // Step 2: PREPARE — temp file, then the entry that decides the version.
     const tempPath = `.tmp/${formatVersion(version)}.json.${crypto.randomUUID()}`;
     await storage.put(`${LOG_DIR}/${tempPath}`, bytes);
@@ -519,6 +736,7 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     // Step 4: ACKNOWLEDGE.
     try {
       await markComplete(version);
+      if (ours) verifiedThrough = Math.max(verifiedThrough, version);
     } catch { /* the next reader repairs: N.json exists, only the mark is missing */ }
     // `N.json` held other bytes: our entry had expired-and-been-recreated over an existing
     // version (a writer more than `expireTime` behind). The version is not ours.
@@ -529,6 +747,8 @@ export function createS3DynamoDBLogStore(options: S3DynamoDBLogStoreOptions): S3
     name: "s3-dynamodb",
     tableName,
     tablePath,
+    region,
+    checkTablePathVariants,
     writeCommit,
     repair: async () => {
       await latestVersionHint();

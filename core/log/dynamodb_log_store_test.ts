@@ -1,7 +1,13 @@
 // The s3-dynamodb protocol over the memory storage and a real DynamoDB Local (needs
 // LAKESTRIKE_TEST_DYNAMODB_ENDPOINT: run through tests/run.ts; fails without it).
 import assert from "node:assert/strict";
-import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from "@aws-sdk/client-dynamodb";
 import { setupDynamoDBTable } from "../../batch/setup_dynamodb.ts";
 import { CorruptLogError, isLakestrikeError } from "../errors.ts";
 import { loadSnapshot } from "../snapshot/load_snapshot.ts";
@@ -10,10 +16,14 @@ import { createTable } from "../write/create_table.ts";
 import { commitActions } from "./commit.ts";
 import {
   createS3DynamoDBLogStore,
+  DynamoDBKeyConflictError,
+  dynamodbTablePath,
+  dynamodbTablePathVariants,
   entryToItem,
   type ExternalCommitEntry,
   isRetryableDynamoDBError,
   itemToEntry,
+  resolveDynamoDBRegion,
 } from "./dynamodb_log_store.ts";
 import { commitPath } from "./paths.ts";
 
@@ -31,10 +41,13 @@ const SCHEMA = {
   fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
 };
 
-async function setup(tablePath?: string) {
+/** A table on memory storage named `s3://bucket/t-<uuid>`; `scheme` picks its DynamoDB key. */
+async function setup(scheme?: "s3a" | "s3") {
   ready ??= setupDynamoDBTable({ endpoint: endpoint(), tableName: TABLE });
   await ready;
-  const storage = createMemoryStorage({ location: `s3://bucket/t-${crypto.randomUUID()}` });
+  const path = `bucket/t-${crypto.randomUUID()}`;
+  const storage = createMemoryStorage({ location: `s3://${path}` });
+  const tablePath = scheme === undefined ? undefined : `${scheme}://${path}`;
   const make = () =>
     createS3DynamoDBLogStore({
       storage,
@@ -43,7 +56,20 @@ async function setup(tablePath?: string) {
       ...(tablePath ? { tablePath } : {}),
     });
   const client = new DynamoDBClient({ endpoint: endpoint(), region: "us-east-1" });
-  return { storage, make, client };
+  return { storage, make, client, path };
+}
+
+/** Every DynamoDB item of `tablePath`. */
+async function itemsOf(client: DynamoDBClient, tablePath: string) {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: "tablePath = :tp",
+      ExpressionAttributeValues: { ":tp": { S: tablePath } },
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []).map(itemToEntry);
 }
 
 /** Leave the state a Spark writer leaves when it dies after PutItem: temp file + incomplete entry. */
@@ -102,9 +128,140 @@ Deno.test("isRetryableDynamoDBError: throttling, 5xx and network errors only", (
   assert.ok(!isRetryableDynamoDBError(named("ResourceNotFoundException", 400)));
 });
 
+Deno.test("dynamodbTablePath: Hadoop's path, a trailing slash only at a bucket root", () => {
+  assert.equal(dynamodbTablePath("s3a://lake/tables/events"), "s3a://lake/tables/events");
+  assert.equal(dynamodbTablePath("s3a://lake/tables/events/"), "s3a://lake/tables/events");
+  assert.equal(dynamodbTablePath("s3a://lake"), "s3a://lake/");
+  assert.equal(dynamodbTablePath("s3a://lake/"), "s3a://lake/");
+  assert.equal(dynamodbTablePath("S3://lake/t"), "s3://lake/t");
+  assert.equal(dynamodbTablePath("s3n://lake/t"), "s3n://lake/t");
+  for (const bad of ["hdfs://lake/t", "lake/t", "s3a://", "s3a://Bad_Bucket/t"]) {
+    assert.throws(() => dynamodbTablePath(bad), /Invalid DynamoDB tablePath/);
+  }
+  assert.deepEqual(dynamodbTablePathVariants("s3://lake/t/"), [
+    "s3://lake/t",
+    "s3a://lake/t",
+    "s3n://lake/t",
+  ]);
+  assert.deepEqual(dynamodbTablePathVariants("s3://lake"), [
+    "s3://lake/",
+    "s3://lake",
+    "s3a://lake/",
+    "s3a://lake",
+    "s3n://lake/",
+    "s3n://lake",
+  ]);
+  assert.deepEqual(dynamodbTablePathVariants("memory://t"), []);
+});
+
+Deno.test("createS3DynamoDBLogStore: the key defaults to the location, refuses another table's", () => {
+  const client = { send: () => Promise.reject(new Error("no requests")) };
+  const at = (location: string, tablePath?: string) =>
+    createS3DynamoDBLogStore({
+      storage: createMemoryStorage({ location }),
+      client,
+      ...(tablePath === undefined ? {} : { tablePath }),
+    }).tablePath;
+  assert.equal(at("s3://lake/events"), "s3://lake/events");
+  // Spark keys a bucket-root table with the slash (Hadoop's Path of `s3a://lake/`).
+  assert.equal(at("s3://lake"), "s3://lake/");
+  assert.equal(at("s3://lake", "s3a://lake"), "s3a://lake/");
+  assert.equal(at("s3://lake/events", "s3a://lake/events/"), "s3a://lake/events");
+  assert.throws(
+    () => at("s3://lake/events", "s3a://lake/other"),
+    /Invalid DynamoDB tablePath "s3a:\/\/lake\/other": it names another table than s3:\/\/lake\/events/,
+  );
+});
+
+Deno.test("resolveDynamoDBRegion: Spark's us-east-1 unless given; refuses to guess from AWS_REGION", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.equal(resolveDynamoDBRegion(undefined, env({})), "us-east-1");
+  assert.equal(resolveDynamoDBRegion(undefined, env({ AWS_REGION: "us-east-1" })), "us-east-1");
+  assert.equal(resolveDynamoDBRegion("eu-west-1", env({ AWS_REGION: "ap-south-1" })), "eu-west-1");
+  for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION"]) {
+    assert.throws(
+      () => resolveDynamoDBRegion(undefined, env({ [name]: "eu-west-1" })),
+      (e: Error) =>
+        isLakestrikeError(e, "INVALID_ARGUMENT") &&
+        e.message ===
+          `No DynamoDB region configured while ${name} is eu-west-1: Delta Spark's S3DynamoDBLogStore uses spark.io.delta.storage.S3DynamoDBLogStore.ddb.region (default us-east-1) and ignores ${name}; set the region every writer uses (config dynamodb.region, --dynamodb-region)`,
+    );
+  }
+});
+
+Deno.test("s3-dynamodb: the region picks the DynamoDB table, as Spark's ddb.region does", async () => {
+  const region = "eu-west-1";
+  const tableName = `lakestrike_region_${crypto.randomUUID().slice(0, 8)}`;
+  const eu = new DynamoDBClient({ endpoint: endpoint(), region });
+  await eu.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: "tablePath", AttributeType: "S" },
+        { AttributeName: "fileName", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "tablePath", KeyType: "HASH" },
+        { AttributeName: "fileName", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  const storage = createMemoryStorage({ location: `s3://bucket/r-${crypto.randomUUID()}` });
+  const inEu = createS3DynamoDBLogStore({ storage, tableName, endpoint: endpoint(), region });
+  assert.equal(inEu.region, region);
+  await createTable(storage, { schema: SCHEMA, protocol: inEu });
+  assert.equal((await inEu.getEntry(0))?.complete, true);
+  // The same table name in us-east-1 is another table (here: none at all).
+  const inUs = createS3DynamoDBLogStore({ storage, tableName, endpoint: endpoint() });
+  assert.equal(inUs.region, "us-east-1");
+  await assert.rejects(
+    inUs.getEntry(0),
+    (e: Error) =>
+      isLakestrikeError(e, "INVALID_ARGUMENT") &&
+      e.message.startsWith(
+        `Cannot read DynamoDB entry of version 0: DynamoDB table ${tableName} does not exist in region us-east-1; every writer of a table must use the same DynamoDB table and region`,
+      ),
+  );
+});
+
+Deno.test("s3-dynamodb: a key is refused while another spelling of the table holds newer entries", async () => {
+  const { storage, make, client, path } = await setup("s3a");
+  const spark = make(); // keys by s3a://, as Spark on S3A
+  await createTable(storage, { schema: SCHEMA, protocol: spark });
+  await spark.writeCommit(1, encoder.encode('{"commitInfo":{"w":"spark"}}\n'));
+  const ours = createS3DynamoDBLogStore({ storage, tableName: TABLE, endpoint: endpoint() });
+  assert.equal(ours.tablePath, `s3://${path}`);
+  await assert.rejects(
+    ours.checkTablePathVariants(),
+    (e: Error) =>
+      e instanceof DynamoDBKeyConflictError && e.foundTablePath === `s3a://${path}` &&
+      e.message ===
+        `Cannot open s3://${path}: DynamoDB table ${TABLE} (region us-east-1) holds commit entries for s3a://${path} up to version 1, and none for s3://${path}, the key this writer uses; another writer keys the table as s3a://${path} (Delta Spark uses the path it opens the table with, s3a:// on S3A), and two keys are two locks. Set dynamodb.tablePath (--dynamodb-table-path) to s3a://${path} here, or make every writer use s3://${path}`,
+  );
+  await spark.checkTablePathVariants(); // its own key is the newest
+  // Entries left under another key by an earlier, corrected configuration are older than ours.
+  const corrected = createS3DynamoDBLogStore({ storage, tableName: TABLE, endpoint: endpoint() });
+  await client.send(
+    new PutItemCommand({
+      TableName: TABLE,
+      Item: entryToItem({
+        tablePath: `s3://${path}`,
+        fileName: "00000000000000000002.json",
+        version: 2,
+        tempPath: ".tmp/00000000000000000002.json.x",
+        complete: true,
+        expireTime: 2_000_000_000,
+      }),
+    }),
+  );
+  await corrected.checkTablePathVariants();
+  await assert.rejects(spark.checkTablePathVariants(), DynamoDBKeyConflictError);
+});
+
 Deno.test("s3-dynamodb: a reader repairs an incomplete entry left by a Spark writer (s3a tablePath)", async () => {
-  const tablePath = `s3a://bucket/spark-${crypto.randomUUID()}`;
-  const { storage, make, client } = await setup(tablePath);
+  const { storage, make, client, path } = await setup("s3a");
+  const tablePath = `s3a://${path}`;
   const v0 = await createTable(storage, { schema: SCHEMA, protocol: make() });
   const bytes = encoder.encode(
     '{"commitInfo":{"operation":"WRITE","engineInfo":"Apache-Spark"}}\n',
@@ -195,11 +352,76 @@ Deno.test("s3-dynamodb: a writer whose entry expired over an existing version do
   // Version 1 exists, its entry long gone (TTL): only the copy can notice.
   const theirs = encoder.encode('{"commitInfo":{"w":"old"}}\n');
   await storage.put(commitPath(1), theirs);
+  const late = make();
   assert.equal(
-    await make().writeCommit(1, encoder.encode('{"commitInfo":{"w":"late"}}\n')),
+    await late.writeCommit(1, encoder.encode('{"commitInfo":{"w":"late"}}\n')),
     "exists",
   );
   assert.deepEqual(await storage.get(commitPath(1)), theirs);
+  // Spark's step 0: N.json exists, so no entry is created for it and no temp file is left.
+  assert.equal(await late.getEntry(1), undefined);
+  assert.deepEqual(await storage.list("_delta_log/.tmp/00000000000000000001.json"), []);
+});
+
+Deno.test("s3-dynamodb: a writer refuses version N when N-1 does not exist, writing nothing", async () => {
+  const { storage, make, client } = await setup();
+  const writer = make();
+  await createTable(storage, { schema: SCHEMA, protocol: writer });
+  const before = await storage.list("_delta_log/");
+  // A fresh writer: version 2 after a gap (no 1.json, no entry for 1).
+  await assert.rejects(
+    make().writeCommit(2, encoder.encode('{"commitInfo":{"w":"gap"}}\n')),
+    (e: Error) =>
+      isLakestrikeError(e, "COMMIT_FAILED") &&
+      e.message ===
+        `Cannot commit version 2: version 1 does not exist (no _delta_log/00000000000000000001.json and no incomplete DynamoDB entry for it under ${writer.tablePath})`,
+  );
+  // A complete entry whose N-1.json is gone (Spark: "previous commit ... doesn't exist on the
+  // file system but does in the external log store") is refused the same way.
+  await client.send(
+    new PutItemCommand({
+      TableName: TABLE,
+      Item: entryToItem({
+        tablePath: writer.tablePath,
+        fileName: "00000000000000000001.json",
+        version: 1,
+        tempPath: ".tmp/00000000000000000001.json.gone",
+        complete: true,
+        expireTime: 2_000_000_000,
+      }),
+    }),
+  );
+  await assert.rejects(
+    make().writeCommit(2, encoder.encode('{"commitInfo":{"w":"gap"}}\n')),
+    /Cannot commit version 2: version 1 does not exist/,
+  );
+  assert.deepEqual(await storage.list("_delta_log/"), before);
+  assert.deepEqual((await itemsOf(client, writer.tablePath)).map((e) => e.version), [0, 1]);
+});
+
+Deno.test("s3-dynamodb: a single writer checks N-1 once, then only HEADs N.json per commit", async () => {
+  const { storage, make } = await setup();
+  await createTable(storage, { schema: SCHEMA, protocol: make() });
+  const heads: string[] = [];
+  const counted = {
+    ...storage,
+    head(path: string) {
+      heads.push(path);
+      return storage.head(path);
+    },
+  };
+  const writer = createS3DynamoDBLogStore({
+    storage: counted,
+    tableName: TABLE,
+    endpoint: endpoint(),
+  });
+  for (const v of [1, 2, 3]) {
+    assert.equal(
+      await writer.writeCommit(v, encoder.encode(`{"commitInfo":{"v":${v}}}\n`)),
+      "committed",
+    );
+  }
+  assert.deepEqual(heads, [commitPath(1), commitPath(0), commitPath(2), commitPath(3)]);
 });
 
 Deno.test("s3-dynamodb: re-creating a table whose old entries remain is refused", async () => {

@@ -156,6 +156,63 @@ export function parseS3Uri(uri: string): S3Location {
   return { bucket, prefix };
 }
 
+const S3_SCHEME_RE = /^(s3|s3a|s3n):\/\//i;
+
+/**
+ * The DynamoDB key of a table at `uri` (`s3://`, `s3a://` or `s3n://`) in the `s3-dynamodb`
+ * commit protocol, as Spark's `S3DynamoDBLogStore` writes it: the Hadoop path of the table, which
+ * has no trailing slash except at the root of a bucket. The scheme is kept (it is part of the
+ * key); use the one the other writers open the table with.
+ *
+ * @throws {InvalidArgumentError} when `uri` is not an S3 URI
+ *
+ * @example
+ * ```ts
+ * import { dynamodbTablePath } from "./s3.ts";
+ * if (dynamodbTablePath("s3a://lake/events/") !== "s3a://lake/events") throw new Error("path");
+ * if (dynamodbTablePath("s3a://lake") !== "s3a://lake/") throw new Error("bucket root");
+ * ```
+ */
+export function dynamodbTablePath(uri: string): string {
+  const scheme = S3_SCHEME_RE.exec(uri)?.[1]?.toLowerCase();
+  let location: S3Location | undefined;
+  try {
+    if (scheme !== undefined) location = parseS3Uri(`s3://${uri.slice(scheme.length + 3)}`);
+  } catch { /* reported below */ }
+  if (location === undefined) {
+    throw new InvalidArgumentError(
+      `Invalid DynamoDB tablePath ${
+        JSON.stringify(uri)
+      }: expected s3a://bucket/path (or s3://, s3n://)`,
+    );
+  }
+  return `${scheme}://${location.bucket}/${location.prefix}`;
+}
+
+/**
+ * Every key another writer may use for the table at `location`: its Hadoop path under `s3`, `s3a`
+ * and `s3n`, and at a bucket root also without the trailing slash (the key of delta-rs and of
+ * lakestrike before ADR 0017). Empty for a location that is not on S3.
+ *
+ * @example
+ * ```ts
+ * import { dynamodbTablePathVariants } from "./s3.ts";
+ * const keys = dynamodbTablePathVariants("s3://lake/events");
+ * if (!keys.includes("s3a://lake/events") || keys.length !== 3) throw new Error("variants");
+ * ```
+ */
+export function dynamodbTablePathVariants(location: string): string[] {
+  if (!S3_SCHEME_RE.test(location)) return [];
+  const path = dynamodbTablePath(location);
+  const rest = path.slice(path.indexOf("://") + 3);
+  const keys: string[] = [];
+  for (const scheme of ["s3", "s3a", "s3n"]) {
+    keys.push(`${scheme}://${rest}`);
+    if (rest.endsWith("/")) keys.push(`${scheme}://${rest.slice(0, -1)}`);
+  }
+  return keys;
+}
+
 /**
  * Create a storage rooted at `s3://bucket/prefix`. See the module doc for retries, configuration
  * and path-style addressing.
