@@ -35,6 +35,7 @@ import {
   defaultCommitProtocolName,
 } from "../core/log/commit_protocol.ts";
 import { parseDataType } from "../core/schema/parse_schema.ts";
+import { dynamodbTablePath, dynamodbTablePathVariants } from "../core/storage/s3.ts";
 import type { DataType, StructField, StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
 import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
@@ -107,12 +108,16 @@ export interface TableInput {
   /** Create the table when it does not exist (default true). */
   createIfMissing?: boolean;
   /**
-   * How commits are made atomic (DESIGN section 3): `local` (default for paths), `s3` (default for
-   * `s3://`: conditional PUT) or `s3-dynamodb` (the S3DynamoDBLogStore protocol, for Spark writers
-   * on the same table). Recorded in the table; a runner with another protocol refuses the table.
+   * How commits are made atomic: `local` (default for paths), `s3` (default for `s3://`:
+   * conditional PUT) or `s3-dynamodb` (the S3DynamoDBLogStore protocol, for Spark writers on the
+   * same table). Recorded in the table; a runner with another protocol refuses the table. An
+   * existing `s3://` table that records none (created by Spark or delta-rs) needs it set here.
    */
   commitProtocol?: CommitProtocolName;
-  /** DynamoDB settings of `s3-dynamodb`. */
+  /**
+   * DynamoDB settings: those of `s3-dynamodb`; with `s3`, the DynamoDB table checked for entries of
+   * this table at start (a table Spark commits through DynamoDB is then refused).
+   */
   dynamodb?: DynamoDbInput;
   /** The runner's maintenance schedule for this table (compaction on, vacuum off by default). */
   maintenance?: MaintenanceInput;
@@ -134,14 +139,26 @@ export interface MaintenanceInput {
   vacuumApplyDataRetention?: boolean;
 }
 
-/** DynamoDB settings of the `s3-dynamodb` commit protocol. */
+/**
+ * DynamoDB settings of the `s3-dynamodb` commit protocol; each must equal the one of Delta Spark's
+ * `S3DynamoDBLogStore` on the same table (`spark.io.delta.storage.S3DynamoDBLogStore.ddb.*`).
+ */
 export interface DynamoDbInput {
-  /** DynamoDB table name (default `delta_log`). */
+  /** DynamoDB table name (default `delta_log`, Spark's `ddb.tableName` default). */
   tableName?: string;
   /** Endpoint URL (DynamoDB Local); default the AWS SDK's. */
   endpoint?: string;
-  /** AWS region; default `AWS_REGION`, else `us-east-1`. */
+  /**
+   * AWS region of the DynamoDB table (Spark's `ddb.region`). Default `us-east-1`, as Spark's, which
+   * ignores `AWS_REGION`; without it the runner refuses to start when `AWS_REGION` names another.
+   */
   region?: string;
+  /**
+   * The table's DynamoDB key: the path Spark opens the table with, `s3a://bucket/path` on S3A
+   * (`s3a://bucket/` at a bucket root). Default the table's `s3://` uri. Same bucket and prefix as
+   * `uri`; stored in Hadoop's form (no trailing slash except at a bucket root).
+   */
+  tablePath?: string;
 }
 
 /** Edge settings as written in the config; every field is optional. */
@@ -222,7 +239,12 @@ export interface TableConfig {
   createIfMissing: boolean;
   /** The commit protocol (the URI's default when the config names none). */
   commitProtocol: CommitProtocolName;
-  /** DynamoDB settings, for `s3-dynamodb`. */
+  /**
+   * False when `commitProtocol` is the URI's default, not named in the config: an existing table
+   * on S3 that records no protocol is then refused. `undefined` counts as named.
+   */
+  commitProtocolConfigured?: boolean;
+  /** DynamoDB settings, for `s3-dynamodb` (and the check of `s3`). */
   dynamodb?: DynamoDbInput;
   /** The runner's maintenance schedule of the table (validated; defaults are the scheduler's). */
   maintenance?: MaintenanceInput;
@@ -534,7 +556,7 @@ function checkTable(
   } else if (commitProtocol !== "local" && !uri.startsWith("s3://")) {
     issues.push(`${at}.commitProtocol: '${commitProtocol}' needs an s3:// uri`);
   }
-  const dynamodb = checkDynamoDb(v.dynamodb, commitProtocol, `${at}.dynamodb`, issues);
+  const dynamodb = checkDynamoDb(v.dynamodb, commitProtocol, uri, `${at}.dynamodb`, issues);
   const maintenance = checkMaintenance(v.maintenance, `${at}.maintenance`, issues);
   if (schema === undefined || issues.length > before) return undefined;
   return {
@@ -546,6 +568,7 @@ function checkTable(
     unknownFields: unknownFields as "reject" | "drop",
     createIfMissing: createIfMissing as boolean,
     commitProtocol: commitProtocol as CommitProtocolName,
+    commitProtocolConfigured: v.commitProtocol !== undefined,
     ...(dynamodb === undefined ? {} : { dynamodb }),
     maintenance,
   };
@@ -594,19 +617,20 @@ function checkMaintenance(v: unknown, at: string, issues: string[]): Maintenance
 function checkDynamoDb(
   v: unknown,
   commitProtocol: unknown,
+  uri: string,
   at: string,
   issues: string[],
 ): DynamoDbInput | undefined {
   if (v === undefined) return undefined;
-  if (commitProtocol !== "s3-dynamodb") {
-    issues.push(`${at}: only used with commitProtocol 's3-dynamodb'`);
+  if (commitProtocol !== "s3-dynamodb" && commitProtocol !== "s3") {
+    issues.push(`${at}: only used with commitProtocol 's3-dynamodb' (or 's3', as a check)`);
     return undefined;
   }
   if (!isRecord(v)) {
     issues.push(`${at}: expected an object, got ${show(v)}`);
     return undefined;
   }
-  checkUnknownKeys(v, ["tableName", "endpoint", "region"], at, issues);
+  checkUnknownKeys(v, ["tableName", "endpoint", "region", "tablePath"], at, issues);
   const out: DynamoDbInput = {};
   if (v.tableName !== undefined) {
     if (typeof v.tableName !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(v.tableName)) {
@@ -622,6 +646,17 @@ function checkDynamoDb(
     if (typeof v.region !== "string" || !/^[a-z0-9-]{2,32}$/.test(v.region)) {
       issues.push(`${at}.region: expected an AWS region, got ${show(v.region)}`);
     } else out.region = v.region;
+  }
+  if (v.tablePath !== undefined) {
+    let key: string | undefined;
+    try {
+      if (typeof v.tablePath === "string") key = dynamodbTablePath(v.tablePath);
+    } catch { /* reported below */ }
+    if (key === undefined) {
+      issues.push(`${at}.tablePath: expected an s3a://bucket/path URI, got ${show(v.tablePath)}`);
+    } else if (uri.startsWith("s3://") && !dynamodbTablePathVariants(uri).includes(key)) {
+      issues.push(`${at}.tablePath: ${show(v.tablePath)} names another table than uri ${uri}`);
+    } else out.tablePath = key;
   }
   return out;
 }

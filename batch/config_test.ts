@@ -392,17 +392,61 @@ Deno.test("validateConfig: commit protocols", () => {
   );
   refused(
     (c) => (c.tables[0]!.dynamodb = { tableName: "x" }),
-    "tables[0].dynamodb: only used with commitProtocol 's3-dynamodb'",
+    "tables[0].dynamodb: only used with commitProtocol 's3-dynamodb' (or 's3', as a check)",
   );
   const bad = base();
   bad.tables[0]!.uri = "s3://bucket/t";
   bad.tables[0]!.commitProtocol = "s3-dynamodb";
-  bad.tables[0]!.dynamodb = { tableName: "x", endpoint: "localhost", region: "EU", colour: 1 };
+  bad.tables[0]!.dynamodb = {
+    tableName: "x",
+    endpoint: "localhost",
+    region: "EU",
+    colour: 1,
+    tablePath: "hdfs://bucket/t",
+  };
   assert.deepEqual(issuesOf(bad), [
-    "tables[0].dynamodb.colour: unknown setting (known: tableName, endpoint, region)",
+    "tables[0].dynamodb.colour: unknown setting (known: tableName, endpoint, region, tablePath)",
     "tables[0].dynamodb.tableName: expected a DynamoDB table name, got 'x'",
     "tables[0].dynamodb.endpoint: expected an http(s) URL, got 'localhost'",
     "tables[0].dynamodb.region: expected an AWS region, got 'EU'",
+    "tables[0].dynamodb.tablePath: expected an s3a://bucket/path URI, got 'hdfs://bucket/t'",
+  ]);
+});
+
+Deno.test("validateConfig: dynamodb.tablePath is the table's Hadoop path, trailing slash at a bucket root", () => {
+  const table = (uri: string, tablePath: string, commitProtocol = "s3-dynamodb") => ({
+    name: "t",
+    uri,
+    schema: { x: "long" },
+    commitProtocol,
+    dynamodb: { tablePath, region: "eu-west-1" },
+  });
+  const tablePathOf = (t: ReturnType<typeof table>) =>
+    validateConfig({ tables: [t] }).tables[0]!.dynamodb?.tablePath;
+  assert.equal(tablePathOf(table("s3://lake/events", "s3a://lake/events/")), "s3a://lake/events");
+  assert.equal(tablePathOf(table("s3://lake", "s3a://lake")), "s3a://lake/");
+  assert.equal(tablePathOf(table("s3://lake/", "s3a://lake/")), "s3a://lake/");
+  assert.equal(tablePathOf(table("s3://lake/events", "s3://lake/events")), "s3://lake/events");
+  // With 's3' the section names where to look for Spark's entries before accepting the table.
+  assert.equal(tablePathOf(table("s3://lake/e", "s3a://lake/e", "s3")), "s3a://lake/e");
+  assert.deepEqual(issuesOf({ tables: [table("s3://lake/events", "s3a://lake/other")] }), [
+    "tables[0].dynamodb.tablePath: 's3a://lake/other' names another table than uri s3://lake/events",
+  ]);
+  assert.deepEqual(issuesOf({ tables: [table("s3://lake/events", "s3a://other/events")] }), [
+    "tables[0].dynamodb.tablePath: 's3a://other/events' names another table than uri s3://lake/events",
+  ]);
+});
+
+Deno.test("validateConfig: commitProtocolConfigured says whether the protocol is the uri's default", () => {
+  const c = validateConfig({
+    tables: [
+      { name: "a", uri: "s3://lake/a", schema: { x: "long" } },
+      { name: "b", uri: "s3://lake/b", schema: { x: "long" }, commitProtocol: "s3" },
+    ],
+  });
+  assert.deepEqual(c.tables.map((t) => [t.commitProtocol, t.commitProtocolConfigured]), [
+    ["s3", false],
+    ["s3", true],
   ]);
 });
 

@@ -8,10 +8,18 @@
  * is read, so the table is loaded once, the protocol is built from its property (or from the caller's
  * choice), and the table is loaded again through it.
  *
+ * A table on S3 that records no protocol (Delta Spark, delta-rs) is refused unless `protocol` is
+ * given, and `s3` with DynamoDB settings first checks that DynamoDB holds no entries of the table
+ * (`resolveCommitProtocol`). DynamoDB settings count as given when any `dynamodb*` option is set.
+ *
  * @module
  */
 import type { CommitProtocol, CommitProtocolName } from "../core/log/commit_protocol.ts";
-import { recordedCommitProtocol, resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import {
+  assertCommitProtocol,
+  recordedCommitProtocol,
+  resolveCommitProtocol,
+} from "../core/log/commit_protocol.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { isLakestrikeError } from "../core/errors.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
@@ -28,6 +36,10 @@ export interface OpenTableOptions {
   dynamodbTable?: string;
   /** DynamoDB endpoint (default: the AWS SDK's, from `AWS_ENDPOINT_URL_DYNAMODB` etc.). */
   dynamodbEndpoint?: string;
+  /** DynamoDB region (default `us-east-1`, Spark's; see `resolveDynamoDBRegion`). */
+  dynamodbRegion?: string;
+  /** DynamoDB key of the table (default its `s3://` URI; `s3a://bucket/path` to share with Spark). */
+  dynamodbTablePath?: string;
 }
 
 /** An opened table. */
@@ -41,10 +53,13 @@ export interface OpenedTable {
 export async function openTable(uri: string, options: OpenTableOptions = {}): Promise<OpenedTable> {
   const storage = openStorage(uri);
   const at = options.version === undefined ? {} : { version: options.version };
-  const dynamodb = {
+  const given = {
     ...(options.dynamodbTable ? { tableName: options.dynamodbTable } : {}),
     ...(options.dynamodbEndpoint ? { endpoint: options.dynamodbEndpoint } : {}),
+    ...(options.dynamodbRegion ? { region: options.dynamodbRegion } : {}),
+    ...(options.dynamodbTablePath ? { tablePath: options.dynamodbTablePath } : {}),
   };
+  const dynamodb = Object.keys(given).length > 0 ? given : undefined;
   let snapshot: Snapshot;
   try {
     snapshot = await loadSnapshot(storage, at);
@@ -53,14 +68,16 @@ export async function openTable(uri: string, options: OpenTableOptions = {}): Pr
     if (options.protocol !== "s3-dynamodb" || !isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
     const protocol = await resolveCommitProtocol(storage, undefined, {
       protocol: "s3-dynamodb",
-      dynamodb,
+      dynamodb: dynamodb ?? {},
     });
-    return { storage, protocol, snapshot: await loadSnapshot(storage, { ...at, protocol }) };
+    snapshot = await loadSnapshot(storage, { ...at, protocol });
+    assertCommitProtocol(storage.location, snapshot.metadata.configuration, protocol.name);
+    return { storage, protocol, snapshot };
   }
   const name = options.protocol ?? recordedCommitProtocol(snapshot.metadata.configuration);
   const protocol = await resolveCommitProtocol(storage, snapshot, {
     ...(name ? { protocol: name } : {}),
-    dynamodb,
+    ...(name === "s3-dynamodb" ? { dynamodb: dynamodb ?? {} } : dynamodb ? { dynamodb } : {}),
   });
   if (protocol.repair) snapshot = await loadSnapshot(storage, { ...at, protocol });
   return { storage, protocol, snapshot };

@@ -12,7 +12,7 @@
  */
 import type { Clock } from "../core/clock.ts";
 import { isLakestrikeError, LakestrikeError } from "../core/errors.ts";
-import { resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import { assertCommitProtocol, resolveCommitProtocol } from "../core/log/commit_protocol.ts";
 import { serializeSchema } from "../core/schema/parse_schema.ts";
 import type { StructType } from "../core/schema/types.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
@@ -78,27 +78,44 @@ function checkTableMatches(t: TableConfig, snapshot: Snapshot, location: string)
 
 /**
  * Opens one configured table: loads its snapshot, or creates it when it is missing and
- * `createIfMissing` allows; resolves its commit protocol (refusing a table recorded with another).
+ * `createIfMissing` allows; resolves its commit protocol (refusing a table recorded with another,
+ * an `s3://` table that records none unless the config names `commitProtocol`, and the DynamoDB
+ * conflicts of `resolveCommitProtocol`), then loads the table again through a protocol that
+ * repairs (`s3-dynamodb`), so a commit that a crashed writer decided is seen before the first write.
  *
  * @throws {LakestrikeError} `TABLE_NOT_FOUND` when missing and not to be created, `SCHEMA_MISMATCH`
- * when the table differs from the config.
+ * when the table differs from the config, `INVALID_ARGUMENT` when the protocol is refused.
  */
 export async function openConfiguredTable(
   t: TableConfig,
   options: { clock?: Clock } = {},
 ): Promise<OpenedTable> {
   const storage = openStorage(t.uri);
-  const protocolConfig = t.dynamodb === undefined
-    ? { protocol: t.commitProtocol }
-    : { protocol: t.commitProtocol, dynamodb: t.dynamodb };
+  const protocolConfig = {
+    ...(t.commitProtocolConfigured === false ? {} : { protocol: t.commitProtocol }),
+    ...(t.dynamodb === undefined ? {} : { dynamodb: t.dynamodb }),
+  };
   let snapshot: Snapshot | undefined;
+  let notFound: unknown;
   let created = false;
   try {
     snapshot = await loadSnapshot(storage);
   } catch (e) {
-    if (!isLakestrikeError(e, "TABLE_NOT_FOUND") || !t.createIfMissing) throw e;
+    // Version 0 itself may wait for its DynamoDB repair: the protocol's load below tells.
+    if (!isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
+    notFound = e;
   }
   const protocol = await resolveCommitProtocol(storage, snapshot, protocolConfig);
+  if (protocol.repair) {
+    try {
+      snapshot = await loadSnapshot(storage, { protocol });
+      assertCommitProtocol(storage.location, snapshot.metadata.configuration, protocol.name);
+    } catch (e) {
+      if (!isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
+      notFound = e;
+    }
+  }
+  if (snapshot === undefined && !t.createIfMissing) throw notFound;
   if (snapshot === undefined) {
     try {
       snapshot = await createTable(storage, {

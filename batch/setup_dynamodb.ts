@@ -1,6 +1,7 @@
 /**
  * `deno task setup-dynamodb [--table NAME] [--endpoint URL] [--region REGION]`: create the DynamoDB
- * table of the `s3-dynamodb` commit protocol, as Delta Spark and delta-rs expect it: hash key
+ * table of the `s3-dynamodb` commit protocol, in the region the protocol uses (default `us-east-1`,
+ * as Spark's; see `resolveDynamoDBRegion`), as Delta Spark and delta-rs expect it: hash key
  * `tablePath` (S), range key `fileName` (S), on-demand billing (`PAY_PER_REQUEST`), TTL on
  * `expireTime`. Waits until the table is `ACTIVE`.
  *
@@ -18,8 +19,12 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { LakestrikeError } from "../core/errors.ts";
-import { DEFAULT_DYNAMODB_TABLE, type DynamoDBSender } from "../core/log/dynamodb_log_store.ts";
-import { parseFlags, runCli, UsageError } from "./cli.ts";
+import {
+  DEFAULT_DYNAMODB_TABLE,
+  type DynamoDBSender,
+  resolveDynamoDBRegion,
+} from "../core/log/dynamodb_log_store.ts";
+import { AWS_REGION_RE, parseFlags, runCli, UsageError } from "./cli.ts";
 
 /** Options of {@linkcode setupDynamoDBTable}. */
 export interface SetupDynamoDBOptions {
@@ -29,7 +34,10 @@ export interface SetupDynamoDBOptions {
   client?: DynamoDBSender;
   /** Endpoint URL (DynamoDB Local); default the SDK's. */
   endpoint?: string;
-  /** Region; default `AWS_REGION`, else `us-east-1`. */
+  /**
+   * Region; default `us-east-1` (Spark's `ddb.region` default), refused when `AWS_REGION` names
+   * another (see `resolveDynamoDBRegion`).
+   */
   region?: string;
   /** Give up waiting for `ACTIVE` after this long; default 60 s. */
   activeTimeoutMs?: number;
@@ -38,6 +46,8 @@ export interface SetupDynamoDBOptions {
 /** What {@linkcode setupDynamoDBTable} did. */
 export interface SetupDynamoDBResult {
   tableName: string;
+  /** Region of the table; `undefined` when the client was given. */
+  region?: string;
   /** True when the table was created by this call. */
   created: boolean;
   /** True when TTL on `expireTime` was enabled by this call. */
@@ -88,8 +98,10 @@ export async function setupDynamoDBTable(
   options: SetupDynamoDBOptions = {},
 ): Promise<SetupDynamoDBResult> {
   const tableName = options.tableName ?? DEFAULT_DYNAMODB_TABLE;
+  // The region the commit protocol will use, so writers find the table this creates.
+  const region = options.client === undefined ? resolveDynamoDBRegion(options.region) : undefined;
   const client: DynamoDBSender = options.client ?? new DynamoDBClient({
-    region: options.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
+    region: region!,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
   });
   let created = false;
@@ -157,7 +169,7 @@ export async function setupDynamoDBTable(
     );
     ttlEnabled = true;
   }
-  return { tableName, created, ttlEnabled };
+  return { tableName, ...(region === undefined ? {} : { region }), created, ttlEnabled };
 }
 
 const USAGE = "usage: deno task setup-dynamodb [--table NAME] [--endpoint URL] [--region REGION]";
@@ -187,12 +199,17 @@ if (import.meta.main) {
       }
       options.endpoint = values.endpoint;
     }
-    if (typeof values.region === "string") options.region = values.region;
+    if (typeof values.region === "string") {
+      if (!AWS_REGION_RE.test(values.region)) {
+        throw new UsageError(`Invalid value for --region: '${values.region}' is not an AWS region`);
+      }
+      options.region = values.region;
+    }
     const r = await setupDynamoDBTable(options);
     console.log(
-      `${
-        r.created ? "created" : "ok"
-      }: DynamoDB table ${r.tableName} (tablePath S HASH, fileName S RANGE, PAY_PER_REQUEST, TTL on expireTime${
+      `${r.created ? "created" : "ok"}: DynamoDB table ${r.tableName}${
+        r.region === undefined ? "" : ` in ${r.region}`
+      } (tablePath S HASH, fileName S RANGE, PAY_PER_REQUEST, TTL on expireTime${
         r.ttlEnabled ? " enabled now" : ""
       })`,
     );

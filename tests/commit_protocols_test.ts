@@ -34,6 +34,7 @@ import { scanSnapshot } from "../core/scan/scan_snapshot.ts";
 import { loadSnapshot } from "../core/snapshot/load_snapshot.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
+import { createMemoryStorage } from "../core/storage/memory.ts";
 import { createS3Storage, type S3Operation } from "../core/storage/s3.ts";
 import { createTestBucket, testS3Endpoint } from "../core/storage/s3_test_support.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
@@ -306,8 +307,7 @@ Deno.test("commit protocol s3-dynamodb: a PutItem whose answer was lost is ours;
         Promise.reject(Object.assign(new Error("slow down"), { name: "ThrottlingException" })),
     };
     const starved = createS3DynamoDBLogStore({
-      storage: f.storage,
-      tablePath: `s3://elsewhere/t-${crypto.randomUUID()}`,
+      storage: createMemoryStorage({ location: `s3://elsewhere/t-${crypto.randomUUID()}` }),
       tableName: DDB_TABLE,
       client: always,
       throttleAttemptsMax: 3,
@@ -317,7 +317,9 @@ Deno.test("commit protocol s3-dynamodb: a PutItem whose answer was lost is ours;
       starved.writeCommit(0, encoder.encode("x\n")),
       (e: Error) =>
         isLakestrikeError(e, "COMMIT_FAILED") &&
-        e.message.startsWith("Cannot commit version 0: DynamoDB throttled after 3 attempts"),
+        e.message.startsWith(
+          "Cannot read DynamoDB entry of version 0: DynamoDB throttled after 3 attempts",
+        ),
     );
   } finally {
     await f.cleanup();
@@ -574,10 +576,12 @@ Deno.test("commit protocol s3: a steady-state commit is one data PUT and one log
   assert.deepEqual(counts.dynamodb, {});
 });
 
-Deno.test("commit protocol s3-dynamodb: a steady-state commit is 3 PUTs, one PutItem, one UpdateItem", async () => {
+Deno.test("commit protocol s3-dynamodb: a steady-state commit is 3 PUTs, one HEAD, one PutItem, one UpdateItem", async () => {
   const counts = await countedAppend("s3-dynamodb");
-  // data file, temp file, N.json (the writer copies from memory: no GET of the temp file).
-  assert.deepEqual(counts.s3, { PutObject: 3 });
+  // data file, temp file, N.json (the writer copies from memory: no GET of the temp file); the
+  // HEAD is Spark's check that N.json does not exist yet. N-1 is not checked again: this writer
+  // wrote it.
+  assert.deepEqual(counts.s3, { HeadObject: 1, PutObject: 3 });
   assert.deepEqual(counts.dynamodb, { PutItem: 1, UpdateItem: 1 });
 });
 
@@ -585,9 +589,10 @@ Deno.test("setup-dynamodb: creates the table once, accepts it again, refuses a w
   const endpoint = dynamodbEndpoint();
   const tableName = `lakestrike_setup_${crypto.randomUUID().slice(0, 8)}`;
   const first = await setupDynamoDBTable({ endpoint, tableName });
-  assert.deepEqual(first, { tableName, created: true, ttlEnabled: true });
+  // In the region the protocol uses by default: us-east-1, Spark's ddb.region default.
+  assert.deepEqual(first, { tableName, region: "us-east-1", created: true, ttlEnabled: true });
   const second = await setupDynamoDBTable({ endpoint, tableName });
-  assert.deepEqual(second, { tableName, created: false, ttlEnabled: false });
+  assert.deepEqual(second, { tableName, region: "us-east-1", created: false, ttlEnabled: false });
   // The table works for the protocol.
   await ddbClient().send(
     new PutItemCommand({
@@ -626,7 +631,10 @@ Deno.test("setup-dynamodb: creates the table once, accepts it again, refuses a w
   const cliTable = `lakestrike_cli_${crypto.randomUUID().slice(0, 8)}`;
   const c1 = await cli(["--table", cliTable, "--endpoint", endpoint]);
   assert.equal(c1.code, 0, decoder.decode(c1.stderr));
-  assert.match(decoder.decode(c1.stdout), /^created: DynamoDB table lakestrike_cli_/);
+  assert.match(
+    decoder.decode(c1.stdout),
+    /^created: DynamoDB table lakestrike_cli_\w+ in us-east-1 /,
+  );
   const c2 = await cli(["--table", cliTable, "--endpoint", endpoint]);
   assert.equal(c2.code, 0, decoder.decode(c2.stderr));
   assert.match(decoder.decode(c2.stdout), /^ok: /);
@@ -637,4 +645,7 @@ Deno.test("setup-dynamodb: creates the table once, accepts it again, refuses a w
   const c4 = await cli(["--bogus"]);
   assert.equal(c4.code, 2);
   assert.match(decoder.decode(c4.stderr), /^error: .*bogus/);
+  const c5 = await cli(["--region", "EU West"]);
+  assert.equal(c5.code, 2);
+  assert.match(decoder.decode(c5.stderr), /^error: Invalid value for --region: 'EU West'/);
 });
