@@ -1,5 +1,9 @@
 /**
  * `deno task runner [--config PATH] [--port P] [--hostname H]`: the batch runner as its own process.
+ * The token edges present comes from the environment (`LAKESTRIKE_RUNNER_TOKEN`, or the variable
+ * `runner.tokenEnv` names) or the config's `runner.token`; there is no flag for it, since `ps` shows
+ * a command line to every user of the host. A token of fewer than 16 bytes is refused.
+ *
  * Loads `lakestrike.config.ts`, opens (and, when `createIfMissing`, creates) every table, registers
  * the built-in writer and checkpoint plugins followed by the config's plugins, and serves
  * `createRunner(...)` with `Deno.serve`. Several edges may point at one runner.
@@ -26,6 +30,8 @@ import type { LogFields, Logger, Plugin, PluginContext } from "../plugins/types.
 import { writerPlugin } from "../plugins/writer/mod.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
 import {
+  ConfigError,
+  DEFAULT_RUNNER_TOKEN_ENV,
   type LakestrikeConfig,
   loadConfig,
   resolveRunnerToken,
@@ -295,6 +301,37 @@ export async function startRunner(
 const USAGE =
   "usage: deno task runner [--config PATH] [--port P] [--hostname H] [--log-level debug|info|warn|error]";
 
+/** Fewest bytes of a runner token `deno task runner` accepts (128 bits when random). */
+export const RUNNER_TOKEN_BYTES_MIN = 16;
+
+/**
+ * Refuse a runner token shorter than {@linkcode RUNNER_TOKEN_BYTES_MIN} bytes: it guards every
+ * table's commits, and edges on other hosts present it. `source` names where it came from.
+ *
+ * @throws {ConfigError} naming the source and the length, never the token
+ *
+ * @example
+ * ```ts
+ * import { checkRunnerToken } from "./runner_main.ts";
+ * checkRunnerToken("3f9c1e7a5b2d4f608e1a7c3b5d9f2e4a", "LAKESTRIKE_RUNNER_TOKEN");
+ * let refused = false;
+ * try {
+ *   checkRunnerToken("secret", "LAKESTRIKE_RUNNER_TOKEN");
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error("a 6-byte token must be refused");
+ * ```
+ */
+export function checkRunnerToken(token: string, source: string): void {
+  const bytes = new TextEncoder().encode(token).length;
+  if (bytes < RUNNER_TOKEN_BYTES_MIN) {
+    throw new ConfigError([
+      `${source}: the runner token has ${bytes} bytes, fewer than ${RUNNER_TOKEN_BYTES_MIN}; use a random one, e.g. export ${DEFAULT_RUNNER_TOKEN_ENV}=$(openssl rand -hex 24)`,
+    ]);
+  }
+}
+
 /** Entry point of `deno task runner`. */
 export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(args, {
@@ -311,10 +348,12 @@ export async function main(args: string[]): Promise<void> {
     throw new UsageError(`Invalid value for --log-level: '${level}'`);
   }
   const config = await loadConfig(typeof values.config === "string" ? values.config : undefined);
-  const options: StartRunnerOptions = {
-    runnerToken: resolveRunnerToken(config),
-    logger: createConsoleLogger(level),
-  };
+  const runnerToken = resolveRunnerToken(config);
+  checkRunnerToken(
+    runnerToken,
+    config.runner.token === undefined ? config.runner.tokenEnv : "runner.token",
+  );
+  const options: StartRunnerOptions = { runnerToken, logger: createConsoleLogger(level) };
   if (port !== undefined) options.port = port;
   if (typeof values.hostname === "string") options.hostname = values.hostname;
   const running = await startRunner(config, options);

@@ -22,7 +22,7 @@ import { CONFIG_MODULE_URL, freePort, REPO_ROOT } from "./fixtures/e2e_util.ts";
 const RUNNERS = 3;
 const BATCHES = 50;
 const ROWS = 10;
-const TOKEN = "s3-runner-token";
+const TOKEN = "s3-runner-token-0123456789";
 const SCHEMA: StructType = {
   type: "struct",
   fields: [
