@@ -20,8 +20,9 @@
  * classic V1 checkpoints.
  *
  * Reconciliation: the newest `protocol` and `metaData` win; the newest `txn` per `appId` wins;
- * logical files are keyed by `(path, deletionVector.uniqueId)`, an `add` makes the key active and
- * drops its tombstone, a `remove` drops it from the active set and keeps the remove as a tombstone.
+ * logical files are keyed by `(path, deletionVector.uniqueId)`, an `add` makes the key active (in
+ * place of another key of the same path: active adds have unique paths) and drops its tombstone, a
+ * `remove` drops it from the active set and keeps the remove as a tombstone.
  * Actions are applied in file order. Paths are URI-decoded (RFC 2396) once.
  *
  * Commit timestamps: the commit's `inCommitTimestamp` when the table enables in-commit timestamps,
@@ -624,6 +625,8 @@ class ReplayState {
   protocol: IndependentProtocol | undefined;
   metaData: IndependentMetaData | undefined;
   readonly files = new Map<string, IndependentFile>();
+  /** The active key of each active path. */
+  readonly keyByPath = new Map<string, string>();
   readonly tombstones = new Map<string, IndependentRemove>();
   readonly txns = new Map<string, IndependentTxn>();
   readonly domains = new Map<string, string>();
@@ -632,13 +635,25 @@ class ReplayState {
   apply(actions: readonly ParsedAction[]): void {
     for (const a of actions) {
       switch (a.kind) {
-        case "add":
-          if (!this.files.has(a.key)) this.hooks?.activated(a.key, a.file);
+        case "add": {
+          // Delta PROTOCOL, "Action Reconciliation": the active adds have unique paths, the
+          // newest (path, dvId) pair of each path. A new deletion vector supersedes the old one.
+          const previous = this.keyByPath.get(a.file.path);
+          if (previous !== undefined && previous !== a.key) {
+            this.files.delete(previous);
+            this.hooks?.deactivated(previous);
+          }
+          if (previous !== a.key) this.hooks?.activated(a.key, a.file);
           this.files.set(a.key, a.file);
+          this.keyByPath.set(a.file.path, a.key);
           this.tombstones.delete(a.key);
           break;
+        }
         case "remove":
-          if (this.files.delete(a.key)) this.hooks?.deactivated(a.key);
+          if (this.files.delete(a.key)) {
+            this.keyByPath.delete(a.remove.path);
+            this.hooks?.deactivated(a.key);
+          }
           this.tombstones.set(a.key, a.remove);
           break;
         case "metaData":
