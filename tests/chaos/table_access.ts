@@ -178,11 +178,13 @@ export interface S3TableAccessOptions {
   prefix?: string;
   /** Region; default `AWS_REGION`, else `us-east-1`. */
   region?: string;
+  /** Credentials; default the SDK's chain (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
- * Access to a table root in S3 at `s3://bucket/prefix`, path-style, with credentials from the
- * SDK's default chain (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the tests). SDK retries
+ * Access to a table root in S3 at `s3://bucket/prefix`, path-style, with the given credentials or
+ * the SDK's default chain (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the tests). SDK retries
  * stay on: the checker reads, so a retried read is harmless.
  *
  * @example
@@ -200,6 +202,7 @@ export function s3TableAccess(options: S3TableAccessOptions): ClosableTableAcces
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     region: options.region ?? Deno.env.get("AWS_REGION") ?? "us-east-1",
     forcePathStyle: true,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   return {
     location: `s3://${options.bucket}${keyPrefix === "" ? "" : `/${keyPrefix}`}`,

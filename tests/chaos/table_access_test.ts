@@ -86,6 +86,18 @@ Deno.test("table access: the contract on S3 (moto), under a prefix", async () =>
     );
     await assertContract(access);
     assert.equal(access.location, `s3://${bucket}/t/events`);
+    // Explicit credentials, for a process whose environment has none.
+    const explicit = s3TableAccess({
+      endpoint: testS3Endpoint(),
+      bucket,
+      prefix: "t/events",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    try {
+      assert.equal((await explicit.list("_delta_log/")).length, 2);
+    } finally {
+      explicit.close();
+    }
   } finally {
     access.close();
     client.destroy();
