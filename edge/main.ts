@@ -139,7 +139,8 @@ const USAGE =
   "usage: deno task edge [--config PATH] [--port P] [--producer ID] [--runner URL] [--runner-token T]\n" +
   "       deno task edge --schema-file tables.json --runner URL --runner-token T --producer ID [--port P]";
 
-async function main(args: string[]): Promise<void> {
+/** Entry point of `deno task edge` (also run by the chaos harness). */
+export async function main(args: string[]): Promise<void> {
   const { parseFlags, parseNonNegativeInt, UsageError } = await import("../batch/cli.ts");
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
