@@ -182,8 +182,9 @@ export interface EdgeInput {
   /** Base URL of the runner (default `http://127.0.0.1:{runner.port}`). */
   runnerUrl?: string;
   /**
-   * Stable id of this edge: the `txn` appId of its commits. Every edge writing to one runner needs
-   * its own. Default `edge-{hostname}-{port}` (stable across restarts of the same edge).
+   * Name of this edge (default `edge-{hostname}-{port}`). The producer id of its commits (the `txn`
+   * appId) is this name plus a random incarnation taken at every start (ADR 0022), so edges may
+   * share a name.
    */
   producerId?: string;
 }
