@@ -31,12 +31,14 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { compactArrowData } from "../core/arrow/compact_arrow_data.ts";
 import { ArrowLayoutError, validateArrowLayout } from "../core/arrow/validate_arrow_layout.ts";
 import {
   ArrowValueError,
   DATE_RANGE_TEXT,
   isDateDaysInRange,
   isTimestampMicrosInRange,
+  validateArrowNulls,
   validateArrowValues,
 } from "../core/arrow/validate_arrow_values.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
@@ -937,6 +939,8 @@ function fromArrowTable(
   }
   try {
     validateArrowLayout(table);
+    // The table's nullability, not the client's (nested fields by position, as sameType matched).
+    validateArrowNulls(table, arrowSchema);
     validateArrowValues(table);
   } catch (e) {
     if (e instanceof ArrowLayoutError) throw new SchemaViolationError(0, e.column, e.reason);
@@ -956,8 +960,8 @@ function fromArrowTable(
         return b.finish();
       }
       const column = batch.data.children[k]!;
-      checkNulls(column, f.type, f.nullable, f.name, (i) => rowBase + i, undefined);
-      return compact(column, f.type, 0, column.length);
+      // A copy: views would keep the whole request body alive (ADR 0016).
+      return compactArrowData(column, f.type);
     });
     const rows = data({ type: rowType, length: batch.numRows, nullCount: 0, children });
     batches.push(new arrow.RecordBatch(arrowSchema, rows as arrow.Data<arrow.Struct>));
@@ -996,114 +1000,4 @@ function dataBytes(d: arrow.Data): number {
     (d.nullBitmap?.byteLength ?? 0);
   for (const c of d.children) n += dataBytes(c);
   return n;
-}
-
-/** Bits `[start, start + count)` of `bits` as a fresh bitmap starting at bit 0. */
-function copyBits(bits: Uint8Array, start: number, count: number): Uint8Array {
-  const out = new Uint8Array((count + 7) >> 3);
-  for (let i = 0; i < count; i++) {
-    const b = start + i;
-    if ((bits[b >> 3]! >> (b & 7)) & 1) out[i >> 3]! |= 1 << (i & 7);
-  }
-  return out;
-}
-
-function countBits(bits: Uint8Array, count: number): number {
-  let n = 0;
-  for (let i = 0; i < count; i++) n += (bits[i >> 3]! >> (i & 7)) & 1;
-  return n;
-}
-
-/**
- * Rows `[start, start + count)` of checked client data, copied into fresh buffers of exactly their
- * size under the edge's type (and its nested field names). Copying, not viewing, frees the request
- * body (ADR 0016). Indices follow Arrow JS: `offset` applies to bitmaps only.
- */
-function compact(d: arrow.Data, type: arrow.DataType, start: number, count: number): arrow.Data {
-  let nullBitmap: Uint8Array | undefined;
-  let nullCount = 0;
-  if (d.nullCount > 0 && d.nullBitmap !== undefined && d.nullBitmap.length > 0) {
-    nullBitmap = copyBits(d.nullBitmap, d.offset + start, count);
-    nullCount = count - countBits(nullBitmap, count);
-    if (nullCount === 0) nullBitmap = undefined;
-  }
-  const base = { type, length: count, nullCount, nullBitmap };
-  if (arrow.DataType.isBool(type)) {
-    return data({ ...base, data: copyBits(d.values as Uint8Array, d.offset + start, count) });
-  }
-  if (
-    arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type) ||
-    arrow.DataType.isList(type) || arrow.DataType.isMap(type)
-  ) {
-    // Layout-checked: `length + 1` non-decreasing offsets (none at all for zero rows).
-    const offsets = d.valueOffsets as Int32Array;
-    const first = count === 0 ? 0 : offsets[start]!;
-    const last = count === 0 ? 0 : offsets[start + count]!;
-    const valueOffsets = new Int32Array(count + 1);
-    if (count > 0) {
-      for (let i = 0; i <= count; i++) valueOffsets[i] = offsets[start + i]! - first;
-    }
-    if (arrow.DataType.isUtf8(type) || arrow.DataType.isBinary(type)) {
-      return data({ ...base, valueOffsets, data: (d.values as Uint8Array).slice(first, last) });
-    }
-    const child = compact(d.children[0]!, type.children[0]!.type, first, last - first);
-    return data({ ...base, valueOffsets, child });
-  }
-  if (arrow.DataType.isStruct(type)) {
-    const children = type.children.map((f, k) => compact(d.children[k]!, f.type, start, count));
-    return data({ ...base, children });
-  }
-  // Fixed width: ints, floats, dates, timestamps, decimals.
-  const values = d.values as TypedArray | BigInt64Array;
-  return data({ ...base, data: values.slice(start * d.stride, (start + count) * d.stride) });
-}
-
-/**
- * Checks that non-nullable fields hold no nulls (the table's nullability, not the client's).
- * `parentValid` masks the nulls of struct children under a null parent.
- */
-function checkNulls(
-  d: arrow.Data,
-  type: arrow.DataType,
-  nullable: boolean,
-  path: string,
-  rowOf: (i: number) => number,
-  parentValid: ((i: number) => boolean) | undefined,
-): void {
-  const valid = (i: number) => d.getValid(i) && (parentValid === undefined || parentValid(i));
-  if (!nullable && d.nullCount > 0) {
-    for (let i = 0; i < d.length; i++) {
-      if (!d.getValid(i) && (parentValid === undefined || parentValid(i))) {
-        throw new SchemaViolationError(rowOf(i), path, "null in a non-nullable field");
-      }
-    }
-  }
-  if (arrow.DataType.isStruct(type)) {
-    type.children.forEach((f, k) =>
-      checkNulls(d.children[k]!, f.type, f.nullable, `${path}.${f.name}`, rowOf, valid)
-    );
-  } else if (arrow.DataType.isList(type) || arrow.DataType.isMap(type)) {
-    const offsets = d.valueOffsets as Int32Array;
-    const childRowOf = (j: number) => rowOf(ownerOf(offsets, d.length, j));
-    const child = d.children[0]!;
-    if (arrow.DataType.isList(type)) {
-      const f = type.children[0]!;
-      checkNulls(child, f.type, f.nullable, `${path}[]`, childRowOf, undefined);
-    } else {
-      const [k, v] = (type.children[0]!.type as arrow.Struct).children;
-      checkNulls(child.children[0]!, k!.type, false, `${path}.key`, childRowOf, undefined);
-      checkNulls(child.children[1]!, v!.type, v!.nullable, `${path}.value`, childRowOf, undefined);
-    }
-  }
-}
-
-/** Index of the list slot whose offsets range holds child index `j` (binary search). */
-function ownerOf(offsets: Int32Array, length: number, j: number): number {
-  let lo = 0, hi = length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (offsets[mid]! <= j) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }

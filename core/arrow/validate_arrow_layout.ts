@@ -259,9 +259,43 @@ function checkUnion(d: arrow.Data, type: arrow.Union, path: string): void {
   });
 }
 
+/** Largest decimal precision per bit width (Arrow `Decimal32` .. `Decimal256`). */
+const DECIMAL_PRECISION_MAX: Readonly<Record<number, number>> = { 32: 9, 64: 18, 128: 38, 256: 76 };
+
+const isIndex = (n: unknown, max: number) =>
+  Number.isInteger(n) && (n as number) >= 0 && n as number <= max;
+
+/**
+ * Refuses type parameters the format does not define (an IPC schema is read as it comes: a
+ * decimal of bit width 2 decodes, and the Parquet writer panics on it).
+ */
+function checkType(type: arrow.DataType, path: string): void {
+  const bad = (what: string) => fail(path, `invalid type ${String(type)}: ${what}`);
+  if (arrow.DataType.isInt(type) && ![8, 16, 32, 64].includes(type.bitWidth)) bad("bit width");
+  if (arrow.DataType.isFloat(type) && !isIndex(type.precision, 2)) bad("precision");
+  if (arrow.DataType.isDecimal(type)) {
+    const max = DECIMAL_PRECISION_MAX[type.bitWidth];
+    if (max === undefined) return bad("bit width");
+    if (!isIndex(type.precision, max) || type.precision < 1) bad("precision");
+    if (!Number.isInteger(type.scale) || Math.abs(type.scale) > type.precision) bad("scale");
+  }
+  if (arrow.DataType.isDate(type) && !isIndex(type.unit, 1)) bad("unit");
+  if (arrow.DataType.isTimestamp(type) && !isIndex(type.unit, 3)) bad("unit");
+  if (arrow.DataType.isDuration(type) && !isIndex(type.unit, 3)) bad("unit");
+  if (arrow.DataType.isInterval(type) && !isIndex(type.unit, 2)) bad("unit");
+  if (arrow.DataType.isTime(type)) {
+    const wide = type.unit >= arrow.TimeUnit.MICROSECOND;
+    if (!isIndex(type.unit, 3) || type.bitWidth !== (wide ? 64 : 32)) bad("unit and bit width");
+  }
+  if (arrow.DataType.isFixedSizeBinary(type) && !isIndex(type.byteWidth, 0x7fffffff)) bad("width");
+  if (arrow.DataType.isFixedSizeList(type) && !isIndex(type.listSize, 0x7fffffff)) bad("size");
+  if (arrow.DataType.isUnion(type) && type.typeIds.length !== type.children.length) bad("type ids");
+}
+
 /** Checks one array and, recursively, its children. */
 function checkData(d: arrow.Data, path: string): void {
   const type = d.type as arrow.DataType;
+  checkType(type, path);
   if (arrow.DataType.isNull(type)) return;
   if (arrow.DataType.isUnion(type)) return checkUnion(d, type, path);
   checkValidity(d, path);

@@ -1,13 +1,15 @@
 /**
- * Value checks of Arrow data that are about Delta, not about Arrow: every date and timestamp lies
- * in 0001-01-01 .. 9999-12-31 and every decimal fits its precision. Arrow holds any int32 day or
+ * Value checks of Arrow data: no null where a field says non-nullable
+ * ({@linkcode validateArrowNulls}), and, about Delta rather than Arrow
+ * ({@linkcode validateArrowValues}), every date and timestamp lies in 0001-01-01 .. 9999-12-31 and
+ * every decimal fits its precision. Arrow holds any int32 day or
  * int64 microsecond and any 128-bit decimal; Delta readers do not. Spark reads dates and timestamps
  * of years 1 to 9999 only, a partition directory of another year (`date=10183-09-21`,
  * `date=0NaN-NaN-NaN`) makes every scan of the table fail, and a decimal beyond its precision does
  * not fit the fixed-length bytes Parquet stores it in.
  *
- * Only valid slots are judged: a slot under a null struct parent or a null list is not data. Run it
- * after {@linkcode ./validate_arrow_layout.ts} (it reads buffers the layout check vouches for).
+ * Only valid slots are judged: a slot under a null struct parent is not data. Run both after
+ * `validateArrowLayout` (they read buffers the layout check vouches for).
  *
  * @module
  */
@@ -110,7 +112,93 @@ export function validateArrowValues(table: arrow.Table | arrow.RecordBatch): voi
   }
 }
 
+/**
+ * Check that no field that `expected` declares non-nullable holds a null, nested fields included
+ * (a struct child's null under a null parent is not one). Columns are matched to `expected` by
+ * name (default: the table's own schema, i.e. what the data declares about itself), nested fields
+ * by position; columns `expected` does not name are not checked.
+ *
+ * @throws {ArrowValueError} naming the first null, its column path and its row.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { validateArrowNulls } from "./validate_arrow_values.ts";
+ * const table = new arrow.Table({ n: arrow.vectorFromArray([1, null], new arrow.Int32()) });
+ * validateArrowNulls(table);
+ * const strict = new arrow.Schema([new arrow.Field("n", new arrow.Int32(), false)]);
+ * let refused = false;
+ * try {
+ *   validateArrowNulls(table, strict);
+ * } catch {
+ *   refused = true;
+ * }
+ * if (!refused) throw new Error("a null in a non-nullable field must be refused");
+ * ```
+ */
+export function validateArrowNulls(
+  table: arrow.Table | arrow.RecordBatch,
+  expected?: arrow.Schema,
+): void {
+  const batches = table instanceof arrow.RecordBatch ? [table] : table.batches;
+  let base = 0;
+  for (const batch of batches) {
+    const rowOf = (i: number) => base + i;
+    const index = new Map(batch.schema.fields.map((f, k) => [f.name, k]));
+    for (const f of (expected ?? batch.schema).fields) {
+      const k = index.get(f.name);
+      if (k === undefined) continue;
+      checkNulls(batch.data.children[k]!, f.type, f.nullable, f.name, rowOf, undefined);
+    }
+    base += batch.numRows;
+  }
+}
+
 type RowOf = (i: number) => number;
+
+function checkNulls(
+  d: arrow.Data,
+  type: arrow.DataType,
+  nullable: boolean,
+  path: string,
+  rowOf: RowOf,
+  parentValid: ((i: number) => boolean) | undefined,
+): void {
+  const valid = parentValid === undefined
+    ? (i: number) => ownValid(d, i)
+    : (i: number) => ownValid(d, i) && parentValid(i);
+  if (!nullable && d.nullCount > 0) {
+    for (let i = 0; i < d.length; i++) {
+      if (!ownValid(d, i) && (parentValid === undefined || parentValid(i))) {
+        throw new ArrowValueError(path, rowOf(i), "null in a non-nullable field");
+      }
+    }
+  }
+  if (arrow.DataType.isStruct(type)) {
+    type.children.forEach((f, k) =>
+      checkNulls(d.children[k]!, f.type, f.nullable, `${path}.${f.name}`, rowOf, valid)
+    );
+  } else if (
+    arrow.DataType.isList(type) || arrow.DataType.isLargeList(type) || arrow.DataType.isMap(type)
+  ) {
+    const offsets = d.valueOffsets as Int32Array | BigInt64Array;
+    const childRowOf = (j: number) => rowOf(ownerOf(offsets, d.length, j));
+    const child = d.children[0]!;
+    if (arrow.DataType.isMap(type)) {
+      const [k, v] = (type.children[0]!.type as arrow.Struct).children;
+      checkNulls(child.children[0]!, k!.type, false, `${path}.key`, childRowOf, undefined);
+      checkNulls(child.children[1]!, v!.type, v!.nullable, `${path}.value`, childRowOf, undefined);
+    } else {
+      const f = type.children[0]!;
+      checkNulls(child, f.type, f.nullable, `${path}[]`, childRowOf, undefined);
+    }
+  } else if (arrow.DataType.isFixedSizeList(type)) {
+    const f = type.children[0]!;
+    const size = type.listSize;
+    const childRowOf = (j: number) => rowOf(Math.floor(j / size));
+    checkNulls(d.children[0]!, f.type, f.nullable, `${path}[]`, childRowOf, undefined);
+  }
+}
 
 function ownValid(d: arrow.Data, i: number): boolean {
   const bitmap = d.nullBitmap;

@@ -13,8 +13,13 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { compactArrowData, isCompactData } from "../arrow/compact_arrow_data.ts";
 import { ArrowLayoutError, validateArrowLayout } from "../arrow/validate_arrow_layout.ts";
-import { ArrowValueError, validateArrowValues } from "../arrow/validate_arrow_values.ts";
+import {
+  ArrowValueError,
+  validateArrowNulls,
+  validateArrowValues,
+} from "../arrow/validate_arrow_values.ts";
 import { LakestrikeError } from "../errors.ts";
 import { createArrowData } from "../parquet/create_arrow_table.ts";
 import { arrowTypeToDelta, deltaTypeToArrow } from "../schema/delta_schema_to_arrow.ts";
@@ -46,6 +51,28 @@ function deltaTypeOf(type: arrow.DataType, where: string): DataType | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** The same buffers under `type` (a type of the same layout: other nested names or nullability). */
+function retype(d: arrow.Data, type: arrow.DataType): arrow.Data {
+  const children = d.children.map((c, k) => retype(c, type.children[k]!.type));
+  return new arrow.Data(type, d.offset, d.length, d.nullCount, d, children, d.dictionary);
+}
+
+/** Arrow types with the same physical layout (bit widths, units, children), names aside. */
+function sameLayout(a: arrow.DataType, b: arrow.DataType): boolean {
+  if (a.typeId !== b.typeId) return false;
+  if (arrow.DataType.isInt(a) && arrow.DataType.isInt(b)) {
+    return a.bitWidth === b.bitWidth && a.isSigned === b.isSigned;
+  }
+  if (arrow.DataType.isFloat(a) && arrow.DataType.isFloat(b)) return a.precision === b.precision;
+  if (arrow.DataType.isDate(a) && arrow.DataType.isDate(b)) return a.unit === b.unit;
+  if (arrow.DataType.isTimestamp(a) && arrow.DataType.isTimestamp(b)) return a.unit === b.unit;
+  if (arrow.DataType.isDecimal(a) && arrow.DataType.isDecimal(b)) {
+    return a.bitWidth === b.bitWidth && a.precision === b.precision && a.scale === b.scale;
+  }
+  const ac = a.children ?? [], bc = b.children ?? [];
+  return ac.length === bc.length && ac.every((f, k) => sameLayout(f.type, bc[k]!.type));
 }
 
 /** Delta types equal, ignoring nested nullability and field metadata. */
@@ -114,6 +141,7 @@ export function validateBatch(
   }
   const aligned = alignColumns(batch, schema);
   try {
+    validateArrowNulls(aligned); // nested fields against the table's nullability
     validateArrowValues(aligned);
     if (options.partitionColumns !== undefined && options.partitionColumns.length > 0) {
       groupByPartition(aligned, options.partitionColumns, schema);
@@ -163,10 +191,11 @@ function alignColumns(batch: arrow.Table, schema: StructType): arrow.Table {
     }
     const actual = vector.type as arrow.DataType;
     const primitive = typeof field.type === "string";
-    const ok = primitive ? String(actual) === String(expected) : (() => {
-      const d = deltaTypeOf(actual, where);
-      return d !== undefined && sameDeltaType(d, field.type);
-    })();
+    const ok = sameLayout(actual, expected) &&
+      (primitive ? String(actual) === String(expected) : (() => {
+        const d = deltaTypeOf(actual, where);
+        return d !== undefined && sameDeltaType(d, field.type);
+      })());
     if (!ok) {
       const got = deltaTypeOf(actual, where);
       const gotName = got === undefined || (primitive && got === field.type)
@@ -183,8 +212,16 @@ function alignColumns(batch: arrow.Table, schema: StructType): arrow.Table {
         `Cannot write batch: non-nullable ${where} holds ${vector.nullCount} null value(s)`,
       );
     }
-    fields.push(new arrow.Field(field.name, actual, field.nullable));
-    columns.push(vector);
+    // The table's types (nested nullability included), in buffers of the batch's own: a view into
+    // a request body would keep the body alive, and overlapping views break Arrow JS's IPC writer.
+    fields.push(new arrow.Field(field.name, expected, field.nullable));
+    columns.push(
+      arrow.makeVector(
+        vector.data.map((d) =>
+          isCompactData(d) ? retype(d, expected) : compactArrowData(d, expected)
+        ),
+      ),
+    );
   }
   const schemaOut = new arrow.Schema(fields);
   if (fields.length === 0) return new arrow.Table(schemaOut);
