@@ -82,6 +82,14 @@ export interface PluginRegistry {
   register(plugin: Plugin): PluginRegistry;
   /** Resolve dependencies and fix hook order; no `register` after this. Idempotent. */
   freeze(): PluginRegistry;
+  /**
+   * A new registry, not frozen, holding this frozen registry's plugins followed by `plugins`, with
+   * the same options: its hooks run the inherited handlers and the added ones. Its `runSetup` and
+   * `dispose` cover only the added plugins, because whoever set this registry up disposes it (as a
+   * Fastify child context inherits its parent's hooks). It is how an operation adds its built-ins
+   * to a registry its owner already froze and set up.
+   */
+  extend(plugins: readonly Plugin[]): PluginRegistry;
   /** True after {@linkcode PluginRegistry.freeze}. */
   readonly frozen: boolean;
   /** Plugin names in plugin order (registration order until frozen, dependency order after). */
@@ -386,6 +394,8 @@ function checkBins(entry: HandlerEntry, bins: unknown, snapshot: Snapshot): Comp
 class Registry implements PluginRegistry {
   readonly #options: PluginRegistryOptions;
   #plugins: RegisteredPlugin[] = [];
+  /** Plugins of the registry this one extends: their setup is their owner's. */
+  #inherited: ReadonlySet<string> = new Set();
   #byHook: Map<HookName, HandlerEntry[]> | undefined;
   #setupRan = false;
   #disposed = false;
@@ -448,6 +458,19 @@ class Registry implements PluginRegistry {
     return this;
   }
 
+  extend(plugins: readonly Plugin[]): PluginRegistry {
+    if (!this.frozen) {
+      throw new PluginRegistryStateError(
+        "Cannot extend the registry: it is not frozen (call freeze() first)",
+      );
+    }
+    const child = new Registry(this.#options);
+    child.#plugins = [...this.#plugins];
+    child.#inherited = new Set(this.pluginNames);
+    for (const plugin of plugins) child.register(plugin);
+    return child;
+  }
+
   hookOrder(hook: HookName): readonly string[] {
     return this.#handlers(hook, "inspect").map((h) => h.plugin);
   }
@@ -492,7 +515,7 @@ class Registry implements PluginRegistry {
     }
     this.#setupRan = true;
     this.#disposeLogger = ctx.logger;
-    for (const entry of handlers) {
+    for (const entry of handlers.filter((h) => !this.#inherited.has(h.plugin))) {
       try {
         const disposer = await this.#call(entry, ctx);
         if (disposer !== undefined && typeof disposer !== "function") {

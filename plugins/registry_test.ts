@@ -286,6 +286,33 @@ Deno.test("lifecycle: no register after freeze, no run before freeze or after di
   );
 });
 
+Deno.test("extend: the inherited hooks and the added ones run; setup and dispose are the child's", async () => {
+  const calls: string[] = [];
+  const parent = createPluginRegistry([
+    testPlugin("team", {
+      setup: () => void calls.push("setup team"),
+      planCompaction: () => undefined,
+    }),
+  ], { hookTimeoutMs: 1_000 });
+  assert.throws(() => parent.extend([]), /not frozen/);
+  parent.freeze();
+  await parent.runSetup(testContext());
+  const child = parent.extend([
+    testPlugin("builtin", {
+      setup: () => () => void calls.push("dispose builtin"),
+      planCompaction: { order: "post", handler: () => [] },
+    }),
+  ]).freeze();
+  assert.deepEqual(child.pluginNames, ["team", "builtin"]);
+  assert.deepEqual(child.hookOrder("planCompaction"), ["team", "builtin"]);
+  assert.deepEqual(parent.hookOrder("planCompaction"), ["team"], "the parent is unchanged");
+  await child.runSetup(testContext());
+  assert.deepEqual(calls, ["setup team"], "the inherited setup is its owner's");
+  await child.dispose();
+  assert.deepEqual(calls, ["setup team", "dispose builtin"]);
+  assert.throws(() => parent.extend([testPlugin("team", {})]), DuplicatePluginError);
+});
+
 Deno.test("registry options are checked", () => {
   assert.throws(() => createPluginRegistry([], { hookTimeoutMs: 0 }), PluginRegistryStateError);
   assert.throws(

@@ -12,7 +12,10 @@ export type CompactionPluginOptions = PlanCompactionOptions;
 /**
  * Make the built-in compaction plugin. Its `planCompaction` answers with the default bin-packing
  * plan (per partition, small files into bins of at least `minFiles`). The context's limits
- * `targetSizeBytes` and `minFiles`, when set (by `deno task compact`), override the options.
+ * `targetSizeBytes` and `minFiles`, when set (by `deno task compact` and the runner's schedule),
+ * override the options. Its hook has order `post`: it always answers, so it is asked after every
+ * other planner, whatever the registration order. The maintenance operations (`ops/`) register it
+ * in every registry they plan with, unless a plugin of the same name replaces it.
  *
  * @example
  * ```ts
@@ -27,13 +30,16 @@ export function compactionPlugin(options: CompactionPluginOptions = {}): Plugin 
     name: "compaction",
     apiVersion: PLUGIN_API_VERSION,
     hooks: {
-      planCompaction(snapshot, ctx) {
-        const planOptions: PlanCompactionOptions = { ...options };
-        const target = ctx.limits["targetSizeBytes"];
-        if (target !== undefined) planOptions.targetSizeBytes = target;
-        const minFiles = ctx.limits["minFiles"];
-        if (minFiles !== undefined) planOptions.minFiles = minFiles;
-        return planCompactionBins(snapshot, planOptions);
+      planCompaction: {
+        order: "post",
+        handler(snapshot, ctx) {
+          const planOptions: PlanCompactionOptions = { ...options };
+          const target = ctx.limits["targetSizeBytes"];
+          if (target !== undefined) planOptions.targetSizeBytes = target;
+          const minFiles = ctx.limits["minFiles"];
+          if (minFiles !== undefined) planOptions.minFiles = minFiles;
+          return planCompactionBins(snapshot, planOptions);
+        },
       },
     },
   };

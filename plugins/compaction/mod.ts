@@ -1,7 +1,10 @@
 /**
  * Compaction (Delta `OPTIMIZE`, bin-packing): the built-in {@linkcode compactionPlugin} that plans
  * bins of small files, and {@linkcode compactTable}, the operation that rewrites them and commits
- * the result with `dataChange: false`. It does not delete files; vacuum does.
+ * the result with `dataChange: false`, made of three phases usable alone:
+ * {@linkcode checkCompactionPlan}, {@linkcode rewriteBin} and {@linkcode commitRewrittenBins}. It
+ * does not delete files; vacuum does. `deno task compact` and the runner reach it through
+ * `applyCompaction` (`ops/`), which takes the lock and plans with the plugins.
  *
  * @example
  * ```ts
@@ -38,6 +41,7 @@ export {
   COMMIT_ATTEMPTS_MAX_DEFAULT,
   type CompactionMetrics,
   type CompactionPlanner,
+  compactionPlanResult,
   type CompactionProgress,
   compactTable,
   type CompactTableOptions,
@@ -47,6 +51,17 @@ export {
   MAX_CONCURRENT_IO_DEFAULT,
   OUTPUT_FILE_ROWS_MAX,
 } from "./compact_table.ts";
+export {
+  checkCompactionPlan,
+  checkPartitionFilter,
+  type PartitionFilter,
+} from "./check_compaction_plan.ts";
+export { rewriteBin, type RewriteBinOptions, type RewrittenBin } from "./rewrite_bin.ts";
+export {
+  commitRewrittenBins,
+  type CommitRewrittenBinsOptions,
+  type CommitRewrittenBinsResult,
+} from "./commit_rewritten_bins.ts";
 export {
   MIN_FILES_DEFAULT,
   parseByteSize,

@@ -1,0 +1,346 @@
+/**
+ * The rewrite phase of a compaction: one bin's files become a few new data files.
+ *
+ * It reads the files of the bin in order (row order and locality survive), drops the rows their
+ * deletion vectors name, and writes new zstd Parquet files with fresh statistics that hold the data
+ * columns only (partition values stay in the path and in `partitionValues`). A file whose Arrow
+ * columns are already exactly the table's types is passed through as Arrow batches; any other file
+ * (deletion vector, widened types, INT96, nested types, missing columns) goes through the exact
+ * logical reader of `core/scan`, so decimals, timestamps and nested values keep their values.
+ *
+ * It streams: at most one output file of rows (cut at the target size, counted in input bytes, and
+ * at {@linkcode OUTPUT_FILE_ROWS_MAX} rows because parquet-wasm's memory grows with what it encodes)
+ * plus `maxConcurrentIo` prefetched input files are held in memory at a time.
+ *
+ * It commits nothing (`commitRewrittenBins` does) and changes no table state. When it fails or is
+ * aborted, it deletes the files it wrote before rethrowing: none of them was committed.
+ *
+ * ```
+ * prefetch ▸ read file i (pass through | logical reader − DV rows) ▸ append ▸ cut at target/rows ▸ put
+ * ```
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { InvalidArgumentError, LakestrikeError } from "../../core/errors.ts";
+import type { Add } from "../../core/log/actions.ts";
+import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
+import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+import { readParquetFile, writeParquetFile } from "../../core/parquet/write_parquet_file.ts";
+import { deltaSchemaToArrow } from "../../core/schema/delta_schema_to_arrow.ts";
+import { decimalParams } from "../../core/schema/parse_schema.ts";
+import type { DataType, StructField, StructType } from "../../core/schema/types.ts";
+import { loadDeletionVector } from "../../core/scan/deletion_vector.ts";
+import { isDecimal, type LogicalValue, rescaleDecimal } from "../../core/scan/logical_row.ts";
+import { readDataFile } from "../../core/scan/read_data_file.ts";
+import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { ObjectStorage } from "../../core/storage/storage.ts";
+import { partitionPath } from "../../core/write/partition_path.ts";
+import { numIndexedColsOf } from "../../core/write/table_properties.ts";
+import type { CompactionBin } from "../types.ts";
+
+/** Rows per output file at most (parquet-wasm's memory grows with its input and never shrinks). */
+export const OUTPUT_FILE_ROWS_MAX = 100_000;
+/** Default number of storage reads and writes in flight. */
+export const MAX_CONCURRENT_IO_DEFAULT = 8;
+
+/** Options of {@linkcode rewriteBin}. */
+export interface RewriteBinOptions {
+  /** Cut an output file once this many input bytes went into it (the table's target size). */
+  targetSizeBytes: number;
+  /** Storage reads and writes in flight; default {@linkcode MAX_CONCURRENT_IO_DEFAULT}. */
+  maxConcurrentIo?: number | undefined;
+  /** Rows per output file at most; default {@linkcode OUTPUT_FILE_ROWS_MAX}. */
+  outputFileRowsMax?: number | undefined;
+  /** Source of the new files' `modificationTime`; default the system clock. */
+  clock?: Clock;
+  /** Checked before every input file; the files written so far are deleted. */
+  signal?: AbortSignal | undefined;
+  /** Called after every input file is read. */
+  onFileRead?: (add: Add) => void;
+  /** Called after every output file is written, with its row count. */
+  onFileWritten?: (add: Add, rows: number) => void;
+}
+
+/** A bin rewritten into new files that are not committed yet. */
+export interface RewrittenBin {
+  /** The bin: its files are what the commit removes. */
+  bin: CompactionBin;
+  /** The new files (`dataChange: false`), in row order. */
+  adds: Add[];
+  /** Rows read (deletion-vector rows excluded) and written: always equal. */
+  rowsRead: number;
+  rowsWritten: number;
+  /** Sum of the input files' `size`. */
+  bytesRead: number;
+}
+
+/** Throw unless `value` is a positive safe integer (or `Infinity` when `infinite` allows it). */
+export function checkPositiveInt(name: string, value: number, infinite = false): void {
+  if (infinite && value === Infinity) return;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      `Cannot compact: ${name} must be a positive integer, got ${value}`,
+    );
+  }
+}
+
+/** Delete new files that were certainly not committed; best effort (vacuum removes orphans). */
+export async function deleteUncommittedFiles(
+  storage: ObjectStorage,
+  paths: readonly string[],
+): Promise<void> {
+  if (paths.length === 0) return;
+  await storage.delete([...paths]).catch(() => {});
+}
+
+/** Bounded parallelism: run `fn` with at most `limit` calls in flight. */
+function createLimiter(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** A plain value `createArrowTable` accepts, from a logical value of `core/scan`. */
+function toPlain(value: LogicalValue, type: DataType): unknown {
+  if (value === null) return null;
+  if (typeof type === "string") {
+    if (isDecimal(value)) {
+      const params = decimalParams(type);
+      const scale = params?.scale ?? value.scale;
+      const d = value.scale === scale ? value : rescaleDecimal(value, scale);
+      if (d === undefined) {
+        throw new LakestrikeError("SCHEMA_MISMATCH", `Cannot rescale a decimal to ${type}`);
+      }
+      return d.unscaled;
+    }
+    return value;
+  }
+  const list = value as LogicalValue[];
+  switch (type.type) {
+    case "struct": {
+      const obj: Record<string, unknown> = {};
+      type.fields.forEach((f, i) => {
+        obj[f.name] = toPlain(list[i] ?? null, f.type);
+      });
+      return obj;
+    }
+    case "array":
+      return list.map((v) => toPlain(v, type.elementType));
+    case "map":
+      return (value as [LogicalValue, LogicalValue][]).map((
+        [k, v],
+      ) => [toPlain(k, type.keyType), toPlain(v, type.valueType)]);
+  }
+}
+
+/**
+ * The file's rows as a table of `arrowSchema`, without copying, when every column is primitive and
+ * already has exactly the target Arrow type; `undefined` otherwise.
+ */
+function passThrough(
+  bytes: Uint8Array,
+  dataSchema: StructType,
+  arrowSchema: arrow.Schema,
+): arrow.Table | undefined {
+  if (!dataSchema.fields.every((f) => typeof f.type === "string")) return undefined;
+  let table: arrow.Table;
+  try {
+    table = readParquetFile(bytes);
+  } catch {
+    return undefined; // e.g. a codec parquet-wasm lacks (Hadoop LZ4): the exact reader decodes it
+  }
+  const columns: number[] = [];
+  for (const f of arrowSchema.fields) {
+    const i = table.schema.fields.findIndex((x) => x.name === f.name);
+    if (i < 0 || String(table.schema.fields[i]!.type) !== String(f.type)) return undefined;
+    if (!f.nullable && table.getChildAt(i)!.nullCount > 0) return undefined;
+    columns.push(i);
+  }
+  const batches = table.batches.map((b) =>
+    new arrow.RecordBatch(
+      arrowSchema,
+      arrow.makeData({
+        type: new arrow.Struct(arrowSchema.fields),
+        length: b.numRows,
+        nullCount: 0,
+        children: columns.map((i) => b.getChildAt(i)!.data[0]!),
+      }),
+    )
+  );
+  return new arrow.Table(arrowSchema, batches);
+}
+
+/** Read one logical file (minus its deletion vector) as a table of the data schema. */
+async function readLogicalFile(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  add: Add,
+  bytes: Uint8Array,
+  dataSchema: StructType,
+  arrowSchema: arrow.Schema,
+): Promise<arrow.Table> {
+  if (!add.deletionVector) {
+    const fast = passThrough(bytes, dataSchema, arrowSchema);
+    if (fast !== undefined) return fast;
+  }
+  const rows = await readDataFile(bytes, dataSchema.fields, {
+    columnMappingMode: snapshot.columnMappingMode,
+    path: add.path,
+  });
+  const deleted = add.deletionVector
+    ? new Set(await loadDeletionVector(storage, add.deletionVector))
+    : undefined;
+  const records: Record<string, unknown>[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    if (deleted?.has(r)) continue;
+    const row = rows[r]!;
+    const rec: Record<string, unknown> = {};
+    dataSchema.fields.forEach((f: StructField, i) => {
+      rec[f.name] = toPlain(row[i] ?? null, f.type);
+    });
+    records.push(rec);
+  }
+  return createArrowTable(dataSchema, records);
+}
+
+/**
+ * Rewrite the files of `bin` (files of `snapshot`) into new data files and return their `add`s
+ * (see the module documentation). Nothing is committed.
+ *
+ * @throws the storage's error, or the signal's reason, after deleting the files written so far
+ *
+ * @example
+ * ```ts
+ * import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+ * import { createMemoryStorage } from "../../core/storage/memory.ts";
+ * import { appendBatch, createTable } from "../../core/write/mod.ts";
+ * import { rewriteBin } from "./rewrite_bin.ts";
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
+ * };
+ * let snapshot = await createTable(storage, { schema });
+ * for (let i = 0; i < 3; i++) {
+ *   const r = await appendBatch(storage, snapshot, createArrowTable(schema, [{ id: i }]));
+ *   if (!r.ok) throw new Error(r.reason);
+ *   snapshot = r.snapshot;
+ * }
+ * const bin = { partitionValues: {}, files: [...snapshot.files] };
+ * const out = await rewriteBin(storage, snapshot, bin, { targetSizeBytes: 1 << 20 });
+ * if (out.adds.length !== 1 || out.rowsWritten !== 3) throw new Error("not rewritten");
+ * ```
+ */
+export async function rewriteBin(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  bin: CompactionBin,
+  options: RewriteBinOptions,
+): Promise<RewrittenBin> {
+  const target = options.targetSizeBytes;
+  const ioLimit = options.maxConcurrentIo ?? MAX_CONCURRENT_IO_DEFAULT;
+  const rowsMax = options.outputFileRowsMax ?? OUTPUT_FILE_ROWS_MAX;
+  checkPositiveInt("targetSizeBytes", target);
+  checkPositiveInt("maxConcurrentIo", ioLimit);
+  checkPositiveInt("outputFileRowsMax", rowsMax);
+  const clock = options.clock ?? systemClock;
+  const partitionColumns = snapshot.metadata.partitionColumns;
+  const dataSchema: StructType = {
+    type: "struct",
+    fields: snapshot.schema.fields.filter((f) => !partitionColumns.includes(f.name)),
+  };
+  const arrowSchema = deltaSchemaToArrow(dataSchema);
+  const numIndexedCols = numIndexedColsOf(snapshot.metadata.configuration);
+  const limit = createLimiter(ioLimit);
+  const written: string[] = []; // every path a put was started for: deleted on failure
+
+  const writeOutput = async (pending: arrow.Table[], index: number): Promise<Add> => {
+    const table = new arrow.Table(arrowSchema, pending.flatMap((t) => t.batches));
+    const bytes = writeParquetFile(table, { compression: "zstd", createdBy: "lakestrike/0.1.0" });
+    const stats = statsToJson(computeStats(table, dataSchema, { numIndexedCols }));
+    const path = partitionPath(partitionColumns, bin.partitionValues) +
+      `part-${String(index).padStart(5, "0")}-${crypto.randomUUID()}-c000.zstd.parquet`;
+    written.push(path);
+    const put = await limit(() => storage.put(path, bytes, { ifAbsent: true }));
+    if (!put.ok) {
+      throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);
+    }
+    const add: Add = {
+      path,
+      partitionValues: { ...bin.partitionValues },
+      size: bytes.length,
+      modificationTime: clock.nowMs(),
+      dataChange: false,
+      stats,
+    };
+    options.onFileWritten?.(add, table.numRows);
+    return add;
+  };
+
+  // Prefetch up to `ioLimit` files ahead; decode strictly in order.
+  const reads = new Map<number, Promise<Uint8Array>>();
+  let next = 0;
+  const fill = () => {
+    while (next < bin.files.length && reads.size < ioLimit) {
+      const f = bin.files[next]!;
+      reads.set(next++, limit(() => storage.get(dataFileStoragePath(f.path, storage.location))));
+    }
+  };
+  const out: RewrittenBin = { bin, adds: [], rowsRead: 0, rowsWritten: 0, bytesRead: 0 };
+  const puts: Promise<Add>[] = [];
+  let pending: arrow.Table[] = [];
+  let pendingRows = 0;
+  let pendingBytes = 0;
+  const flush = () => {
+    if (pendingRows === 0) return;
+    puts.push(writeOutput(pending, puts.length));
+    out.rowsWritten += pendingRows;
+    pending = [];
+    pendingRows = 0;
+    pendingBytes = 0;
+  };
+  try {
+    for (let i = 0; i < bin.files.length; i++) {
+      options.signal?.throwIfAborted();
+      fill();
+      const add = bin.files[i]!;
+      const bytes = await reads.get(i)!;
+      reads.delete(i);
+      const table = await readLogicalFile(storage, snapshot, add, bytes, dataSchema, arrowSchema);
+      out.rowsRead += table.numRows;
+      out.bytesRead += add.size;
+      // Split a file that alone exceeds the row cap; otherwise flush before overflowing.
+      for (let start = 0; start < table.numRows;) {
+        const take = Math.min(rowsMax - pendingRows, table.numRows - start);
+        pending.push(
+          start === 0 && take === table.numRows ? table : table.slice(start, start + take),
+        );
+        pendingRows += take;
+        start += take;
+        if (pendingRows >= rowsMax) flush();
+      }
+      pendingBytes += add.size;
+      if (pendingBytes >= target) flush();
+      options.onFileRead?.(add);
+    }
+    flush();
+    out.adds = await Promise.all(puts);
+  } catch (e) {
+    await Promise.allSettled([...puts, ...reads.values()]);
+    await deleteUncommittedFiles(storage, written);
+    throw e;
+  }
+  return out;
+}
