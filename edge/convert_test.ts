@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
 import fc from "fast-check";
+import { decodeArrowIpc } from "../core/arrow/decode_arrow_ipc.ts";
+import { ALL_TYPES_SCHEMA, allTypesRows, mutate, mutation } from "../core/arrow/test_util.ts";
+import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+import { writeParquetFile } from "../core/parquet/write_parquet_file.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
-import { createConverter, SchemaViolationError } from "./convert.ts";
+import { validateBatch } from "../core/write/validate_batch.ts";
+import { createConverter, recordBatchBytes, SchemaViolationError } from "./convert.ts";
 
 const field = (name: string, type: DataType, nullable = true) => ({
   name,
@@ -345,4 +350,266 @@ Deno.test("Arrow input: types, nulls, unknown and missing columns are checked", 
     ),
   });
   assert.throws(() => dec.fromArrow(big), /precision 3/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// What no Delta reader could read back (issue 9, sections 3 and 4)
+
+const devSchema: StructType = {
+  type: "struct",
+  fields: [
+    field("ts", "timestamp", false),
+    field("device_id", "string", false),
+    field("value_d", "double"),
+    field("date", "date", false),
+    field("tsn", "timestamp_ntz"),
+    field("attrs", { type: "map", keyType: "string", valueType: "long", valueContainsNull: true }),
+  ],
+};
+const dev = { ts: "2026-12-03T17:56:33.687Z", device_id: "x", date: "2026-12-03" };
+
+Deno.test("JSON dates and timestamps outside 0001-01-01 .. 9999-12-31 are refused", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ date: 2147483647 }, "date"], // the issue's reproduction: it wrote date=0NaN-NaN-NaN
+    [{ date: 3_000_000 }, "date"], // date=10183-09-21
+    [{ date: -719_163 }, "date"], // 0000-12-31
+    [{ date: "0000-01-01" }, "date"],
+    [{ ts: "0001-01-01T00:30:00+01:00" }, "ts"], // 0000-12-31T23:30Z
+    [{ ts: "9999-12-31T23:30:00-01:00" }, "ts"], // 10000-01-01T00:30Z
+    [{ tsn: "0000-12-31T23:59:59" }, "tsn"],
+  ];
+  for (const [patch, fieldName] of cases) {
+    const v = violation([dev, { ...dev, ...patch }], devSchema);
+    assert.ok(v !== undefined, `accepted ${JSON.stringify(patch)}`);
+    assert.equal(v.row, 1);
+    assert.equal(v.field, fieldName);
+    assert.match(v.reason, /outside 0001-01-01 \.\. 9999-12-31/);
+  }
+  const bounds = [
+    { date: "0001-01-01", ts: "0001-01-01T00:00:00Z", tsn: "0001-01-01T00:00:00" },
+    { date: 2_932_896, ts: "9999-12-31T23:59:59.999999Z", tsn: "9999-12-31 23:59:59.999999" },
+  ];
+  assert.equal(violation(bounds.map((b) => ({ ...dev, ...b })), devSchema), undefined);
+});
+
+Deno.test("JSON 1e400 in a double is refused (JSON has no infinity); the string spellings stay", () => {
+  for (const text of ["1e400", "-1e400"]) {
+    const v = violation(
+      JSON.parse(`[{"ts":1,"device_id":"x","date":0,"value_d":${text}}]`),
+      devSchema,
+    );
+    assert.equal(v?.field, "value_d", text);
+    assert.match(v?.reason ?? "", /out of range/);
+  }
+  const c = createConverter(devSchema);
+  const batch = c.fromEvents([{ ...dev, value_d: "Infinity" }, { ...dev, value_d: 1e308 }]);
+  assert.equal(batch.getChild("value_d")?.get(0), Infinity);
+});
+
+Deno.test("a lone surrogate is refused in string values and map keys, not stored as U+FFFD", () => {
+  const parse = (s: string) => JSON.parse(s) as unknown[];
+  const lone = parse(`[{"ts":1,"device_id":"a\\ud800b","date":0}]`);
+  assert.equal(violation(lone, devSchema)?.field, "device_id");
+  assert.match(violation(lone, devSchema)?.reason ?? "", /lone surrogate/);
+  const key = parse(`[{"ts":1,"device_id":"x","date":0,"attrs":{"\\udc00":1}}]`);
+  assert.equal(violation(key, devSchema)?.field, "attrs.key");
+  const pairs = parse(`[{"ts":1,"device_id":"x","date":0,"attrs":[["\\ud83d",1]]}]`);
+  assert.equal(violation(pairs, devSchema)?.field, "attrs.key");
+  // An unknown field name with one is refused as unknown; dropped, it reaches no data.
+  const name = parse(`[{"ts":1,"device_id":"x","date":0,"\\ud800":1}]`);
+  assert.match(violation(name, devSchema)?.reason ?? "", /unknown field/);
+  assert.equal(violation(name, devSchema, "drop"), undefined);
+  // A well-formed pair is fine.
+  const emoji = createConverter(devSchema).fromEvents(
+    parse(`[{"ts":1,"device_id":"\\ud83d\\ude00","date":0}]`),
+  );
+  assert.equal(emoji.getChild("device_id")?.get(0), "😀");
+});
+
+Deno.test("partition values: a directory name over 255 bytes or a value without a text is refused", () => {
+  const s: StructType = {
+    type: "struct",
+    fields: [field("id", "long", false), field("region", "string"), field("day", "date")],
+  };
+  const c = createConverter(s, { partitionColumns: ["region", "day"] });
+  const ok = { id: 1, region: "eu", day: "2024-01-01" };
+  // "region=" + 248 characters is 255 bytes: the largest directory name.
+  c.fromEvents([ok, { ...ok, region: "x".repeat(248) }]);
+  const tooLong = () => c.fromEvents([ok, { ...ok, region: "x".repeat(300) }]);
+  assert.throws(
+    tooLong,
+    (e) =>
+      e instanceof SchemaViolationError && e.row === 1 && e.field === "region" &&
+      /255/.test(e.reason),
+  );
+  assert.throws(() => c.fromEvents([ok, { ...ok, region: "é".repeat(125) }]), /255/); // 250 characters, 257 bytes
+  // Without the partition columns the same value is plain data.
+  createConverter(s).fromEvents([{ ...ok, region: "x".repeat(300) }]);
+});
+
+/** Bytes of the `ArrayBuffer`s a batch keeps alive (each counted once). */
+function retainedBytes(batch: arrow.RecordBatch): number {
+  const seen = new Set<ArrayBufferLike>();
+  const visit = (d: arrow.Data) => {
+    for (const b of [d.values, d.valueOffsets, d.nullBitmap] as (ArrayBufferView | undefined)[]) {
+      if (b !== undefined && b !== null) seen.add(b.buffer);
+    }
+    d.children.forEach(visit);
+  };
+  visit(batch.data);
+  let n = 0;
+  for (const b of seen) n += b.byteLength;
+  return n;
+}
+
+Deno.test("memory: an Arrow body padded to 8 MiB keeps no view into it; the charge covers what is kept", () => {
+  const s: StructType = {
+    type: "struct",
+    fields: [field("id", "long", false), field("note", "string")],
+  };
+  const c = createConverter(s, { unknownFields: "drop" });
+  // One row, plus a dropped column of 8 MiB: the body the issue padded.
+  const body = arrow.tableToIPC(
+    new arrow.Table({
+      id: arrow.vectorFromArray([1n], new arrow.Int64()),
+      note: arrow.vectorFromArray(["n"], new arrow.Utf8()),
+      pad: arrow.vectorFromArray(["p".repeat(8 * 1024 * 1024)], new arrow.Utf8()),
+    }),
+    "stream",
+  );
+  const [batch] = c.fromArrow(arrow.tableFromIPC(body));
+  assert.ok(batch !== undefined);
+  assert.ok(retainedBytes(batch) < 1024, `keeps ${retainedBytes(batch)} bytes alive`);
+  assert.ok(recordBatchBytes(batch) >= retainedBytes(batch));
+  assert.equal(batch.getChild("note")?.get(0), "n");
+});
+
+Deno.test("memory: JSON builders keep no spare capacity; the charge covers what is kept", () => {
+  const s: StructType = {
+    type: "struct",
+    fields: [field("id", "long", false), field("text", "string")],
+  };
+  const text = "a".repeat(1024 * 1024); // reserved three times over while building
+  const batch = createConverter(s).fromEvents([{ id: 1, text }, { id: 2 }]);
+  const kept = retainedBytes(batch);
+  assert.ok(kept < text.length + 1024, `keeps ${kept} bytes for a ${text.length}-byte string`);
+  assert.ok(recordBatchBytes(batch) >= kept, `charged ${recordBatchBytes(batch)} of ${kept}`);
+});
+
+Deno.test("Arrow input: buffers shorter than their rows and values out of range are refused", () => {
+  const c = createConverter(devSchema);
+  const ts = (micros: bigint) =>
+    arrow.makeData({
+      type: new arrow.TimestampMicrosecond("UTC"),
+      length: 1,
+      nullCount: 0,
+      data: BigInt64Array.of(micros),
+    });
+  const table = (columns: Record<string, arrow.Data>) =>
+    arrow.tableFromIPC(
+      arrow.tableToIPC(
+        new arrow.Table({
+          ts: arrow.makeVector(columns.ts ?? ts(0n)),
+          device_id: arrow.vectorFromArray(["x"], new arrow.Utf8()),
+          date: arrow.makeVector(
+            columns.date ??
+              arrow.makeData({
+                type: new arrow.DateDay(),
+                length: 1,
+                nullCount: 0,
+                data: Int32Array.of(0),
+              }),
+          ),
+        }),
+        "stream",
+      ),
+    );
+  const refused = (t: arrow.Table) => {
+    try {
+      c.fromArrow(t);
+    } catch (e) {
+      assert.ok(e instanceof SchemaViolationError, String(e));
+      return e;
+    }
+    return undefined;
+  };
+  c.fromArrow(table({}));
+  const shortDate = arrow.makeData({
+    type: new arrow.DateDay(),
+    length: 4,
+    nullCount: 0,
+    data: Int32Array.of(1),
+  });
+  const shortBatch = arrow.tableFromIPC(
+    arrow.tableToIPC(
+      new arrow.Table({
+        ts: arrow.makeVector(arrow.makeData({
+          type: new arrow.TimestampMicrosecond("UTC"),
+          length: 4,
+          nullCount: 0,
+          data: new BigInt64Array(4),
+        })),
+        device_id: arrow.vectorFromArray(["a", "b", "c", "d"], new arrow.Utf8()),
+        date: arrow.makeVector(shortDate),
+      }),
+      "stream",
+    ),
+  );
+  assert.match(refused(shortBatch)?.reason ?? "", /2 of 4 values/);
+  const far = refused(table({ ts: ts(9_000_000_000_000_000_000n) }));
+  assert.equal(far?.field, "ts");
+  assert.match(far?.reason ?? "", /outside/);
+  const day = arrow.makeData({
+    type: new arrow.DateDay(),
+    length: 1,
+    nullCount: 0,
+    data: Int32Array.of(2147483647),
+  });
+  assert.equal(refused(table({ date: day }))?.field, "date");
+});
+
+Deno.test("Arrow input: a batch claiming rows its columns cannot hold is refused before nulls are filled", () => {
+  const s: StructType = { type: "struct", fields: [field("a", "long"), field("b", "string")] };
+  const c = createConverter(s, { unknownFields: "drop" });
+  // Only a column of type Null, which the table does not have: 5,000,000 rows in a few hundred bytes.
+  const nulls = arrow.makeData({ type: new arrow.Null(), length: 5_000_000 });
+  const body = arrow.tableToIPC(new arrow.Table({ other: arrow.makeVector(nulls) }), "stream");
+  assert.ok(body.length < 1024);
+  assert.throws(() => c.fromArrow(arrow.tableFromIPC(body)), /5000000 rows/);
+});
+
+Deno.test("property: Arrow bodies the edge accepts are accepted by the runner and written to Parquet", () => {
+  const c = createConverter(ALL_TYPES_SCHEMA);
+  const table = createArrowTable(ALL_TYPES_SCHEMA, allTypesRows(12));
+  const bodies = [arrow.tableToIPC(table, "stream"), arrow.tableToIPC(table, "file")];
+  let accepted = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...bodies),
+      fc.array(mutation, { minLength: 1, maxLength: 4 }),
+      (bytes, mutations) => {
+        let decoded: arrow.Table;
+        try {
+          decoded = decodeArrowIpc(mutate(bytes, mutations));
+        } catch {
+          return; // 400 malformed_body
+        }
+        let batches: arrow.RecordBatch[];
+        try {
+          batches = c.fromArrow(decoded);
+        } catch (e) {
+          assert.ok(e instanceof SchemaViolationError, String(e)); // 422, nothing else
+          return;
+        }
+        for (const batch of batches) {
+          const wire = arrow.tableToIPC(new arrow.Table([batch]), "stream");
+          const valid = validateBatch(decodeArrowIpc(wire), ALL_TYPES_SCHEMA);
+          if (valid.numRows > 0) writeParquetFile(valid, { compression: "uncompressed" });
+        }
+        accepted++;
+      },
+    ),
+    { numRuns: 300 },
+  );
+  assert.ok(accepted > 0);
 });

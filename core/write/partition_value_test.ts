@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
-import { formatTimestampMicros, serializePartitionValue } from "./partition_value.ts";
+import fc from "fast-check";
+import {
+  DATE_DAYS_MAX,
+  DATE_DAYS_MIN,
+  TIMESTAMP_MICROS_MAX,
+  TIMESTAMP_MICROS_MIN,
+} from "../arrow/validate_arrow_values.ts";
+import { parsePartitionValue } from "../scan/partition_value.ts";
 import type { DataType } from "../schema/types.ts";
+import {
+  formatTimestampMicros,
+  PartitionTextError,
+  serializePartitionValue,
+} from "./partition_value.ts";
 
 function all(vector: arrow.Vector, type: DataType): (string | null)[] {
   const out: (string | null)[] = [];
@@ -107,5 +119,125 @@ Deno.test("serializePartitionValue: refuses nested types", () => {
         containsNull: true,
       }),
     /not a primitive type/,
+  );
+});
+
+const days = (d: number[]) =>
+  arrow.makeVector(
+    arrow.makeData({ type: new arrow.DateDay(), length: d.length, data: Int32Array.from(d) }),
+  );
+const micros = (m: bigint[], zone?: string) =>
+  arrow.makeVector(
+    arrow.makeData({
+      type: new arrow.TimestampMicrosecond(zone),
+      length: m.length,
+      data: BigInt64Array.from(m),
+    }),
+  );
+
+Deno.test("serializePartitionValue: refuses dates and timestamps outside 0001-01-01 .. 9999-12-31", () => {
+  // The issue: 2147483647 wrote date=0NaN-NaN-NaN, 3,000,000 wrote date=10183-09-21.
+  for (const d of [2_147_483_647, 3_000_000, 2_932_897, -719_163, -2_147_483_648]) {
+    assert.throws(() => all(days([d]), "date"), PartitionTextError, `${d}`);
+  }
+  assert.deepEqual(all(days([-719_162, 2_932_896]), "date"), ["0001-01-01", "9999-12-31"]);
+  for (
+    const m of [9_000_000_000_000_000_000n, TIMESTAMP_MICROS_MAX + 1n, TIMESTAMP_MICROS_MIN - 1n]
+  ) {
+    assert.throws(() => all(micros([m], "UTC"), "timestamp"), PartitionTextError, `${m}`);
+    assert.throws(() => all(micros([m]), "timestamp_ntz"), PartitionTextError, `${m}`);
+  }
+  assert.deepEqual(all(micros([TIMESTAMP_MICROS_MIN, TIMESTAMP_MICROS_MAX], "UTC"), "timestamp"), [
+    "0001-01-01T00:00:00.000000Z",
+    "9999-12-31T23:59:59.999999Z",
+  ]);
+});
+
+Deno.test("serializePartitionValue: refuses rows past their buffers, invalid UTF-8, binary above 0x7F", () => {
+  // A date buffer shorter than its rows was read from padding and committed.
+  const short = arrow.makeData({ type: new arrow.DateDay(), length: 4, data: Int32Array.of(7) });
+  assert.equal(serializePartitionValue(short, 0, "date"), "1970-01-08");
+  assert.throws(() => serializePartitionValue(short, 1, "date"), /past the end/);
+  const shortDouble = arrow.makeData({
+    type: new arrow.Float64(),
+    length: 2,
+    data: Float64Array.of(1),
+  });
+  assert.throws(() => serializePartitionValue(shortDouble, 1, "double"), /past the end/); // not "NaN"
+  const utf8 = arrow.makeData({
+    type: new arrow.Utf8(),
+    length: 1,
+    valueOffsets: Int32Array.of(0, 2),
+    data: Uint8Array.of(0xc3, 0x28),
+  });
+  assert.throws(() => serializePartitionValue(utf8, 0, "string"), /UTF-8/);
+  const bin = arrow.vectorFromArray([Uint8Array.of(0x41, 0xe9)], new arrow.Binary());
+  assert.throws(() => all(bin, "binary"), /0x7F/);
+});
+
+Deno.test("property: a date or timestamp partition value round-trips through its text, or is refused", () => {
+  const roundTrip = (run: () => string | null, parse: (s: string) => unknown, value: unknown) => {
+    let text: string | null;
+    try {
+      text = run();
+    } catch (e) {
+      assert.ok(e instanceof PartitionTextError, String(e));
+      return false;
+    }
+    assert.ok(text !== null);
+    assert.equal(parse(text), value, text);
+    return true;
+  };
+  fc.assert(
+    fc.property(fc.integer({ min: -2_147_483_648, max: 2_147_483_647 }), (d) => {
+      const ok = roundTrip(
+        () => all(days([d]), "date")[0]!,
+        (s) => parsePartitionValue(s, "date"),
+        d,
+      );
+      assert.equal(ok, d >= DATE_DAYS_MIN && d <= DATE_DAYS_MAX);
+    }),
+    { numRuns: 500 },
+  );
+  const near = fc.bigInt({
+    min: TIMESTAMP_MICROS_MIN - 10n ** 12n,
+    max: TIMESTAMP_MICROS_MAX + 10n ** 12n,
+  });
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), near),
+      fc.boolean(),
+      (m, utc) => {
+        const type = utc ? "timestamp" : "timestamp_ntz";
+        const ok = roundTrip(
+          () => all(micros([m], utc ? "UTC" : undefined), type)[0]!,
+          (s) => parsePartitionValue(s, type),
+          m,
+        );
+        assert.equal(ok, m >= TIMESTAMP_MICROS_MIN && m <= TIMESTAMP_MICROS_MAX);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("property: a string, long or double partition value round-trips through its text", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }), (s) => {
+      const v = arrow.vectorFromArray([s], new arrow.Utf8());
+      assert.equal(parsePartitionValue(all(v, "string")[0], "string"), s);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n) => {
+      const v = arrow.vectorFromArray([n], new arrow.Int64());
+      assert.equal(parsePartitionValue(all(v, "long")[0], "long"), n);
+    }),
+  );
+  fc.assert(
+    fc.property(fc.double(), (x) => {
+      const v = arrow.vectorFromArray([x], new arrow.Float64());
+      assert.ok(Object.is(parsePartitionValue(all(v, "double")[0], "double"), x === 0 ? 0 : x));
+    }),
   );
 });

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
-import { splitByPartition, takeRows } from "./split_by_partition.ts";
+import {
+  groupByPartition,
+  PartitionValueError,
+  splitByPartition,
+  takeRows,
+} from "./split_by_partition.ts";
 import type { StructType } from "../schema/types.ts";
 
 const schema: StructType = {
@@ -97,4 +102,29 @@ Deno.test("takeRows: copies fixed, variable-width and nested columns", () => {
   assert.deepEqual(out.getChild("s")!.toJSON(), ["zz", "x"]);
   assert.equal(out.getChild("l")!.get(0), null);
   assert.deepEqual([...out.getChild("l")!.get(1)!.toArray()], [1]);
+});
+
+Deno.test("groupByPartition: refuses a row whose partition value has no text or no directory, naming it", () => {
+  const table = makeTable(6);
+  const groups = groupByPartition(table, ["region", "day"], schema);
+  assert.equal(groups.reduce((n, g) => n + g.rows.length, 0), 6);
+  assert.equal(groups[0]!.directory, "region=eu/day=1970-01-01/");
+  const long = new arrow.Table({
+    region: arrow.vectorFromArray(["eu", "x".repeat(300)], new arrow.Utf8()),
+  });
+  assert.throws(
+    () => groupByPartition(long, ["region"], schema),
+    (e) =>
+      e instanceof PartitionValueError && e.row === 1 && e.column === "region" &&
+      /255/.test(e.reason),
+  );
+  const far = new arrow.Table({
+    day: arrow.makeVector(
+      arrow.makeData({ type: new arrow.DateDay(), length: 2, data: Int32Array.of(0, 2147483647) }),
+    ),
+  });
+  assert.throws(
+    () => splitByPartition(far, ["day"], schema),
+    (e) => e instanceof PartitionValueError && e.row === 1 && e.column === "day",
+  );
 });
