@@ -960,7 +960,7 @@ function fromArrowTable(
         return b.finish();
       }
       const column = batch.data.children[k]!;
-      // A copy: views would keep the whole request body alive (ADR 0016).
+      // A copy: views would keep the whole request body alive (ADR 0015).
       return compactArrowData(column, f.type);
     });
     const rows = data({ type: rowType, length: batch.numRows, nullCount: 0, children });

@@ -25,6 +25,8 @@
  * message at each block's offset, which must be a dictionary batch (dictionary blocks) or a record
  * batch (record batch blocks; a block pointing at a schema would make Arrow JS loop forever).
  *
+ * Decisions and limits: ADR 0015.
+ *
  * @module
  */
 import * as arrow from "apache-arrow";

@@ -11,7 +11,7 @@
  * The key budget: 1,024 bytes = the table root's key prefix (up to
  * {@linkcode TABLE_ROOT_BYTES_RESERVED}) + the partition directories (up to
  * {@linkcode PARTITION_PATH_BYTES_MAX}) + the data file name (up to
- * {@linkcode DATA_FILE_NAME_BYTES_RESERVED}; `part-00000-<uuid>.c000.zstd.parquet` is 65).
+ * {@linkcode DATA_FILE_NAME_BYTES_RESERVED}; `part-00000-<uuid>.c000.zstd.parquet` is 65). ADR 0016.
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * `YYYY-MM-DD` form every reader parses; JavaScript's `Date` would print `0NaN-NaN-NaN` or a
  * five-digit year), a string that is not valid UTF-8, binary with bytes above 0x7F (readers
  * disagree: the PROTOCOL spells bytes as `\u00XX` characters, Spark reads the text as UTF-8), and a
- * row past the end of its buffers.
+ * row past the end of its buffers (ADR 0016).
  *
  * @module
  */
