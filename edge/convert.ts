@@ -106,6 +106,8 @@ export interface EventConverter {
 /**
  * Creates the converter of a table schema.
  *
+ * @throws {TypeError} when a partition column is not a primitive column of the schema.
+ *
  * @example
  * ```ts
  * import { createConverter } from "./convert.ts";
@@ -128,6 +130,11 @@ export function createConverter(
   const arrowSchema = edgeArrowSchema(schema);
   const rejectUnknown = (options.unknownFields ?? "reject") === "reject";
   const partitionColumns = options.partitionColumns ?? [];
+  for (const c of partitionColumns) {
+    if (!schema.fields.some((f) => f.name === c && typeof f.type === "string")) {
+      throw new TypeError(`Cannot partition by ${JSON.stringify(c)}: not a primitive column`);
+    }
+  }
   const rowType = new arrow.Struct(arrowSchema.fields);
   const checkPartitions = (batches: arrow.RecordBatch[]) => {
     if (partitionColumns.length === 0 || batches.length === 0) return;

@@ -613,3 +613,9 @@ Deno.test("property: Arrow bodies the edge accepts are accepted by the runner an
   );
   assert.ok(accepted > 0);
 });
+
+Deno.test("createConverter: partition columns must be primitive columns of the schema", () => {
+  assert.throws(() => createConverter(devSchema, { partitionColumns: ["nope"] }), TypeError);
+  assert.throws(() => createConverter(devSchema, { partitionColumns: ["attrs"] }), TypeError);
+  createConverter(devSchema, { partitionColumns: ["date", "device_id"] });
+});
