@@ -56,6 +56,10 @@ async function main(): Promise<number> {
   const json = values.json === true;
   const log = json ? () => {} : (line: string) => console.error(line);
   const servers: LocalServer[] = [];
+  // The local servers take any credentials; the SDK only needs some.
+  for (const [k, v] of [["AWS_ACCESS_KEY_ID", "test"], ["AWS_SECRET_ACCESS_KEY", "test"]]) {
+    if (!Deno.env.get(k!)) Deno.env.set(k!, v!);
+  }
   try {
     let s3Endpoint = Deno.env.get("LAKESTRIKE_TEST_S3_ENDPOINT");
     let dynamodbEndpoint = Deno.env.get("LAKESTRIKE_TEST_DYNAMODB_ENDPOINT");

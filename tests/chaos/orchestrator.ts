@@ -177,7 +177,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     client.destroy();
     uri = `s3://${bucket}/chaos/events`;
     env.AWS_ENDPOINT_URL_S3 = options.s3Endpoint;
-    access = s3TableAccess({ endpoint: options.s3Endpoint, bucket, prefix: "chaos/events" });
+    access = s3TableAccess({
+      endpoint: options.s3Endpoint,
+      bucket,
+      prefix: "chaos/events",
+      region: "us-east-1",
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY!,
+      },
+    });
     if (options.protocol === "s3-dynamodb") {
       if (!options.dynamodbEndpoint) throw new Error("Cannot run s3-dynamodb without DynamoDB");
       const { setupDynamoDBTable } = await import("../../batch/setup_dynamodb.ts");
