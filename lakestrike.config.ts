@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { defineConfig } from "./batch/config.ts";
+import { defineConfig } from "./config/mod.ts";
 
 const dataDir = Deno.env.get("LAKESTRIKE_DATA_DIR") ?? "./data";
 

@@ -1,84 +1,15 @@
 /**
- * Shared plumbing of the command-line entry points: flag parsing with clear errors, and one place that
- * turns any failure into a one-line message on stderr and a non-zero exit status (never a stack trace).
- *
- * Exit statuses: 0 success, 1 the operation failed (missing table, corrupt log, unsupported feature),
- * 2 bad usage (unknown flag, bad value).
+ * The flags of the table tools and the runner that open a table (commit protocol, DynamoDB
+ * settings). The flag parsing and exit statuses every entry point shares live in `cli/mod.ts`,
+ * re-exported here for the tools that import them from this module.
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { InvalidArgumentError, isLakestrikeError } from "../core/errors.ts";
 import { type CommitProtocolName, parseCommitProtocolName } from "../core/log/commit_protocol.ts";
 import { dynamodbTablePath } from "../core/storage/s3.ts";
+import { UsageError } from "../cli/parse_flags.ts";
 
-/** Thrown for bad command-line usage; exits with status 2. */
-export class UsageError extends Error {
-  /** Create a usage error with a one-line message. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** Parse `args` with `node:util` `parseArgs`, turning its errors into {@linkcode UsageError}s. */
-export function parseFlags<T extends ParseArgsConfig["options"]>(
-  args: string[],
-  options: T,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    const parsed = parseArgs({
-      args,
-      options: options ?? {},
-      allowPositionals: true,
-      strict: true,
-    });
-    return {
-      values: parsed.values as Record<string, string | boolean | undefined>,
-      positionals: parsed.positionals,
-    };
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
-}
-
-/** Parse a flag value as a non-negative integer, or throw a {@linkcode UsageError} naming the flag. */
-export function parseNonNegativeInt(
-  flag: string,
-  value: string | boolean | undefined,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(
-      `Invalid value for --${flag}: expected a non-negative integer, got '${value}'`,
-    );
-  }
-  return Number(value);
-}
-
-/**
- * Run a command's `main`, mapping failures to a one-line error and an exit status.
- * `usage` is printed after a usage error.
- */
-export async function runCli(usage: string, main: () => Promise<void>): Promise<never> {
-  try {
-    await main();
-    Deno.exit(0);
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof InvalidArgumentError) {
-      console.error(`error: ${e.message}`);
-      console.error(usage);
-      Deno.exit(2);
-    }
-    if (isLakestrikeError(e)) {
-      console.error(`error: ${e.message}`);
-      Deno.exit(1);
-    }
-    if (e instanceof Deno.errors.BrokenPipe) Deno.exit(0);
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
-    Deno.exit(1);
-  }
-}
+export { parseFlags, parseNonNegativeInt, runCli, UsageError } from "../cli/mod.ts";
 
 /** Flags every command that opens a table accepts (see `openTable`). */
 export const TABLE_FLAGS = {

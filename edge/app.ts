@@ -67,6 +67,11 @@ export interface EdgeTableConfig {
   schema: StructType;
   /** Unknown event fields are rejected (default) or dropped. */
   unknownFields?: UnknownFields;
+  /**
+   * The table's partition columns (default none): an event whose partition value makes no
+   * directory name the runner accepts is refused with 422, before it joins a batch.
+   */
+  partitionColumns?: readonly string[];
   /** Bearer tokens granted this table (in addition to the top-level `tokens`). */
   tokens?: readonly string[];
 }
@@ -308,6 +313,7 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     }
     const converter = createConverter(config.schema, {
       unknownFields: config.unknownFields ?? "reject",
+      partitionColumns: config.partitionColumns ?? [],
     });
     const buffer = createTableBuffer({
       table: name,

@@ -221,6 +221,21 @@ Deno.test("unknown fields are dropped when the table says so", async () => {
   app.close();
 });
 
+Deno.test("a partition value no storage accepts is 422 before it joins a batch", async () => {
+  const { app, runner, timers } = setup({
+    tables: { events: { schema, partitionColumns: ["kind"] } },
+  });
+  const bad = await post(app, "events", JSON.stringify([{ id: 1, kind: "x".repeat(300) }]));
+  const body = await expectError(bad, 422, "schema_violation");
+  assert.equal(body.field, "kind");
+  const pending = post(app, "events", events(0, 2));
+  await until(() => app.stats("events")?.waitingRows === 2, "buffering");
+  await timers.advance(50);
+  assert.equal((await pending).status, 200);
+  assert.equal(runner.received.length, 1);
+  app.close();
+});
+
 Deno.test("429 with Retry-After when the table's buffer is full", async () => {
   const { app, runner, timers } = setup({ bufferBytesMax: 300, flushRowsMax: 1 });
   let open!: () => void;

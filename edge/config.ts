@@ -1,5 +1,16 @@
 /**
- * Reads the edge's table file until the config loader exists: a JSON document
+ * The edge's reading of its configuration, from one of two sources:
+ *
+ * * `lakestrike.config.ts` (or `--config PATH`): {@linkcode loadEdgeConfig} imports it and
+ *   {@linkcode validateEdgeConfig} checks only what the edge reads: each table's name, schema,
+ *   partition columns and unknown-field policy, the client tokens, the `edge` settings and how to
+ *   reach the runner (`runner.port`, `hostname`, `token`, `tokenEnv`). The checks are the runner's
+ *   own (`config/shared_sections.ts`), so both refuse a section alike; the runner's sections
+ *   (locations, protocols, maintenance, limits, plugins) are left to the runner, and nothing of
+ *   `batch/`, `plugins/` or AWS is loaded here. The plugins the config file itself imports are
+ *   loaded with it: that is the config author's choice.
+ * * the older JSON tables file (`--schema-file`), read by {@linkcode validateEdgeTablesFile}
+ *   with the same checks:
  *
  * ```json
  * {
@@ -12,114 +23,168 @@
  *
  * @module
  */
-import { PRIMITIVE_TYPE_NAMES } from "../core/schema/parse_schema.ts";
-import type { DataType, StructType } from "../core/schema/types.ts";
-import { decimalTypeParams } from "./arrow_schema.ts";
-import type { EdgeTableConfig } from "./app.ts";
+import { importConfig } from "../config/import_config.ts";
+import {
+  checkEdge,
+  checkPartitionColumns,
+  checkRunnerAccess,
+  checkSchema,
+  checkTableName,
+  checkTokens,
+  checkUnknownFields,
+  checkUnknownKeys,
+  CONFIG_KEYS,
+  ConfigError,
+  DEFAULT_CONFIG_PATH,
+  type EdgeSettings,
+  isRecord,
+  type RunnerAccess,
+  show,
+  TABLE_KEYS,
+  tableNamesOf,
+} from "../config/shared_sections.ts";
+import type { StructType } from "../core/schema/types.ts";
 
-/** The tables and tokens of an edge. */
-export interface EdgeTablesFile {
-  /** Tables by name. */
-  tables: Record<string, EdgeTableConfig>;
-  /** Bearer token to tables, `"*"` for all. */
+/** A table as the edge reads it from the config. */
+export interface EdgeConfigTable {
+  /** Name clients use in `/v1/tables/{name}/events`. */
+  name: string;
+  /** The table's Delta schema. */
+  schema: StructType;
+  /** Partition columns: their values must make directory names the runner accepts. */
+  partitionColumns: string[];
+  /** Unknown event fields are rejected or dropped. */
+  unknownFields: "reject" | "drop";
+}
+
+/** What the edge reads of a config, validated, defaults filled in. */
+export interface EdgeConfig {
+  /** Tables in config order. */
+  tables: EdgeConfigTable[];
+  /** Client bearer token to tables, `"*"` for all. */
   tokens: Record<string, string[] | "*">;
+  /** Edge settings. */
+  edge: EdgeSettings;
+  /** How the runner is reached (its URL default) and where its token is. */
+  runner: RunnerAccess;
 }
 
-const PRIMITIVES: ReadonlySet<string> = new Set(PRIMITIVE_TYPE_NAMES);
-
-function fail(where: string, what: string): never {
-  throw new TypeError(`Cannot read the tables file: ${where}: ${what}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function checkType(v: unknown, where: string): DataType {
-  if (typeof v === "string") {
-    if (PRIMITIVES.has(v) || decimalTypeParams(v) !== undefined) return v as DataType;
-    return fail(where, `unknown type "${v}"`);
+function checkEdgeTable(v: unknown, at: string, issues: string[]): EdgeConfigTable | undefined {
+  if (!isRecord(v)) {
+    issues.push(`${at}: expected a table object, got ${show(v)}`);
+    return undefined;
   }
-  if (!isRecord(v)) return fail(where, "expected a type");
-  if (v.type === "struct") return checkStruct(v, where);
-  if (v.type === "array") {
-    if (typeof v.containsNull !== "boolean") fail(where, "containsNull must be a boolean");
-    return {
-      type: "array",
-      elementType: checkType(v.elementType, `${where}[]`),
-      containsNull: v.containsNull as boolean,
-    };
+  for (const key of Object.keys(v)) {
+    if (!TABLE_KEYS.includes(key)) issues.push(`${at}.${key}: unknown setting`);
   }
-  if (v.type === "map") {
-    if (typeof v.valueContainsNull !== "boolean") {
-      fail(where, "valueContainsNull must be a boolean");
-    }
-    return {
-      type: "map",
-      keyType: checkType(v.keyType, `${where}.key`),
-      valueType: checkType(v.valueType, `${where}.value`),
-      valueContainsNull: v.valueContainsNull as boolean,
-    };
+  const before = issues.length;
+  const name = checkTableName(v.name, `${at}.name`, issues);
+  const schema = checkSchema(v.schema, `${at}.schema`, issues);
+  const partitionColumns = checkPartitionColumns(
+    v.partitionColumns,
+    schema,
+    `${at}.partitionColumns`,
+    issues,
+  );
+  const unknownFields = checkUnknownFields(v.unknownFields, `${at}.unknownFields`, issues);
+  if (
+    name === undefined || schema === undefined || unknownFields === undefined ||
+    issues.length > before
+  ) {
+    return undefined;
   }
-  return fail(where, `unknown type ${JSON.stringify(v.type)}`);
-}
-
-function checkStruct(v: unknown, where: string): StructType {
-  if (!isRecord(v) || v.type !== "struct" || !Array.isArray(v.fields)) {
-    return fail(where, "expected a struct type");
-  }
-  const names = new Set<string>();
-  const fields = v.fields.map((f: unknown, k: number) => {
-    if (!isRecord(f) || typeof f.name !== "string" || typeof f.nullable !== "boolean") {
-      return fail(`${where}.fields[${k}]`, "expected {name, type, nullable, metadata}");
-    }
-    if (names.has(f.name)) fail(`${where}.${f.name}`, "duplicate field name");
-    names.add(f.name);
-    return {
-      name: f.name,
-      type: checkType(f.type, where === "" ? f.name : `${where}.${f.name}`),
-      nullable: f.nullable,
-      metadata: isRecord(f.metadata) ? f.metadata : {},
-    };
-  });
-  return { type: "struct", fields };
+  return { name, schema, partitionColumns, unknownFields };
 }
 
 /**
- * Checks and reads a parsed tables file.
+ * Checks what the edge reads of a config object (see the module doc) and fills in the defaults.
+ * A config the runner accepts is accepted here; the runner's own sections are not looked into.
  *
- * @throws {TypeError} naming the first problem.
+ * @throws {ConfigError} naming every problem by its path in the config.
  *
  * @example
  * ```ts
- * import { parseEdgeTablesFile } from "./config.ts";
- * const file = parseEdgeTablesFile({
- *   tables: { events: { schema: { type: "struct", fields: [{ name: "id", type: "long", nullable: false, metadata: {} }] } } },
- *   tokens: { t: ["events"] },
+ * import { validateEdgeConfig } from "./config.ts";
+ * const config = validateEdgeConfig({
+ *   tables: [{ name: "events", uri: "s3://lake/events", schema: { id: "long not null" } }],
+ *   tokens: { "client-token": ["events"] },
+ *   runner: { port: 9000, limits: { queueBatchesMax: 8 } },
  * });
- * if (file.tables.events?.schema.fields[0]?.type !== "long") throw new Error("unexpected");
+ * if (config.edge.runnerUrl !== "http://127.0.0.1:9000") throw new Error("runner URL default");
+ * if (config.tables[0]?.schema.fields[0]?.nullable !== false) throw new Error("schema");
  * ```
  */
-export function parseEdgeTablesFile(json: unknown): EdgeTablesFile {
-  if (!isRecord(json) || !isRecord(json.tables)) return fail("tables", "expected an object");
-  const tables: Record<string, EdgeTableConfig> = {};
-  for (const [name, t] of Object.entries(json.tables)) {
-    if (!isRecord(t)) fail(`tables.${name}`, "expected an object");
-    const config: EdgeTableConfig = { schema: checkStruct(t.schema, "") };
-    if (t.unknownFields !== undefined) {
-      if (t.unknownFields !== "reject" && t.unknownFields !== "drop") {
-        fail(`tables.${name}.unknownFields`, 'expected "reject" or "drop"');
+export function validateEdgeConfig(obj: unknown, options: { source?: string } = {}): EdgeConfig {
+  if (!isRecord(obj)) {
+    throw new ConfigError([`expected a config object, got ${show(obj)}`], options.source);
+  }
+  const issues: string[] = [];
+  checkUnknownKeys(obj, CONFIG_KEYS, "config", issues);
+  const tables: EdgeConfigTable[] = [];
+  if (!Array.isArray(obj.tables) || obj.tables.length === 0) {
+    issues.push(`tables: expected a non-empty list of tables, got ${show(obj.tables)}`);
+  } else {
+    const names = new Map<string, number>();
+    obj.tables.forEach((t: unknown, i) => {
+      const table = checkEdgeTable(t, `tables[${i}]`, issues);
+      if (table === undefined) return;
+      const sameName = names.get(table.name);
+      if (sameName !== undefined) {
+        issues.push(`tables[${i}].name: '${table.name}' is also the name of tables[${sameName}]`);
       }
-      config.unknownFields = t.unknownFields;
-    }
-    tables[name] = config;
+      names.set(table.name, i);
+      tables.push(table);
+    });
   }
-  const tokens: Record<string, string[] | "*"> = {};
-  for (const [token, grant] of Object.entries(isRecord(json.tokens) ? json.tokens : {})) {
-    if (grant === "*") tokens[token] = "*";
-    else if (Array.isArray(grant) && grant.every((g) => typeof g === "string")) {
-      tokens[token] = grant as string[];
-    } else fail(`tokens`, 'expected a list of table names or "*"');
+  const runner = checkRunnerAccess(obj.runner, issues);
+  const edge = checkEdge(obj.edge, runner, issues);
+  const tokens = checkTokens(obj.tokens, tableNamesOf(obj.tables), issues);
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
+  return { tables, tokens, edge, runner };
+}
+
+/**
+ * Imports `lakestrike.config.ts` (or `path`) and validates what the edge reads of it.
+ *
+ * @throws {ConfigError} when the file is missing, does not export `config`, fails to import, or
+ * its edge's part is invalid.
+ */
+export async function loadEdgeConfig(path: string = DEFAULT_CONFIG_PATH): Promise<EdgeConfig> {
+  const { config, source } = await importConfig(path);
+  return validateEdgeConfig(config, { source });
+}
+
+/**
+ * Checks a parsed JSON tables file (see the module doc) as the config it stands for: its tables and
+ * tokens, the edge defaults, and `runnerUrl`.
+ *
+ * @throws {ConfigError} naming every problem by its path in the equivalent config
+ *
+ * @example
+ * ```ts
+ * import { validateEdgeTablesFile } from "./config.ts";
+ * const config = validateEdgeTablesFile({
+ *   tables: { events: { schema: { type: "struct", fields: [{ name: "id", type: "long", nullable: false, metadata: {} }] } } },
+ *   tokens: { t: ["events"] },
+ * }, { runnerUrl: "http://runner:8081" });
+ * if (config.tables[0]?.schema.fields[0]?.type !== "long") throw new Error("unexpected");
+ * ```
+ */
+export function validateEdgeTablesFile(
+  json: unknown,
+  options: { runnerUrl: string; source?: string },
+): EdgeConfig {
+  if (!isRecord(json) || !isRecord(json.tables)) {
+    throw new ConfigError([`tables: expected an object of table name -> table`], options.source);
   }
-  return { tables, tokens };
+  const tables = Object.entries(json.tables).map(([name, t]) => {
+    if (!isRecord(t)) return t;
+    // The file's table keys are a config table's; a stray one is reported as unknown.
+    const { schema, unknownFields, ...rest } = t;
+    return { name, schema, unknownFields, ...rest };
+  });
+  return validateEdgeConfig(
+    { tables, tokens: json.tokens, edge: { runnerUrl: options.runnerUrl } },
+    options,
+  );
 }

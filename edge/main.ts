@@ -6,6 +6,10 @@
  * LAKESTRIKE_RUNNER_TOKEN=secret deno task edge [--config PATH] [--port P] [--producer ID] [--runner URL]
  * ```
  *
+ * It reads only the edge's part of the config (`edge/config.ts`) and loads nothing of the runner,
+ * the plugin registry or AWS: `deno info edge/main.ts` lists no module under `batch/` or
+ * `plugins/` (unless the config file imports plugins itself).
+ *
  * Flags override the config's `edge` settings, so several edges can share one config file and one
  * runner. `--producer` (default `edge-{hostname}-{port}`) names the edge; the producer id sent to
  * the runner adds a random incarnation to it (ADR 0022), so edges sharing a name, or a restarted
@@ -21,13 +25,14 @@
  *
  * @module
  */
-import type { EdgeSettings, LakestrikeConfig } from "../batch/config.ts";
+import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "../cli/mod.ts";
+import { type EdgeSettings, resolveRunnerToken } from "../config/shared_sections.ts";
 import { createEdgeApp, type EdgeApp, type EdgeDeps, type EdgeTableConfig } from "./app.ts";
-import { parseEdgeTablesFile } from "./config.ts";
+import { type EdgeConfig, loadEdgeConfig, validateEdgeTablesFile } from "./config.ts";
 
 /** Options of {@linkcode startEdge}; each overrides the config's `edge` setting. */
 export interface StartEdgeOptions {
-  /** The runner token (see `resolveRunnerToken` in `batch/config.ts`). */
+  /** The runner token (see `resolveRunnerToken` in `config/shared_sections.ts`). */
   runnerToken: string;
   /** Port to listen on; 0 picks a free one. */
   port?: number;
@@ -57,13 +62,17 @@ export interface RunningEdge {
 
 /** The edge dependencies a config describes. */
 export function edgeDepsFromConfig(
-  config: Pick<LakestrikeConfig, "tables" | "tokens">,
+  config: Pick<EdgeConfig, "tables" | "tokens">,
   edge: EdgeSettings,
   runner: { producerId: string; runnerUrl: string; runnerToken: string },
 ): EdgeDeps {
   const tables: Record<string, EdgeTableConfig> = {};
   for (const t of config.tables) {
-    tables[t.name] = { schema: t.schema, unknownFields: t.unknownFields };
+    tables[t.name] = {
+      schema: t.schema,
+      unknownFields: t.unknownFields,
+      partitionColumns: t.partitionColumns,
+    };
   }
   return {
     tables,
@@ -85,18 +94,20 @@ function displayHost(hostname: string): string {
 }
 
 /**
- * Serves the edge of `config` with `Deno.serve` and resolves once it listens.
+ * Serves the edge of `config` with `Deno.serve` and resolves once it listens. A runner's config
+ * (`LakestrikeConfig` of `batch/config.ts`) holds every field of an {@linkcode EdgeConfig}, so
+ * `deno task dev` passes its own.
  *
  * @example
  * ```ts ignore
- * const config = await loadConfig();
+ * const config = await loadEdgeConfig();
  * const edge = await startEdge(config, { runnerToken: resolveRunnerToken(config), port: 0 });
  * console.log(`POST ${edge.url}/v1/tables/events/events`);
  * await edge.shutdown();
  * ```
  */
 export async function startEdge(
-  config: LakestrikeConfig,
+  config: EdgeConfig,
   options: StartEdgeOptions,
 ): Promise<RunningEdge> {
   const hostname = options.hostname ?? config.edge.hostname;
@@ -141,7 +152,6 @@ const USAGE =
 
 /** Entry point of `deno task edge` (also run by the chaos harness). */
 export async function main(args: string[]): Promise<void> {
-  const { parseFlags, parseNonNegativeInt, UsageError } = await import("../batch/cli.ts");
   const { values, positionals } = parseFlags(args, {
     config: { type: "string" },
     port: { type: "string" },
@@ -156,9 +166,10 @@ export async function main(args: string[]): Promise<void> {
   if (port !== undefined && port > 65535) throw new UsageError(`Invalid value for --port: ${port}`);
   const str = (k: string) => (typeof values[k] === "string" ? values[k] as string : undefined);
 
-  let config: LakestrikeConfig;
+  let config: EdgeConfig;
   let runnerToken: string;
-  if (str("schema-file") !== undefined) {
+  const schemaFile = str("schema-file");
+  if (schemaFile !== undefined) {
     if (str("config") !== undefined) {
       throw new UsageError("Give --config or --schema-file, not both");
     }
@@ -166,32 +177,13 @@ export async function main(args: string[]): Promise<void> {
     if (missing.length > 0) {
       throw new UsageError(`--schema-file needs --${missing.join(", --")}`);
     }
-    const { validateConfig } = await import("../batch/config.ts");
-    const file = parseEdgeTablesFile(JSON.parse(await Deno.readTextFile(str("schema-file")!)));
-    const base = validateConfig({
-      tables: [{ name: "placeholder", uri: "memory://placeholder", schema: { x: "long" } }],
-      edge: { port: 8000 },
+    config = validateEdgeTablesFile(JSON.parse(await Deno.readTextFile(schemaFile)), {
+      runnerUrl: str("runner")!.replace(/\/+$/, ""),
+      source: schemaFile,
     });
-    config = {
-      ...base,
-      tables: Object.entries(file.tables).map(([name, t]) => ({
-        name,
-        uri: "",
-        schema: t.schema,
-        partitionColumns: [],
-        properties: {},
-        unknownFields: t.unknownFields ?? "reject",
-        createIfMissing: false,
-        commitProtocol: "local" as const,
-      })),
-      tokens: Object.fromEntries(
-        Object.entries(file.tokens).map(([k, v]) => [k, v === "*" ? "*" : [...v]]),
-      ),
-    };
     runnerToken = str("runner-token")!;
   } else {
-    const { loadConfig, resolveRunnerToken } = await import("../batch/config.ts");
-    config = await loadConfig(str("config"));
+    config = await loadEdgeConfig(str("config"));
     runnerToken = str("runner-token") ?? resolveRunnerToken(config);
   }
   const options: StartEdgeOptions = { runnerToken };
@@ -212,7 +204,4 @@ export async function main(args: string[]): Promise<void> {
   await stopped.promise;
 }
 
-if (import.meta.main) {
-  const { runCli } = await import("../batch/cli.ts");
-  await runCli(USAGE, () => main(Deno.args));
-}
+if (import.meta.main) await runCli(USAGE, () => main(Deno.args));

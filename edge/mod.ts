@@ -44,7 +44,13 @@ export {
   type UnknownFields,
 } from "./convert.ts";
 export { DECIMAL_PRECISION_MAX, edgeArrowSchema, edgeArrowType } from "./arrow_schema.ts";
-export { type EdgeTablesFile, parseEdgeTablesFile } from "./config.ts";
+export {
+  type EdgeConfig,
+  type EdgeConfigTable,
+  loadEdgeConfig,
+  validateEdgeConfig,
+  validateEdgeTablesFile,
+} from "./config.ts";
 export {
   createFakeTimers,
   type EdgeClock,
