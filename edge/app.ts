@@ -37,6 +37,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { timeout } from "hono/timeout";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { decodeArrowIpc } from "../core/arrow/decode_arrow_ipc.ts";
 import type { StructType } from "../core/schema/types.ts";
 import {
   createTableBuffer,
@@ -447,7 +448,8 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
         if (ARROW_TYPES.has(type)) {
           let table: arrow.Table;
           try {
-            table = arrow.tableFromIPC(bytes);
+            // Checked before Arrow JS decodes it: a corrupt header must not exhaust memory.
+            table = decodeArrowIpc(bytes);
           } catch (e) {
             return errorBody(c, 400, "malformed_body", `Cannot read Arrow IPC body: ${String(e)}`);
           }
