@@ -2,32 +2,25 @@
  * `deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v]...
  * [--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]`: compact a Delta
  * table (Delta `OPTIMIZE`, bin-packing) under the table's maintenance lock
- * (`_lakestrike/locks/compact`, see `maintenance.ts`).
+ * (`_lakestrike/locks/compact`, see `ops/maintenance_lock.ts`).
  *
- * The plan comes from the `planCompaction` hooks of the config's plugins when `--config` is given
- * (first answer wins), else from the built-in planner. A progress bar is drawn only when stdout is
- * a terminal; a summary follows (files, bytes and rows before and after, time). `--dry-run` prints
- * the plan and changes nothing. Failures exit non-zero with a one-line error. It does not delete
- * the removed files: `deno task vacuum` does.
+ * It runs `applyCompaction` (`ops/`), as the runner's schedule does: the plan comes from the
+ * `planCompaction` hooks of the config's plugins when `--config` is given (first answer wins), then
+ * from the built-in `compactionPlugin`. A progress bar is drawn only when stdout is a terminal; a
+ * summary follows (files, bytes and rows before and after, time). `--dry-run` prints the plan and
+ * changes nothing. Failures exit non-zero with a one-line error. It does not delete the removed
+ * files: `deno task vacuum` does.
  *
  * @module
  */
-import { systemClock } from "../core/clock.ts";
-import { runExclusive } from "./maintenance.ts";
-import { loadSnapshot } from "../core/snapshot/mod.ts";
-import type { ObjectStorage } from "../core/storage/storage.ts";
-import { maybeCheckpoint } from "../core/write/mod.ts";
 import {
-  type CompactionPlanner,
   type CompactionProgress,
-  compactTable,
-  type CompactTableOptions,
   type CompactTableResult,
-  createCompactionContext,
   parseByteSize,
   parsePartitionFilter,
-  planCompactionBins,
 } from "../plugins/compaction/mod.ts";
+import type { PluginRegistry } from "../plugins/registry.ts";
+import { applyCompaction, type ApplyCompactionOptions } from "../ops/mod.ts";
 import {
   parseFlags,
   parseNonNegativeInt,
@@ -114,7 +107,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   if (positionals.length !== 1) {
     throw new UsageError(`Expected exactly one table URI, got ${positionals.length}`);
   }
-  const options: CompactTableOptions = {};
+  const options: ApplyCompactionOptions = {};
   const target = values["target-size"];
   if (target !== undefined) {
     if (typeof target !== "string") throw new UsageError("--target-size needs a value");
@@ -142,53 +135,26 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
 
   const started = performance.now();
   // The table's own commit protocol (put-if-absent, S3 conditional PUT or S3 + DynamoDB).
-  const opened = await openTable(positionals[0]!, parseTableFlags(values));
-  const storage: ObjectStorage = opened.storage;
-  const protocol = opened.protocol;
-  const run = async (signal: AbortSignal): Promise<CompactTableResult> => {
-    // Reload under the lock: another compaction may have committed since the table was opened.
-    const snapshot = dryRun ? opened.snapshot : await loadSnapshot(storage, { protocol });
-    const limits: Record<string, number> = {};
-    if (options.targetSizeBytes !== undefined) limits.targetSizeBytes = options.targetSizeBytes;
-    if (options.minFiles !== undefined) limits.minFiles = options.minFiles;
-    let planner: CompactionPlanner | undefined;
-    const configPath = values["config"];
-    if (typeof configPath === "string") {
-      const { loadPluginRegistry } = await import("./config.ts");
-      const registry = await loadPluginRegistry(configPath);
-      const ctx = createCompactionContext(storage, { snapshot, signal, limits, dryRun });
-      planner = async (s) =>
-        (await registry.runPlanCompaction(s, ctx)) ??
-          planCompactionBins(s, {
-            ...(options.targetSizeBytes === undefined
-              ? {}
-              : { targetSizeBytes: options.targetSizeBytes }),
-            ...(options.minFiles === undefined ? {} : { minFiles: options.minFiles }),
-          });
-    }
-    let lastDraw = 0;
-    return await compactTable(storage, snapshot, {
-      ...options,
-      signal,
-      clock: systemClock,
-      commitProtocol: protocol,
-      ...(planner ? { planner } : {}),
-      onProgress: (p) => {
-        if (!io.isTerminal || json) return;
-        const now = performance.now();
-        if (now - lastDraw < 100 && p.phase !== "done") return;
-        lastDraw = now;
-        void io.write(progressBar(p));
-      },
-    });
-  };
-  let result: CompactTableResult;
-  if (dryRun) {
-    result = await run(new AbortController().signal);
-  } else {
-    result = await runExclusive(storage, "compact", run);
-    if (result.versions.length > 0) await maybeCheckpoint(storage, result.snapshot);
+  const { storage, protocol } = await openTable(positionals[0]!, parseTableFlags(values));
+  let plugins: PluginRegistry | undefined;
+  const configPath = values["config"];
+  if (typeof configPath === "string") {
+    const { loadPluginRegistry } = await import("./config.ts");
+    plugins = await loadPluginRegistry(configPath);
   }
+  let lastDraw = 0;
+  // Plans with the config's planners and the built-in one; locks, rewrites, checkpoints.
+  const { compaction: result } = await applyCompaction({ storage, protocol }, {
+    ...options,
+    ...(plugins ? { plugins } : {}),
+    onProgress: (p) => {
+      if (!io.isTerminal || json) return;
+      const now = performance.now();
+      if (now - lastDraw < 100 && p.phase !== "done") return;
+      lastDraw = now;
+      void io.write(progressBar(p));
+    },
+  });
   const elapsedMs = performance.now() - started;
   const s = summary(result, elapsedMs, undefined);
   if (io.isTerminal && !json) await io.write("\n");

@@ -1,21 +1,23 @@
 /**
  * `deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs]
- * [--dry-run] [--json] [--config lakestrike.config.ts]`: delete files the table no longer references once they are older than the
- * retention (see `plugins/vacuum`), and with `--logs` also expired log files (see
- * `core/log/log_cleanup.ts`). `--dry-run` lists the files and bytes it would delete and changes
- * nothing. A progress bar on a TTY, a summary at the end, a one-line error and a non-zero exit on
- * failure. With `--config` the `retentionHorizon` and `filterVacuumCandidates` hooks of the
- * config's plugins run (they can only keep more), as the runner's scheduled vacuum runs them.
+ * [--dry-run] [--json] [--config lakestrike.config.ts]`: delete files the table no longer
+ * references once they are older than the retention (see `plugins/vacuum`), and with `--logs` also
+ * expired log files (see `core/log/log_cleanup.ts`). `--dry-run` lists the files and bytes it would
+ * delete and changes nothing. A progress bar on a TTY, a summary at the end, a one-line error and a
+ * non-zero exit on failure.
  *
- * It takes no maintenance lock: do not run two vacuums of one table at once.
+ * It runs `applyVacuum` (`ops/`), as the runner's scheduled vacuum does: under the table's vacuum
+ * lock (`_lakestrike/locks/vacuum`; a dry run takes none), and with `--config` the config's plugins
+ * run there too: `planDataRetention` hooks first (their removes are committed, or only listed on a
+ * dry run), then `retentionHorizon` and `filterVacuumCandidates` (they can only keep more).
  *
  * @module
  */
 import type { Clock } from "../core/clock.ts";
-import { cleanupExpiredLogs, type CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
-import { loadSnapshot } from "../core/snapshot/mod.ts";
+import type { CleanupExpiredLogsResult } from "../core/log/log_cleanup.ts";
 import type { PluginRegistry } from "../plugins/registry.ts";
-import { type VacuumProgress, type VacuumResult, vacuumTable } from "../plugins/vacuum/mod.ts";
+import type { VacuumProgress, VacuumResult } from "../plugins/vacuum/mod.ts";
+import { applyVacuum, type DataRetentionReport } from "../ops/mod.ts";
 import {
   parseFlags,
   parseTableFlags,
@@ -24,7 +26,6 @@ import {
   TABLE_FLAGS_USAGE,
   UsageError,
 } from "./cli.ts";
-import { runExclusive } from "./maintenance.ts";
 import { openTable, type OpenTableOptions } from "./open_table.ts";
 
 const USAGE =
@@ -93,45 +94,37 @@ export function parseVacuumArgs(args: string[]): VacuumArgs {
   return out;
 }
 
-/** What one run did: the vacuum and, with `--logs`, the log cleanup. */
+/**
+ * What one run did: the data retention (when the config has `planDataRetention` plugins), the
+ * vacuum and, with `--logs`, the log cleanup.
+ */
 export interface VacuumRunReport {
+  retention?: DataRetentionReport;
   vacuum: VacuumResult;
   logs?: CleanupExpiredLogsResult;
 }
 
-/** Run the command on parsed arguments; prints nothing. */
+/** Run the command on parsed arguments (`applyVacuum` on the opened table); prints nothing. */
 export async function runVacuum(
   args: VacuumArgs,
   options: { clock?: Clock; onProgress?: (p: VacuumProgress) => void } = {},
 ): Promise<VacuumRunReport> {
-  const { storage, protocol, snapshot } = await openTable(args.uri, args.table);
+  const { storage, protocol } = await openTable(args.uri, args.table);
   let plugins: PluginRegistry | undefined;
   if (args.config !== undefined) {
     const { loadPluginRegistry } = await import("./config.ts");
     plugins = await loadPluginRegistry(args.config);
   }
-  const run = async (signal?: AbortSignal): Promise<VacuumRunReport> => {
-    const vacuum = await vacuumTable(storage, snapshot, {
-      ...(plugins ? { plugins } : {}),
-      ...(args.retentionHours === undefined ? {} : { retentionHours: args.retentionHours }),
-      enforceRetention: args.enforceRetention,
-      mode: args.lite ? "lite" : "full",
-      dryRun: args.dryRun,
-      protocol,
-      ...(signal ? { signal } : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    if (!args.logs) return { vacuum };
-    const latest = await loadSnapshot(storage, { protocol });
-    const logs = await cleanupExpiredLogs(storage, latest, {
-      dryRun: args.dryRun,
-      ...(options.clock ? { clock: options.clock } : {}),
-    });
-    return { vacuum, logs };
-  };
-  // A dry run changes nothing, so it needs no lock.
-  return args.dryRun ? await run() : await runExclusive(storage, "vacuum", run);
+  return await applyVacuum({ storage, protocol }, {
+    ...(plugins ? { plugins } : {}),
+    retentionHours: args.retentionHours,
+    enforceRetention: args.enforceRetention,
+    mode: args.lite ? "lite" : "full",
+    dryRun: args.dryRun,
+    logs: args.logs,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
 }
 
 function formatBytes(n: number): string {
@@ -150,6 +143,19 @@ export function formatVacuumReport(report: VacuumRunReport): string {
   const v = report.vacuum;
   const verb = v.dryRun ? "Would delete" : "Deleted";
   const lines: string[] = [];
+  const r = report.retention;
+  if (r) {
+    if (v.dryRun) { for (const f of r.files) lines.push(`expired\t${f.path}\t${f.size}`); }
+    lines.push(
+      r.skipped
+        ? `Data retention: nothing removed (${r.skipped})`
+        : `Data retention: ${
+          v.dryRun ? "would remove" : "removed"
+        } ${r.files.length} expired files${
+          r.version === undefined ? "" : ` in version ${r.version}`
+        }`,
+    );
+  }
   if (v.dryRun) { for (const f of v.files) lines.push(`${f.path}\t${f.size}`); }
   lines.push(
     `${verb} ${v.files.length} files (${

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { createManualClock } from "../core/clock.ts";
+import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+import { scanSnapshot } from "../core/scan/scan_snapshot.ts";
+import { loadSnapshot } from "../core/snapshot/load_snapshot.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
+import { appendBatch } from "../core/write/append_batch.ts";
 import { createTable } from "../core/write/create_table.ts";
 import { UsageError } from "./cli.ts";
 import { formatVacuumReport, parseVacuumArgs, runVacuum } from "./vacuum.ts";
@@ -135,6 +139,86 @@ export const config = defineConfig({
     const missing = await run([dir, "--config", `${configDir}/nope.config.ts`]);
     assert.notEqual(missing.code, 0);
     await Deno.stat(`${dir}/stray.parquet`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(configDir, { recursive: true });
+  }
+});
+
+Deno.test("deno task vacuum --config: the config's retention plugins remove expired partitions, then vacuum deletes them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "vacuum-cli-ttl-" });
+  const configDir = await Deno.makeTempDir({ prefix: "vacuum-cli-ttl-config-" });
+  try {
+    const datedSchema = {
+      type: "struct" as const,
+      fields: [
+        { name: "x", type: "long" as const, nullable: true, metadata: {} },
+        { name: "date", type: "date" as const, nullable: true, metadata: {} },
+      ],
+    };
+    const storage = createLocalStorage(dir);
+    let snapshot = await createTable(storage, { schema: datedSchema, partitionColumns: ["date"] });
+    const today = new Date().toISOString().slice(0, 10);
+    for (const [x, date] of [[1, "2020-01-01"], [2, "2020-01-01"], [3, today]] as const) {
+      const batch = createArrowTable(datedSchema, [{ x: BigInt(x), date }]);
+      const r = await appendBatch(storage, snapshot, batch);
+      assert.ok(r.ok);
+      snapshot = r.snapshot;
+    }
+    const expired = snapshot.files.filter((f) => f.partitionValues.date === "2020-01-01");
+    assert.equal(expired.length, 2);
+    const configPath = `${configDir}/lakestrike.config.ts`;
+    await Deno.writeTextFile(
+      configPath,
+      `import { defineConfig } from ${JSON.stringify(new URL("./config.ts", import.meta.url).href)};
+import { partitionTtlPlugin } from ${
+        JSON.stringify(new URL("../plugins/retention/mod.ts", import.meta.url).href)
+      };
+export const config = defineConfig({
+  tables: [{
+    name: "t",
+    uri: ${JSON.stringify(dir)},
+    schema: { x: "long", date: "date" },
+    partitionColumns: ["date"],
+  }],
+  plugins: [partitionTtlPlugin({ column: "date", days: 30 })],
+});
+`,
+    );
+    // A dry run lists the expired files and changes nothing.
+    const dry = await run([dir, "--dry-run", "--config", configPath]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Data retention: would remove 2 expired files/);
+    assert.equal((await loadSnapshot(storage)).version, snapshot.version);
+    // A retention of zero: the removes committed by this run are already past the horizon.
+    const real = await run([
+      dir,
+      "--json",
+      "--config",
+      configPath,
+      "--retention-hours",
+      "0",
+      "--no-enforce-retention",
+    ]);
+    assert.equal(real.code, 0, real.stderr);
+    const report = JSON.parse(real.stdout);
+    assert.deepEqual(
+      report.retention.files.map((f: { path: string }) => f.path).sort(),
+      expired.map((f) => f.path).sort(),
+    );
+    assert.equal(report.retention.version, snapshot.version + 1);
+    assert.deepEqual(
+      report.vacuum.files.map((f: { path: string }) => f.path).sort(),
+      expired.map((f) => f.path).sort(),
+    );
+    const after = await loadSnapshot(storage);
+    const rows: unknown[][] = [];
+    for await (const batch of scanSnapshot(storage, after)) rows.push(...batch);
+    assert.deepEqual(rows.map((r) => r[0]), [3n], "only the row of the live partition is left");
+    for (const f of expired) {
+      await assert.rejects(Deno.stat(`${dir}/${f.path}`), Deno.errors.NotFound, f.path);
+    }
+    await Deno.stat(`${dir}/${after.files[0]!.path}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(configDir, { recursive: true });

@@ -16,37 +16,32 @@
  *    └──────────────────────────────────────────────────┘
  * ```
  *
- * A compaction tick loads the latest snapshot through the table's commit protocol and asks the
- * planner (the registry's `planCompaction` plugins, else `planCompactionBins`) for bins; with none
- * it is skipped without touching the lock. Otherwise it takes the table's `compact` lease
- * (`runExclusive`), plans again on the newest snapshot and rewrites the bins one at a time, each its
- * own commit (appends landing meanwhile never fail it, see `compactTable`), with `maxConcurrentIo`
- * reads and writes in flight and a turn of the event loop between bins. A vacuum tick takes the
- * `vacuum` lease, optionally commits the removes of expired data (`applyDataRetention`, when the
- * registry has `planDataRetention` plugins), then runs `vacuumTable` in full mode with the table's
- * retention, enforced. A lease held by someone else skips the tick; a failure is logged and counted
- * and the next tick runs as usual. Nothing here is on the ingest commit path.
+ * A tick runs the same operation as the CLI (`ops/`), with the runner's registry plus the built-in
+ * maintenance plugins. A compaction tick runs `applyCompaction`: it plans on the latest snapshot
+ * (the registry's `planCompaction` plugins, then the built-in `compactionPlugin`) and with no bin is
+ * skipped without touching the lock; otherwise it takes the table's `compact` lease, plans again on
+ * the newest snapshot and rewrites at most `compactBinsPerRunMax` bins, each its own commit with a
+ * turn of the event loop between bins (appends landing meanwhile never fail it, see
+ * `compactTable`), with `ioConcurrencyMax` reads and writes in flight. A vacuum tick runs
+ * `applyVacuum` under the `vacuum` lease: it commits the removes of expired data when the registry
+ * has `planDataRetention` plugins (unless `vacuumApplyDataRetention` is false), then vacuums in full
+ * mode with the table's retention, enforced. A lease held by someone else skips the tick; a failure
+ * is logged and counted and the next tick runs as usual. Nothing here is on the ingest commit path.
  *
  * @module
  */
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
-import { loadSnapshot } from "../../core/snapshot/mod.ts";
-import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
-import { maybeCheckpoint } from "../../core/write/mod.ts";
-import {
-  compactTable,
-  createCompactionContext,
-  planCompactionBins,
-} from "../../plugins/compaction/mod.ts";
+import { applyCompaction } from "../../ops/apply_compaction.ts";
+import { applyVacuum } from "../../ops/apply_vacuum.ts";
+import type { MaintainedTable } from "../../ops/maintained_table.ts";
+import { MaintenanceLockHeldError } from "../../ops/maintenance_lock.ts";
+import { createMaintenanceRegistry } from "../../ops/maintenance_registry.ts";
 import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
-import { applyDataRetention } from "../../plugins/retention/mod.ts";
-import type { CompactionBin, Logger } from "../../plugins/types.ts";
-import { vacuumTable } from "../../plugins/vacuum/mod.ts";
-import { MaintenanceLockHeldError, runExclusive } from "../maintenance.ts";
+import type { Logger } from "../../plugins/types.ts";
 import type { RunnerCommitOptions } from "./committer.ts";
 import type { PrometheusRegistry } from "./prometheus.ts";
 
@@ -324,13 +319,6 @@ function tableEntries(tables: MaintenanceSchedulerOptions["tables"]): TableEntry
   });
 }
 
-/** True for the error `runExclusive` throws when another owner holds the lease. */
-function isLockHeldError(e: unknown): boolean {
-  return e instanceof MaintenanceLockHeldError;
-}
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 const emptySkips = (): Record<MaintenanceSkipReason, number> => ({
   lock_held: 0,
   nothing_to_do: 0,
@@ -374,12 +362,13 @@ const emptySkips = (): Record<MaintenanceSkipReason, number> => ({
 export function createMaintenanceScheduler(
   options: MaintenanceSchedulerOptions,
 ): MaintenanceScheduler {
-  const registry = options.registry;
-  if (!registry.frozen) {
+  if (!options.registry.frozen) {
     throw new InvalidArgumentError(
       "Cannot schedule maintenance: the plugin registry is not frozen",
     );
   }
+  // The runner's registry plus the built-in maintenance plugins, once for every job.
+  const registry = createMaintenanceRegistry(options.registry);
   const clock = options.clock ?? systemClock;
   const timers = options.timers ?? defaultTimers;
   const random = options.random ?? Math.random;
@@ -552,167 +541,86 @@ export function createMaintenanceScheduler(
     }
   };
 
-  const protocolOf = (t: TableEntry) => (t.protocol ? { protocol: t.protocol } : {});
+  const opsTable = (t: TableEntry): MaintainedTable => ({
+    storage: t.storage,
+    protocol: t.protocol,
+    name: t.name,
+    uri: t.uri,
+  });
 
-  /** Run `job` under the table's lease; a lease held elsewhere is a skip, not a failure. */
-  const exclusive = async <T>(
-    t: TableEntry,
-    kind: MaintenanceKind,
-    job: (signal: AbortSignal) => Promise<T>,
-  ): Promise<{ held: true } | { held: false; value: T }> => {
-    let entered = false;
+  /** Run an operation that takes the table's lease; a lease held elsewhere is a skip. */
+  const unlessHeld = async <T>(op: () => Promise<T>): Promise<{ held: true } | { value: T }> => {
     try {
-      const value = await runExclusive(t.storage, kind, (signal) => {
-        entered = true;
-        return job(signal);
-      });
-      return { held: false, value };
+      return { value: await op() };
     } catch (e) {
-      if (!entered && isLockHeldError(e)) return { held: true };
+      if (e instanceof MaintenanceLockHeldError) return { held: true };
       throw e;
     }
   };
 
-  const planOf = (t: TableEntry, signal: AbortSignal) =>
-  async (
-    snapshot: Snapshot,
-  ): Promise<CompactionBin[]> => {
+  const compactJob = async (t: TableEntry, signal: AbortSignal) => {
     const s = t.settings;
-    const limits: Record<string, number> = {};
-    if (s.compactTargetSizeBytes !== undefined) limits.targetSizeBytes = s.compactTargetSizeBytes;
-    if (s.compactMinFiles !== undefined) limits.minFiles = s.compactMinFiles;
-    const ctx = createCompactionContext(t.storage, {
-      name: t.name,
-      snapshot,
-      clock,
-      signal,
-      logger,
-      limits,
-    });
-    return (await registry.runPlanCompaction(snapshot, ctx)) ??
-      planCompactionBins(snapshot, {
+    const r = await unlessHeld(() =>
+      applyCompaction(opsTable(t), {
+        plugins: registry,
         ...(s.compactTargetSizeBytes === undefined
           ? {}
           : { targetSizeBytes: s.compactTargetSizeBytes }),
         ...(s.compactMinFiles === undefined ? {} : { minFiles: s.compactMinFiles }),
-      });
-  };
-
-  const compactJob = async (t: TableEntry, stopSignal: AbortSignal) => {
-    const plan = planOf(t, stopSignal);
-    // The cheap check first: no lease write when there is nothing to compact.
-    const before = await loadSnapshot(t.storage, protocolOf(t));
-    if ((await plan(before)).length === 0) {
+        // One bin per commit, a turn of the event loop between bins: ingest acks keep their budget.
+        commitIntervalBins: 1,
+        binsPerRunMax,
+        maxConcurrentIo: ioConcurrencyMax,
+        clock,
+        signal,
+        logger,
+      })
+    );
+    if ("held" in r) return { status: "skipped" as const, reason: "lock_held" as const };
+    if (r.value.status === "nothing_to_do") {
       return { status: "skipped" as const, reason: "nothing_to_do" as const };
     }
-    const r = await exclusive(t, "compact", async (leaseSignal) => {
-      const signal = AbortSignal.any([stopSignal, leaseSignal]);
-      // Reload under the lease: another compaction may have committed since.
-      let current = await loadSnapshot(t.storage, protocolOf(t));
-      const all = await plan(current);
-      const bins = all.slice(0, binsPerRunMax);
-      const summary: CompactionRunSummary = {
-        versions: [],
-        bins: 0,
-        filesBefore: current.files.length,
-        filesAfter: current.files.length,
-        filesRemoved: 0,
-        filesAdded: 0,
-        rowsWritten: 0,
-        binsDeferred: all.length - bins.length,
-      };
-      for (const bin of bins) {
-        signal.throwIfAborted();
-        // Let the committers answer their acks between two bins.
-        await yieldToEventLoop();
-        signal.throwIfAborted();
-        const result = await compactTable(t.storage, current, {
-          // One bin per call and per commit; a bin whose files are gone meanwhile is dropped.
-          planner: (s) => {
-            const active = new Set(s.files.map((f) => f.path));
-            return bin.files.every((f) => active.has(f.path)) ? [bin] : [];
-          },
-          ...(t.settings.compactTargetSizeBytes === undefined
-            ? {}
-            : { targetSizeBytes: t.settings.compactTargetSizeBytes }),
-          maxConcurrentIo: ioConcurrencyMax,
-          signal,
-          clock,
-          ...(t.protocol ? { commitProtocol: t.protocol } : {}),
-        });
-        current = result.snapshot;
-        if (result.versions.length === 0) continue;
-        summary.versions.push(...result.versions);
-        summary.bins++;
-        summary.filesRemoved += result.metrics.numFilesRemoved;
-        summary.filesAdded += result.metrics.numFilesAdded;
-        summary.rowsWritten += result.metrics.numRowsWritten;
-      }
-      summary.filesAfter = current.files.length;
-      if (summary.versions.length > 0) {
-        // Compaction commits bypass the runner's afterCommit: take a due checkpoint here.
-        await maybeCheckpoint(t.storage, current, { clock });
-      }
-      return summary;
-    });
-    if (r.held) return { status: "skipped" as const, reason: "lock_held" as const };
-    return { status: "ran" as const, compaction: r.value };
+    const c = r.value.compaction;
+    const summary: CompactionRunSummary = {
+      versions: c.versions,
+      bins: c.plan.length - c.metrics.numBinsDroppedByConflict,
+      filesBefore: c.filesBefore,
+      filesAfter: c.filesAfter,
+      filesRemoved: c.metrics.numFilesRemoved,
+      filesAdded: c.metrics.numFilesAdded,
+      rowsWritten: c.metrics.numRowsWritten,
+      binsDeferred: r.value.binsDeferred,
+    };
+    return { status: "ran" as const, compaction: summary };
   };
 
-  const vacuumJob = async (t: TableEntry, stopSignal: AbortSignal) => {
-    const r = await exclusive(t, "vacuum", async (leaseSignal) => {
-      const signal = AbortSignal.any([stopSignal, leaseSignal]);
-      const table = { name: t.name, uri: t.uri };
-      let snapshot = await loadSnapshot(t.storage, protocolOf(t));
-      let expiredFiles = 0;
-      let retentionVersion: number | undefined;
-      const wantsRetention = (t.settings.vacuumApplyDataRetention ?? true) &&
-        registry.hookOrder("planDataRetention").length > 0;
-      if (wantsRetention) {
-        if (snapshot.metadata.configuration["delta.appendOnly"] === "true") {
-          logger.warn("Maintenance vacuum: data retention skipped on an append-only table", {
-            table: t.name,
-          });
-        } else {
-          const applied = await applyDataRetention(t.storage, snapshot, registry, {
-            clock,
-            table,
-            logger,
-            signal,
-            ...protocolOf(t),
-          });
-          expiredFiles = applied.files.length;
-          retentionVersion = applied.version;
-          snapshot = applied.snapshot;
-        }
-      }
-      signal.throwIfAborted();
-      const v = await vacuumTable(t.storage, snapshot, {
+  const vacuumJob = async (t: TableEntry, signal: AbortSignal) => {
+    const s = t.settings;
+    const r = await unlessHeld(() =>
+      applyVacuum(opsTable(t), {
+        plugins: registry,
+        dataRetention: s.vacuumApplyDataRetention ?? true,
         mode: "full",
         enforceRetention: true,
-        ...(t.settings.vacuumRetentionHours === undefined
-          ? {}
-          : { retentionHours: t.settings.vacuumRetentionHours }),
+        retentionHours: s.vacuumRetentionHours,
         clock,
-        plugins: registry,
-        table,
-        logger,
         signal,
+        logger,
         deleteConcurrency: ioConcurrencyMax,
         listConcurrency: ioConcurrencyMax,
-        ...protocolOf(t),
-      });
-      const summary: VacuumRunSummary = {
-        files: v.files.map((f) => f.path),
-        bytes: v.bytes,
-        horizonMs: v.horizonMs,
-        expiredFiles,
-      };
-      if (retentionVersion !== undefined) summary.retentionVersion = retentionVersion;
-      return summary;
-    });
-    if (r.held) return { status: "skipped" as const, reason: "lock_held" as const };
-    return { status: "ran" as const, vacuum: r.value };
+      })
+    );
+    if ("held" in r) return { status: "skipped" as const, reason: "lock_held" as const };
+    const v = r.value.vacuum;
+    const summary: VacuumRunSummary = {
+      files: v.files.map((f) => f.path),
+      bytes: v.bytes,
+      horizonMs: v.horizonMs,
+      expiredFiles: r.value.retention?.files.length ?? 0,
+    };
+    const retentionVersion = r.value.retention?.version;
+    if (retentionVersion !== undefined) summary.retentionVersion = retentionVersion;
+    return { status: "ran" as const, vacuum: summary };
   };
 
   const pairOf = (table: string, kind: MaintenanceKind): Pair => {

@@ -15,7 +15,7 @@ import { appendBatch, createTable } from "../../core/write/mod.ts";
 import { compactTable } from "../../plugins/compaction/mod.ts";
 import { createPluginRegistry } from "../../plugins/registry.ts";
 import { type Plugin, PLUGIN_API_VERSION } from "../../plugins/types.ts";
-import { maintenanceLockPath } from "../maintenance.ts";
+import { maintenanceLockPath } from "../../ops/maintenance_lock.ts";
 import {
   createMaintenanceScheduler,
   type MaintenanceOutcome,

@@ -13,6 +13,8 @@ import type { Logger, PluginContext } from "../types.ts";
 export interface CompactionContextOptions {
   /** Table name; default the storage location. */
   name?: string;
+  /** Table URI; default the storage location. */
+  uri?: string;
   snapshot?: Snapshot;
   clock?: Clock;
   signal?: AbortSignal;
@@ -38,7 +40,7 @@ export function createCompactionContext(
   options: CompactionContextOptions = {},
 ): PluginContext {
   const ctx: PluginContext = {
-    table: { name: options.name ?? storage.location, uri: storage.location },
+    table: { name: options.name ?? storage.location, uri: options.uri ?? storage.location },
     storage,
     clock: options.clock ?? systemClock,
     signal: options.signal ?? new AbortController().signal,

@@ -1,11 +1,11 @@
 /**
- * The maintenance locks around `compact` and `vacuum`: one job of each kind per table at a time, so
- * two operators (or an operator and the runner's schedule) never compact, or vacuum, one table
- * together. (A compaction and a vacuum may overlap: vacuum only deletes what the retention window no
- * longer needs, and compaction's removes are tombstones inside that window.) The lease lives in the
- * table's own storage under `_lakestrike/locks/<operation>` (hidden from vacuum by its leading `_`),
- * is renewed in the background and expires if its holder crashes. It is never on the ingest commit
- * path.
+ * The maintenance locks around compaction and vacuum (`applyCompaction`, `applyVacuum`): one job of
+ * each kind per table at a time, so two operators (or an operator and the runner's schedule) never
+ * compact, or vacuum, one table together. (A compaction and a vacuum may overlap: vacuum only
+ * deletes what the retention window no longer needs, and compaction's removes are tombstones inside
+ * that window.) The lease lives in the table's own storage under `_lakestrike/locks/<operation>`
+ * (hidden from vacuum by its leading `_`), is renewed in the background and expires if its holder
+ * crashes. It is never on the ingest commit path.
  *
  * @module
  */

@@ -1,0 +1,231 @@
+/**
+ * Compaction as `deno task compact` and the runner's schedule both run it: one assembly of planning,
+ * locking, rewriting and checkpointing, so the CLI and the schedule cannot drift apart.
+ *
+ * ```
+ * load latest ─▶ plan (plugins) ─▶ no bin: nothing_to_do (no lock taken, nothing written)
+ *                       │ bins
+ *                       ▼
+ *        dry run? ── yes ─▶ compactTable(dryRun) on that plan
+ *                       │ no
+ *                       ▼
+ *   take the table's compact lease ─▶ reload ─▶ plan again ─▶ first binsPerRunMax bins
+ *     ─▶ compactTable (rewrite, commit in steps of commitIntervalBins) ─▶ checkpoint if due
+ * ```
+ *
+ * Planning goes through the registry's `planCompaction` hooks only, with the built-in
+ * `compactionPlugin` registered after the caller's plugins (`createMaintenanceRegistry`): a team's
+ * planner answers first, the built-in answers for the rest. The context's limits are
+ * `targetSizeBytes` and `minFiles` when the caller sets them. The first plan, on the latest state
+ * and without the lease, spares a lease write when there is nothing to do; the plan under the lease
+ * is the one that runs, since another compaction may have committed in between.
+ *
+ * What it does not do: open the table (its caller does), delete the removed files (vacuum does), or
+ * retry when another job holds the lease (`MaintenanceLockHeldError`; the runner skips the tick, the
+ * CLI exits with the error).
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../core/clock.ts";
+import { InvalidArgumentError } from "../core/errors.ts";
+import { loadSnapshot } from "../core/snapshot/mod.ts";
+import type { Snapshot } from "../core/snapshot/snapshot.ts";
+import { maybeCheckpoint } from "../core/write/mod.ts";
+import {
+  checkCompactionPlan,
+  compactionPlanResult,
+  type CompactionProgress,
+  compactTable,
+  type CompactTableResult,
+  createCompactionContext,
+  type PartitionFilter,
+} from "../plugins/compaction/mod.ts";
+import { noopLogger } from "../plugins/logger.ts";
+import type { PluginRegistry } from "../plugins/registry.ts";
+import type { CompactionBin, Logger } from "../plugins/types.ts";
+import { type MaintainedTable, pluginTableOf, protocolOptionOf } from "./maintained_table.ts";
+import { runExclusive } from "./maintenance_lock.ts";
+import { createMaintenanceRegistry } from "./maintenance_registry.ts";
+
+/** Options of {@linkcode applyCompaction}. Every default is the CLI's. */
+export interface ApplyCompactionOptions {
+  /** The caller's frozen registry; the built-in planner is added (`createMaintenanceRegistry`). */
+  plugins?: PluginRegistry;
+  /** Target file size; default `delta.targetFileSize`, else 128 MiB. A planner limit too. */
+  targetSizeBytes?: number;
+  /** Least files per bin of the built-in planner; default 5. A planner limit. */
+  minFiles?: number;
+  /** Only partitions with these values. */
+  partitionFilter?: PartitionFilter;
+  /** Plan only, without the lease: nothing is written or committed. */
+  dryRun?: boolean;
+  /** Commit after every this many bins; default all bins in one commit. */
+  commitIntervalBins?: number;
+  /** Bins rewritten per run at most, the rest is left for the next run; default all. */
+  binsPerRunMax?: number;
+  /** Storage reads and writes in flight; default `compactTable`'s (8). */
+  maxConcurrentIo?: number;
+  /** Source of "now" for plugins, commits and the checkpoint; default the system clock. */
+  clock?: Clock;
+  /** Cancels the run between files; uncommitted new files are deleted. */
+  signal?: AbortSignal;
+  /** Where planner plugins log; default none. */
+  logger?: Logger;
+  /** Called as the rewrite advances. */
+  onProgress?: (progress: CompactionProgress) => void;
+}
+
+/** What {@linkcode applyCompaction} did. */
+export interface ApplyCompactionResult {
+  /**
+   * `nothing_to_do`: the plan on the latest state was empty, so no lease was taken and nothing was
+   * written; `done`: the plan ran (or, for a dry run, was planned).
+   */
+  status: "nothing_to_do" | "done";
+  /** The plan, the versions committed and the metrics (an empty plan for `nothing_to_do`). */
+  compaction: CompactTableResult;
+  /** Bins planned beyond `binsPerRunMax`, left for the next run. */
+  binsDeferred: number;
+}
+
+function checkOptions(options: ApplyCompactionOptions): void {
+  const entries = [
+    ["targetSizeBytes", options.targetSizeBytes],
+    ["minFiles", options.minFiles],
+    ["commitIntervalBins", options.commitIntervalBins],
+    ["binsPerRunMax", options.binsPerRunMax],
+    ["maxConcurrentIo", options.maxConcurrentIo],
+  ] as const;
+  for (const [name, value] of entries) {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
+      throw new InvalidArgumentError(
+        `Cannot compact: ${name} must be a positive integer, got ${value}`,
+      );
+    }
+  }
+}
+
+/** `signal` and `other` as one signal; either may be absent. */
+function bothSignals(
+  signal: AbortSignal | undefined,
+  other: AbortSignal | undefined,
+): AbortSignal | undefined {
+  if (signal === undefined) return other;
+  return other === undefined ? signal : AbortSignal.any([signal, other]);
+}
+
+/**
+ * Compact `table` (see the module documentation): plan with the plugins, take the table's
+ * `compact` lease unless it is a dry run or there is nothing to do, rewrite and commit the bins,
+ * and write a checkpoint when one is due.
+ *
+ * @throws {MaintenanceLockHeldError} when another compaction of the table holds the lease
+ * @throws what `compactTable` throws (invalid plan, unsupported table, commit failures), and a
+ * `PluginHookError` when a planner fails
+ *
+ * @example
+ * ```ts
+ * import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+ * import { createMemoryStorage } from "../core/storage/memory.ts";
+ * import { appendBatch, createTable } from "../core/write/mod.ts";
+ * import { applyCompaction } from "./apply_compaction.ts";
+ * const storage = createMemoryStorage();
+ * const schema = {
+ *   type: "struct" as const,
+ *   fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
+ * };
+ * let snapshot = await createTable(storage, { schema });
+ * for (let i = 0; i < 3; i++) {
+ *   const r = await appendBatch(storage, snapshot, createArrowTable(schema, [{ id: i }]));
+ *   if (!r.ok) throw new Error(r.reason);
+ *   snapshot = r.snapshot;
+ * }
+ * const r = await applyCompaction({ storage }, { minFiles: 2 });
+ * if (r.status !== "done" || r.compaction.filesAfter !== 1) throw new Error("not compacted");
+ * const again = await applyCompaction({ storage }, { minFiles: 2 });
+ * if (again.status !== "nothing_to_do") throw new Error("compacted twice");
+ * ```
+ */
+export async function applyCompaction(
+  table: MaintainedTable,
+  options: ApplyCompactionOptions = {},
+): Promise<ApplyCompactionResult> {
+  checkOptions(options);
+  const registry = createMaintenanceRegistry(options.plugins);
+  const clock = options.clock ?? systemClock;
+  const storage = table.storage;
+  const dryRun = options.dryRun ?? false;
+  const limits: Record<string, number> = {};
+  if (options.targetSizeBytes !== undefined) limits.targetSizeBytes = options.targetSizeBytes;
+  if (options.minFiles !== undefined) limits.minFiles = options.minFiles;
+  const { name, uri } = pluginTableOf(table);
+
+  /** Phase "plan": the registry's planners on `snapshot`, checked and filtered. */
+  const plan = async (snapshot: Snapshot, signal: AbortSignal | undefined) => {
+    const ctx = createCompactionContext(storage, {
+      name,
+      uri,
+      snapshot,
+      clock,
+      logger: options.logger ?? noopLogger,
+      limits,
+      dryRun,
+      ...(signal ? { signal } : {}),
+    });
+    const planned = (await registry.runPlanCompaction(snapshot, ctx)) ?? [];
+    return checkCompactionPlan(snapshot, planned, options.partitionFilter);
+  };
+
+  /** Rewrite and commit the first `binsPerRunMax` bins of `all` on `snapshot`. */
+  const run = async (
+    snapshot: Snapshot,
+    all: CompactionBin[],
+    signal: AbortSignal | undefined,
+  ): Promise<ApplyCompactionResult> => {
+    const bins = all.slice(0, options.binsPerRunMax ?? all.length);
+    const compaction = await compactTable(storage, snapshot, {
+      planner: () => bins,
+      ...(options.targetSizeBytes === undefined
+        ? {}
+        : { targetSizeBytes: options.targetSizeBytes }),
+      ...(options.partitionFilter === undefined
+        ? {}
+        : { partitionFilter: options.partitionFilter }),
+      dryRun,
+      ...(options.commitIntervalBins === undefined
+        ? {}
+        : { commitIntervalBins: options.commitIntervalBins }),
+      ...(options.maxConcurrentIo === undefined
+        ? {}
+        : { maxConcurrentIo: options.maxConcurrentIo }),
+      clock,
+      ...(signal ? { signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(table.protocol ? { commitProtocol: table.protocol } : {}),
+    });
+    return { status: "done", compaction, binsDeferred: all.length - bins.length };
+  };
+
+  // The cheap check first: no lease write when there is nothing to compact.
+  const latest = await loadSnapshot(storage, protocolOptionOf(table));
+  const first = await plan(latest, options.signal);
+  if (first.length === 0) {
+    return {
+      status: "nothing_to_do",
+      compaction: compactionPlanResult(latest, [], dryRun),
+      binsDeferred: 0,
+    };
+  }
+  if (dryRun) return await run(latest, first, options.signal);
+  return await runExclusive(storage, "compact", async (leaseSignal) => {
+    const signal = bothSignals(options.signal, leaseSignal);
+    // Reload under the lease: another compaction may have committed since.
+    const current = await loadSnapshot(storage, protocolOptionOf(table));
+    const result = await run(current, await plan(current, signal), signal);
+    if (result.compaction.versions.length > 0) {
+      // Compaction commits bypass the runner's afterCommit: take a due checkpoint here.
+      await maybeCheckpoint(storage, result.compaction.snapshot, { clock });
+    }
+    return result;
+  });
+}

@@ -1,0 +1,142 @@
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { createManualClock } from "../core/clock.ts";
+import { createStorageLock } from "../core/lock/mod.ts";
+import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+import type { StructType } from "../core/schema/types.ts";
+import { loadSnapshot } from "../core/snapshot/mod.ts";
+import { createMemoryStorage, type MemoryStorage } from "../core/storage/memory.ts";
+import { appendBatch, createTable } from "../core/write/mod.ts";
+import { createPluginRegistry } from "../plugins/registry.ts";
+import { type Plugin, PLUGIN_API_VERSION, type PluginContext } from "../plugins/types.ts";
+import { applyCompaction } from "./apply_compaction.ts";
+import { MaintenanceLockHeldError, maintenanceLockPath } from "./maintenance_lock.ts";
+
+const SCHEMA: StructType = {
+  type: "struct",
+  fields: [
+    { name: "id", type: "long", nullable: false, metadata: {} },
+    { name: "region", type: "string", nullable: true, metadata: {} },
+  ],
+};
+const clock = createManualClock(Date.UTC(2025, 0, 1));
+
+/** `perRegion` single-row appends in each of eu and us, partitioned by region. */
+async function table(perRegion: number, configuration: Record<string, string> = {}) {
+  const storage = createMemoryStorage({ clock, location: "memory://lake/events" });
+  let snapshot = await createTable(storage, {
+    schema: SCHEMA,
+    partitionColumns: ["region"],
+    configuration,
+    clock,
+  });
+  for (let i = 0; i < perRegion; i++) {
+    for (const region of ["eu", "us"]) {
+      const batch = createArrowTable(SCHEMA, [{ id: BigInt(i), region }]);
+      const r = await appendBatch(storage, snapshot, batch, { clock });
+      if (!r.ok) throw new Error(r.reason);
+      snapshot = r.snapshot;
+    }
+  }
+  return storage;
+}
+
+const locks = (storage: MemoryStorage) =>
+  storage.snapshotPaths().filter((p) => p.startsWith("_lakestrike/locks/"));
+
+Deno.test("applyCompaction: nothing to do takes no lease and writes nothing", async () => {
+  const storage = await table(2);
+  const before = storage.snapshotPaths();
+  const r = await applyCompaction({ storage }, { clock });
+  equal(r.status, "nothing_to_do");
+  equal(r.compaction.plan.length, 0);
+  equal(r.compaction.filesBefore, 4);
+  deepEqual(storage.snapshotPaths(), before);
+});
+
+Deno.test("applyCompaction: compacts every partition under the lease, then releases it", async () => {
+  const storage = await table(5);
+  const r = await applyCompaction({ storage }, { clock });
+  equal(r.status, "done");
+  deepEqual(r.compaction.versions, [11]);
+  equal(r.compaction.filesAfter, 2);
+  equal(r.binsDeferred, 0);
+  const lock = await createStorageLock(storage, maintenanceLockPath("compact"))
+    .tryAcquire("next", 60_000);
+  ok(lock, "the lease was released");
+  await lock.release();
+});
+
+Deno.test("applyCompaction: a lease held elsewhere fails with MaintenanceLockHeldError", async () => {
+  const storage = await table(5);
+  const lease = await createStorageLock(storage, maintenanceLockPath("compact"))
+    .tryAcquire("operator", 60_000);
+  ok(lease);
+  await rejects(applyCompaction({ storage }, { clock }), MaintenanceLockHeldError);
+  equal((await loadSnapshot(storage)).files.length, 10);
+  await lease.release();
+});
+
+Deno.test("applyCompaction: a dry run plans without the lease; partition filter; bins per run", async () => {
+  const storage = await table(5);
+  const objects = storage.snapshotPaths();
+  const dry = await applyCompaction({ storage }, { clock, dryRun: true });
+  equal(dry.status, "done");
+  equal(dry.compaction.dryRun, true);
+  equal(dry.compaction.plan.length, 2);
+  deepEqual(storage.snapshotPaths(), objects);
+  deepEqual(locks(storage), []);
+  const us = await applyCompaction({ storage }, { clock, partitionFilter: { region: "us" } });
+  deepEqual(us.compaction.plan.map((b) => b.partitionValues), [{ region: "us" }]);
+  await rejects(
+    applyCompaction({ storage }, { clock, partitionFilter: { nope: "x" } }),
+    /'nope' is not a partition column/,
+  );
+  const storage2 = await table(5);
+  const one = await applyCompaction({ storage: storage2 }, { clock, binsPerRunMax: 1 });
+  equal(one.compaction.plan.length, 1);
+  equal(one.binsDeferred, 1);
+  equal((await applyCompaction({ storage: storage2 }, { clock })).compaction.plan.length, 1);
+});
+
+Deno.test("applyCompaction: the caller's planner is asked first with the limits; the built-in answers when it passes", async () => {
+  const storage = await table(5);
+  const seen: PluginContext[] = [];
+  const onlyEu: Plugin = {
+    name: "only-eu",
+    apiVersion: PLUGIN_API_VERSION,
+    hooks: {
+      planCompaction(snapshot, ctx) {
+        seen.push(ctx);
+        if (snapshot.files.some((f) => f.partitionValues.region === "us")) return undefined;
+        return [];
+      },
+    },
+  };
+  const plugins = createPluginRegistry([onlyEu]).freeze();
+  const r = await applyCompaction({ storage, name: "events" }, {
+    plugins,
+    clock,
+    minFiles: 3,
+    targetSizeBytes: 1 << 20,
+    commitIntervalBins: 1,
+  });
+  equal(seen.length, 2, "planned on the latest state, then under the lease");
+  for (const ctx of seen) {
+    equal(ctx.operation, "compact");
+    deepEqual(ctx.limits, { targetSizeBytes: 1 << 20, minFiles: 3 });
+    deepEqual(ctx.table, { name: "events", uri: "memory://lake/events" });
+  }
+  equal(r.compaction.versions.length, 2, "the built-in planned both partitions, one commit each");
+  equal(r.compaction.filesAfter, 2);
+  await rejects(
+    applyCompaction({ storage }, { minFiles: 0 }),
+    /minFiles must be a positive integer/,
+  );
+});
+
+Deno.test("applyCompaction: writes the checkpoint that falls due", async () => {
+  const storage = await table(5, { "delta.checkpointInterval": "11" });
+  const r = await applyCompaction({ storage }, { clock });
+  deepEqual(r.compaction.versions, [11]);
+  ok(storage.snapshotPaths().includes("_delta_log/00000000000000000011.checkpoint.parquet"));
+});
