@@ -39,6 +39,7 @@ import {
   type CompactTableResult,
   createCompactionContext,
   type PartitionFilter,
+  targetSizeOf,
 } from "../plugins/compaction/mod.ts";
 import { noopLogger } from "../plugins/logger.ts";
 import type { PluginRegistry } from "../plugins/registry.ts";
@@ -162,6 +163,8 @@ export async function applyCompaction(
 
   /** Phase "plan": the registry's planners on `snapshot`, checked and filtered. */
   const plan = async (snapshot: Snapshot, signal: AbortSignal | undefined) => {
+    // A table whose delta.targetFileSize cannot be read is refused as such, not as a plugin failure.
+    targetSizeOf(snapshot.metadata.configuration, options.targetSizeBytes);
     const ctx = createCompactionContext(storage, {
       name,
       uri,

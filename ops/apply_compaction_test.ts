@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { createManualClock } from "../core/clock.ts";
 import { createStorageLock } from "../core/lock/mod.ts";
+import { commitActions } from "../core/log/commit.ts";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
 import type { StructType } from "../core/schema/types.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
@@ -131,6 +132,22 @@ Deno.test("applyCompaction: the caller's planner is asked first with the limits;
   await rejects(
     applyCompaction({ storage }, { minFiles: 0 }),
     /minFiles must be a positive integer/,
+  );
+});
+
+Deno.test("applyCompaction: an unreadable delta.targetFileSize is refused before any plugin runs", async () => {
+  // Another engine's table: createTable would refuse the property, a metaData commit does not.
+  const storage = await table(1);
+  const snapshot = await loadSnapshot(storage);
+  const configuration = { "delta.targetFileSize": "huge" };
+  const r = await commitActions(storage, snapshot, {
+    operation: "SET TBLPROPERTIES",
+    actions: [{ metaData: { ...snapshot.metadata, configuration } }],
+  });
+  ok(r.ok);
+  await rejects(
+    applyCompaction({ storage }, { clock }),
+    (e: Error) => e.name === "InvalidArgumentError" && /delta.targetFileSize/.test(e.message),
   );
 });
 
