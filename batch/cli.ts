@@ -6,7 +6,7 @@
  * @module
  */
 import { type CommitProtocolName, parseCommitProtocolName } from "../core/log/commit_protocol.ts";
-import { dynamodbTablePath } from "../core/storage/s3.ts";
+import { dynamodbTablePath } from "../aws/s3_uri.ts";
 import { UsageError } from "../cli/parse_flags.ts";
 
 export { parseFlags, parseNonNegativeInt, runCli, UsageError } from "../cli/mod.ts";

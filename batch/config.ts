@@ -20,7 +20,7 @@ import {
   type CommitProtocolName,
   defaultCommitProtocolName,
 } from "../core/log/commit_protocol.ts";
-import { dynamodbTablePath, dynamodbTablePathVariants } from "../core/storage/s3.ts";
+import { dynamodbTablePath, dynamodbTablePathVariants } from "../aws/s3_uri.ts";
 import type { StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
 import type { DynamoDbInput, MaintenanceInput } from "../config/define_config.ts";

@@ -12,19 +12,26 @@
  * given, and `s3` with DynamoDB settings first checks that DynamoDB holds no entries of the table
  * (`resolveCommitProtocol`). DynamoDB settings count as given when any `dynamodb*` option is set.
  *
+ * The command-line tools open `s3://` tables: importing this module registers the AWS module
+ * (`registerAws()` of `aws/mod.ts`), which the core leaves out.
+ *
  * @module
  */
-import type { CommitProtocol, CommitProtocolName } from "../core/log/commit_protocol.ts";
+import { registerAws } from "../aws/register_aws.ts";
 import {
   assertCommitProtocol,
+  type CommitProtocol,
+  type CommitProtocolName,
   recordedCommitProtocol,
-  resolveCommitProtocol,
 } from "../core/log/commit_protocol.ts";
+import { resolveCommitProtocol } from "../core/log/resolve_commit_protocol.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { isLakestrikeError } from "../core/errors.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import { openStorage } from "../core/storage/mod.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
+
+registerAws();
 
 /** Options of {@linkcode openTable}. */
 export interface OpenTableOptions {

@@ -8,6 +8,9 @@
  * the built-in writer and checkpoint plugins followed by the config's plugins, and serves
  * `createRunner(...)` with `Deno.serve`. Several edges may point at one runner.
  *
+ * Importing this module registers the AWS module (`registerAws()` of `aws/mod.ts`): configured tables
+ * may live on `s3://` and commit through `s3-dynamodb`.
+ *
  * On SIGINT or SIGTERM it stops accepting batches, commits the queued ones and exits. A SIGKILL
  * loses nothing that was acknowledged: an answer is only sent after its commit file is durable,
  * and edges retry unanswered batches with the same sequence number.
@@ -16,7 +19,9 @@
  */
 import type { Clock } from "../core/clock.ts";
 import { isLakestrikeError, LakestrikeError } from "../core/errors.ts";
-import { assertCommitProtocol, resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import { registerAws } from "../aws/register_aws.ts";
+import { assertCommitProtocol } from "../core/log/commit_protocol.ts";
+import { resolveCommitProtocol } from "../core/log/resolve_commit_protocol.ts";
 import { serializeSchema } from "../core/schema/parse_schema.ts";
 import type { StructType } from "../core/schema/types.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
@@ -42,6 +47,8 @@ import {
   createMaintenanceScheduler,
   registerMaintenanceMetrics,
 } from "./runner/maintenance_scheduler.ts";
+
+registerAws();
 
 /** A table the runner opened: its runner entry and the snapshot it was opened at. */
 export interface OpenedTable {

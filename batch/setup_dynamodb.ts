@@ -23,7 +23,7 @@ import {
   DEFAULT_DYNAMODB_TABLE,
   type DynamoDBSender,
   resolveDynamoDBRegion,
-} from "../core/log/dynamodb_log_store.ts";
+} from "../aws/dynamodb_log_store.ts";
 import { AWS_REGION_RE, parseFlags, runCli, UsageError } from "./cli.ts";
 
 /** Options of {@linkcode setupDynamoDBTable}. */

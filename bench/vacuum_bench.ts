@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createManualClock } from "../core/clock.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
-import { createS3Storage, type S3Operation } from "../core/storage/s3.ts";
+import { createS3Storage, type S3Operation } from "../aws/s3_storage.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { createTable } from "../core/write/create_table.ts";
 import { vacuumTable } from "../plugins/vacuum/mod.ts";

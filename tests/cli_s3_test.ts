@@ -4,14 +4,18 @@
  *
  * @module
  */
+import { registerAws } from "../aws/register_aws.ts";
 import { equal, match } from "node:assert/strict";
 import { setupDynamoDBTable } from "../batch/setup_dynamodb.ts";
-import { resolveCommitProtocol } from "../core/log/commit_protocol.ts";
+import { resolveCommitProtocol } from "../core/log/resolve_commit_protocol.ts";
 import { createArrowTable } from "../core/parquet/mod.ts";
 import type { StructType } from "../core/schema/types.ts";
-import { createS3Storage } from "../core/storage/s3.ts";
-import { createTestBucket, testS3Endpoint } from "../core/storage/s3_test_support.ts";
+import { createS3Storage } from "../aws/s3_storage.ts";
+import { createTestBucket, testS3Endpoint } from "../aws/s3_test_support.ts";
 import { appendBatch, createTable } from "../core/write/mod.ts";
+
+// The s3 and s3-dynamodb commit protocols are the AWS module's.
+registerAws();
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCHEMA: StructType = {

@@ -6,6 +6,7 @@
  * Needs `LAKESTRIKE_TEST_S3_ENDPOINT` and `LAKESTRIKE_TEST_DYNAMODB_ENDPOINT` (run through
  * `tests/run.ts`); fails, never skips, without them.
  */
+import { registerAws } from "../aws/register_aws.ts";
 import assert from "node:assert/strict";
 import {
   CreateTableCommand,
@@ -21,13 +22,13 @@ import {
   type CommitProtocol,
   CommitProtocolMismatchError,
   createPutIfAbsentProtocol,
-  resolveCommitProtocol,
 } from "../core/log/commit_protocol.ts";
+import { resolveCommitProtocol } from "../core/log/resolve_commit_protocol.ts";
 import {
   createS3DynamoDBLogStore,
   type DynamoDBSender,
   type S3DynamoDBLogStore,
-} from "../core/log/dynamodb_log_store.ts";
+} from "../aws/dynamodb_log_store.ts";
 import { commitPath, LOG_DIR, parseLogFileName } from "../core/log/paths.ts";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
 import { scanSnapshot } from "../core/scan/scan_snapshot.ts";
@@ -35,12 +36,15 @@ import { loadSnapshot } from "../core/snapshot/load_snapshot.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
 import { createMemoryStorage } from "../core/storage/memory.ts";
-import { createS3Storage, type S3Operation } from "../core/storage/s3.ts";
-import { createTestBucket, testS3Endpoint } from "../core/storage/s3_test_support.ts";
+import { createS3Storage, type S3Operation } from "../aws/s3_storage.ts";
+import { createTestBucket, testS3Endpoint } from "../aws/s3_test_support.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { appendBatch } from "../core/write/append_batch.ts";
 import { createTable } from "../core/write/create_table.ts";
 import { PROTOCOL_WORKER_SCHEMA } from "./fixtures/protocol_worker.ts";
+
+// The s3 and s3-dynamodb commit protocols are the AWS module's.
+registerAws();
 
 function dynamodbEndpoint(): string {
   const endpoint = Deno.env.get("LAKESTRIKE_TEST_DYNAMODB_ENDPOINT");

@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createTestBucket, testS3Endpoint } from "../core/storage/s3_test_support.ts";
-import { registerStorageScheme, s3StorageFactory } from "../core/storage/mod.ts";
+import { registerAws } from "../aws/register_aws.ts";
+import { createTestBucket, testS3Endpoint } from "../aws/s3_test_support.ts";
 import {
   assertExactlyOnce,
   makeEvents,
@@ -79,7 +79,7 @@ Deno.test("e2e: three deno task dev on one S3 table lose no acknowledged event",
     AWS_ENDPOINT_URL_S3: testS3Endpoint(),
   });
   assert.equal(acked.size, SERVERS * REQUESTS * EVENTS);
-  const restore = registerStorageScheme("s3", s3StorageFactory({ endpoint: testS3Endpoint() }));
+  const restore = registerAws({ s3: { endpoint: testS3Endpoint() } });
   try {
     const table = await readTable(`${uri}/events`);
     const counts = new Map<string, number>();

@@ -15,8 +15,8 @@ import { commitPath } from "../core/log/paths.ts";
 import { createArrowTable } from "../core/parquet/mod.ts";
 import { scanSnapshot } from "../core/scan/mod.ts";
 import type { StructType } from "../core/schema/types.ts";
-import { registerStorageScheme, s3StorageFactory } from "../core/storage/mod.ts";
-import { createTestBucket, testS3Endpoint } from "../core/storage/s3_test_support.ts";
+import { registerAws } from "../aws/register_aws.ts";
+import { createTestBucket, testS3Endpoint } from "../aws/s3_test_support.ts";
 import { CONFIG_MODULE_URL, freePort, REPO_ROOT } from "./fixtures/e2e_util.ts";
 
 const RUNNERS = 3;
@@ -42,7 +42,7 @@ function dynamodbEndpoint(): string {
 
 /** Open `s3://` URIs of this test process on the test server, as the child processes do by env. */
 function useTestS3(): () => void {
-  return registerStorageScheme("s3", s3StorageFactory({ endpoint: testS3Endpoint() }));
+  return registerAws({ s3: { endpoint: testS3Endpoint() } });
 }
 
 function awsEnv(): Record<string, string> {

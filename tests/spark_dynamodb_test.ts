@@ -27,20 +27,20 @@ import { openConfiguredTable } from "../batch/runner_main.ts";
 import { setupDynamoDBTable } from "../batch/setup_dynamodb.ts";
 import { isLakestrikeError } from "../core/errors.ts";
 import type { CommitProtocol } from "../core/log/commit_protocol.ts";
-import { CommitProtocolUnknownError } from "../core/log/commit_protocol.ts";
+import { CommitProtocolUnknownError } from "../core/log/resolve_commit_protocol.ts";
 import {
   DynamoDBKeyConflictError,
   type ExternalCommitEntry,
   itemToEntry,
-} from "../core/log/dynamodb_log_store.ts";
+} from "../aws/dynamodb_log_store.ts";
 import { formatVersion } from "../core/log/paths.ts";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
 import { scanSnapshot } from "../core/scan/scan_snapshot.ts";
 import { loadSnapshot } from "../core/snapshot/load_snapshot.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
-import { registerStorageScheme } from "../core/storage/open.ts";
-import { createS3Storage, s3StorageFactory } from "../core/storage/s3.ts";
-import { createTestBucket, testS3Client, testS3Endpoint } from "../core/storage/s3_test_support.ts";
+import { registerAws } from "../aws/register_aws.ts";
+import { createS3Storage } from "../aws/s3_storage.ts";
+import { createTestBucket, testS3Client, testS3Endpoint } from "../aws/s3_test_support.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { appendBatch } from "../core/write/append_batch.ts";
 import { writeDataFiles } from "../core/write/write_data_files.ts";
@@ -76,7 +76,7 @@ function ensureDdbTable(): Promise<unknown> {
 }
 
 // openStorage("s3://...") (runner config, CLI) reaches moto.
-registerStorageScheme("s3", s3StorageFactory({ endpoint: testS3Endpoint() }));
+registerAws({ s3: { endpoint: testS3Endpoint() } });
 
 /**
  * Delta Spark's `S3DynamoDBLogStore` on S3A, one step at a time. Only what a commit does: the

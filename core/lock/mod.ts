@@ -1,7 +1,8 @@
 /**
  * Lease locks for maintenance jobs (compaction, vacuum), never used on the commit path: the
  * {@linkcode MaintenanceLock} contract, a lock on any {@linkcode ObjectStorage} with put-if-absent,
- * a lock on a DynamoDB item, and {@linkcode withMaintenanceLock}, which runs a job under a lease.
+ * and {@linkcode withMaintenanceLock}, which runs a job under a lease. A lock on a DynamoDB item is
+ * the AWS module's (`aws/dynamodb_lock.ts`).
  *
  * The lock contract test suite lives in `./lock_contract.ts`, apart from this entry point, because
  * it registers `Deno.test` cases.
@@ -28,8 +29,3 @@ export {
   type WithMaintenanceLockOptions,
 } from "./lock.ts";
 export { createStorageLock, type StorageLockOptions } from "./storage_lock.ts";
-export {
-  createDynamoDbLock,
-  createDynamoDbLockTable,
-  type DynamoDbLockOptions,
-} from "./dynamodb_lock.ts";

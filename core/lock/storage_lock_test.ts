@@ -3,8 +3,8 @@ import { createManualClock } from "../clock.ts";
 import { createLocalStorage } from "../storage/local.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
-import { createS3Storage } from "../storage/s3.ts";
-import { createTestBucket, testS3Endpoint } from "../storage/s3_test_support.ts";
+import { createS3Storage } from "../../aws/s3_storage.ts";
+import { createTestBucket, testS3Endpoint } from "../../aws/s3_test_support.ts";
 import { describeLockContract } from "./lock_contract.ts";
 import { createStorageLock } from "./storage_lock.ts";
 

@@ -2,39 +2,26 @@
  * Commit protocols: how the file `_delta_log/%020d.json` of a version comes into being.
  *
  * A Delta commit needs mutual exclusion per version: of several writers of version N exactly one
- * may create `N.json`. Each table commits through one protocol, recorded at creation in the table
- * property {@linkcode COMMIT_PROTOCOL_PROPERTY}:
+ * may create `N.json`. {@linkcode CommitProtocol} is that one operation (plus the repair a protocol
+ * may need before the log is listed). Each table commits through one protocol, recorded at
+ * creation in the table property {@linkcode COMMIT_PROTOCOL_PROPERTY}:
  *
  * * `local` and `s3` — put-if-absent of `N.json` on the table's {@linkcode ObjectStorage} (a
  *   `link()` on disk, one `PutObject` with `If-None-Match: *` on S3, as current delta-rs does). A
- *   commit is one log PUT: no LIST, no GET, no HEAD in steady state.
+ *   commit is one log PUT: no LIST, no GET, no HEAD in steady state. This module implements it
+ *   ({@linkcode createPutIfAbsentProtocol}).
  * * `s3-dynamodb` — the `S3DynamoDBLogStore` protocol of Delta Spark and delta-rs up to 0.32: a
- *   conditional PutItem in DynamoDB decides the winner, the commit is copied from a temp file and
- *   the entry marked complete (see `dynamodb_log_store.ts`).
+ *   conditional PutItem in DynamoDB decides the winner. It lives in the AWS module
+ *   (`aws/dynamodb_log_store.ts`), which registers it.
  *
- * Mixing protocols on one table loses commits (a put-if-absent writer does not see a DynamoDB
- * entry whose copy is still pending, and a DynamoDB writer whose entry for N expired does not
- * see an `N.json` a put-if-absent writer created), so {@linkcode resolveCommitProtocol} refuses:
- *
- * * a table recorded with another protocol;
- * * a table on S3 that does not record its protocol (Delta Spark, delta-rs and others created it)
- *   unless the protocol is configured explicitly: lakestrike cannot tell whether its other writers
- *   commit through DynamoDB, and guessing `s3` would lose their commits;
- * * `s3` while the configured DynamoDB table holds entries for the table (under any spelling of
- *   its key): some writer commits it through `S3DynamoDBLogStore`;
- * * `s3-dynamodb` while another spelling of the table's key holds newer entries than this
- *   writer's key (two keys are two locks).
- *
- * The two DynamoDB checks need DynamoDB settings, so `s3` runs its check only when they are given
- * (docs/adr/0017-sharing-tables-with-delta-spark.md).
+ * This module is the interface, the names and the checks of a recorded protocol; choosing and
+ * building a table's protocol is `./resolve_commit_protocol.ts`, a registry of protocol factories.
  *
  * @module
  */
 import { InvalidArgumentError, isLakestrikeError, LakestrikeError } from "../errors.ts";
-import type { CommitInfo, Metadata } from "./actions.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { commitPath } from "./paths.ts";
-import type { S3DynamoDBLogStoreOptions } from "./dynamodb_log_store.ts";
 
 /** Names of the commit protocols. */
 export type CommitProtocolName = "local" | "s3" | "s3-dynamodb";
@@ -239,144 +226,4 @@ export function assertCommitProtocol(
   if (recorded !== undefined && recorded !== configured) {
     throw new CommitProtocolMismatchError(location, recorded, configured);
   }
-}
-
-/** What a writer is configured with, for {@linkcode resolveCommitProtocol}. */
-export interface CommitProtocolConfig {
-  /**
-   * The writer's protocol, configured explicitly (or read from the table by the caller); default
-   * {@linkcode defaultCommitProtocolName} of the location, which a table on S3 that does not
-   * record its protocol refuses.
-   */
-  protocol?: CommitProtocolName;
-  /**
-   * DynamoDB settings: required by `s3-dynamodb` (`{}` takes the defaults); with `s3`, where to
-   * look for `S3DynamoDBLogStore` entries of the table before accepting it.
-   */
-  dynamodb?: Omit<S3DynamoDBLogStoreOptions, "storage">;
-}
-
-/** A table on S3 that does not record its commit protocol, opened without one configured. */
-export class CommitProtocolUnknownError extends LakestrikeError {
-  /** Create the error; `engineInfo` names the writer of the latest commit when known. */
-  constructor(location: string, engineInfo?: string) {
-    const by = engineInfo === undefined ? "" : ` (its latest commit was written by ${engineInfo})`;
-    super(
-      "INVALID_ARGUMENT",
-      `Cannot open ${location}: the table does not record its commit protocol (table property ${COMMIT_PROTOCOL_PROPERTY}), so another engine created it${by}, and lakestrike will not guess; configure the protocol its other writers use: 's3-dynamodb' with the DynamoDB table, region and tablePath of Delta Spark's S3DynamoDBLogStore, or 's3' when every writer uses conditional PUT (config commitProtocol, --commit-protocol)`,
-    );
-    this.name = "CommitProtocolUnknownError";
-  }
-}
-
-/** The snapshot fields {@linkcode resolveCommitProtocol} reads. */
-export interface ResolvedTableState {
-  /** The table's metadata (its configuration holds the recorded protocol). */
-  readonly metadata: Pick<Metadata, "configuration">;
-  /** The snapshot's version, to name the writer of the latest commit in an error. */
-  readonly version?: number;
-}
-
-/** `commitInfo.engineInfo` of `version`, or `undefined` (best effort, for error messages). */
-async function engineInfoOf(storage: ObjectStorage, version: number | undefined) {
-  if (version === undefined) return undefined;
-  try {
-    const text = new TextDecoder().decode(await storage.get(commitPath(version)));
-    for (const line of text.split("\n")) {
-      if (!line.includes('"commitInfo"')) continue;
-      const engine = (JSON.parse(line) as { commitInfo?: CommitInfo }).commitInfo?.engineInfo;
-      return typeof engine === "string" ? engine : undefined;
-    }
-  } catch { /* the refusal stands without the detail */ }
-  return undefined;
-}
-
-/** Refuse `s3` when the configured DynamoDB table holds entries of the table. */
-async function assertNoDynamoDBEntries(
-  storage: ObjectStorage,
-  dynamodb: Omit<S3DynamoDBLogStoreOptions, "storage">,
-): Promise<void> {
-  const ddb = await import("./dynamodb_log_store.ts");
-  const keys = [
-    ...(dynamodb.tablePath === undefined ? [] : [ddb.dynamodbTablePath(dynamodb.tablePath)]),
-    ...ddb.dynamodbTablePathVariants(storage.location),
-  ];
-  const region = dynamodb.client === undefined
-    ? ddb.resolveDynamoDBRegion(dynamodb.region)
-    : dynamodb.region;
-  const found = (await ddb.findLatestEntries({ ...dynamodb, ...(region ? { region } : {}) }, keys))
-    .sort((a, b) => b.version - a.version)[0];
-  if (found === undefined) return;
-  const tableName = dynamodb.tableName ?? ddb.DEFAULT_DYNAMODB_TABLE;
-  const where = `DynamoDB table ${tableName}${region === undefined ? "" : ` (region ${region})`}`;
-  throw new ddb.DynamoDBKeyConflictError(
-    `Cannot open ${storage.location} with commit protocol 's3': ${where} holds S3DynamoDBLogStore commit entries for ${found.tablePath} (latest version ${found.version}), so a writer such as Delta Spark commits this table through DynamoDB; configure commitProtocol 's3-dynamodb' with dynamodb.tablePath ${found.tablePath} and this DynamoDB table and region (--commit-protocol s3-dynamodb --dynamodb-table ${tableName} --dynamodb-table-path ${found.tablePath}${
-      region === undefined ? "" : ` --dynamodb-region ${region}`
-    }). If no writer uses S3DynamoDBLogStore any more, delete those entries or wait for their TTL`,
-    found.tablePath,
-  );
-}
-
-/**
- * The commit protocol a writer uses for a table: the configured one (or the location's default),
- * after checking it against the protocol the table recorded and against DynamoDB (see the module
- * doc for every refusal). `snapshot` is `undefined` for a table that does not exist yet. Tables
- * without the property (written by Spark or delta-rs) use the configured protocol; on S3 one must
- * be configured. The DynamoDB client is only loaded when DynamoDB settings are given.
- *
- * @throws {CommitProtocolMismatchError} when the table recorded another protocol
- * @throws {CommitProtocolUnknownError} for a table on S3 that records none, without `protocol`
- * @throws {DynamoDBKeyConflictError} when DynamoDB entries show another protocol or key
- * @throws {InvalidArgumentError} when `s3-dynamodb` is configured without DynamoDB settings, or
- * DynamoDB settings are given for a `local` table
- *
- * @example
- * ```ts
- * import { createMemoryStorage } from "../storage/memory.ts";
- * import { resolveCommitProtocol } from "./commit_protocol.ts";
- * const storage = createMemoryStorage({ location: "memory://t" });
- * const protocol = await resolveCommitProtocol(storage, undefined, {});
- * if (protocol.name !== "local") throw new Error("memory tables commit with put-if-absent");
- * ```
- */
-export async function resolveCommitProtocol(
-  storage: ObjectStorage,
-  snapshot: ResolvedTableState | undefined,
-  config: CommitProtocolConfig = {},
-): Promise<CommitProtocol> {
-  const name = config.protocol ?? defaultCommitProtocolName(storage.location);
-  if (snapshot !== undefined) {
-    const configuration = snapshot.metadata.configuration;
-    assertCommitProtocol(storage.location, configuration, name);
-    if (
-      config.protocol === undefined && name === "s3" &&
-      recordedCommitProtocol(configuration) === undefined
-    ) {
-      throw new CommitProtocolUnknownError(
-        storage.location,
-        await engineInfoOf(storage, snapshot.version),
-      );
-    }
-  }
-  if (name === "local") {
-    if (config.dynamodb !== undefined) {
-      throw new InvalidArgumentError(
-        `Cannot open ${storage.location}: DynamoDB settings are only used by the commit protocols 's3' (as a check) and 's3-dynamodb'`,
-      );
-    }
-    return createPutIfAbsentProtocol(storage, name);
-  }
-  if (name === "s3") {
-    if (config.dynamodb !== undefined) await assertNoDynamoDBEntries(storage, config.dynamodb);
-    return createPutIfAbsentProtocol(storage, name);
-  }
-  if (config.dynamodb === undefined) {
-    throw new InvalidArgumentError(
-      `Cannot write to ${storage.location}: commit protocol 's3-dynamodb' needs DynamoDB settings`,
-    );
-  }
-  const { createS3DynamoDBLogStore } = await import("./dynamodb_log_store.ts");
-  const store = createS3DynamoDBLogStore({ ...config.dynamodb, storage });
-  await store.checkTablePathVariants();
-  return store;
 }

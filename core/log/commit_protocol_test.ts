@@ -10,12 +10,15 @@ import {
   COMMIT_PROTOCOL_PROPERTY,
   type CommitProtocol,
   CommitProtocolMismatchError,
-  CommitProtocolUnknownError,
   createPutIfAbsentProtocol,
   defaultCommitProtocolName,
   parseCommitProtocolName,
-  resolveCommitProtocol,
 } from "./commit_protocol.ts";
+import {
+  CommitProtocolUnknownError,
+  registerCommitProtocol,
+  resolveCommitProtocol,
+} from "./resolve_commit_protocol.ts";
 import { commitActions } from "./commit.ts";
 import { commitPath } from "./paths.ts";
 
@@ -80,9 +83,13 @@ Deno.test("resolveCommitProtocol: recorded protocol wins over nothing, refuses a
       e.message ===
         "Cannot write to s3://b/t: the table commits through 's3-dynamodb' but this writer uses 's3'; mixing commit protocols can lose commits",
   );
+  // The core registers no 's3-dynamodb' (the AWS module does).
   await assert.rejects(
     resolveCommitProtocol(storage, foreign, { protocol: "s3-dynamodb" }),
-    /'s3-dynamodb' needs DynamoDB settings/,
+    (e: Error) =>
+      isLakestrikeError(e, "INVALID_ARGUMENT") &&
+      e.message ===
+        "Cannot open s3://b/t: commit protocol 's3-dynamodb' is not registered (the AWS module registers it: registerAws() of aws/mod.ts)",
   );
   assert.throws(
     () => assertCommitProtocol("file:///t", { [COMMIT_PROTOCOL_PROPERTY]: "local" }, "s3"),
@@ -124,6 +131,38 @@ Deno.test("resolveCommitProtocol: an S3 table that records no protocol needs one
   await assert.rejects(
     resolveCommitProtocol(local, snapshot, { dynamodb: { tableName: "delta_log" } }),
     /DynamoDB settings are only used by the commit protocols 's3' \(as a check\) and 's3-dynamodb'/,
+  );
+});
+
+Deno.test("resolveCommitProtocol: a registered factory builds the protocol once the table agrees", async () => {
+  const storage = createMemoryStorage({ location: "s3://b/registry" });
+  const calls: unknown[] = [];
+  const restore = registerCommitProtocol("s3-dynamodb", (s, config) => {
+    calls.push(config.dynamodb);
+    return Promise.resolve({ ...createPutIfAbsentProtocol(s), name: "s3-dynamodb" });
+  });
+  try {
+    const config = { protocol: "s3-dynamodb" as const, dynamodb: { tableName: "delta_log" } };
+    assert.equal((await resolveCommitProtocol(storage, undefined, config)).name, "s3-dynamodb");
+    assert.deepEqual(calls, [{ tableName: "delta_log" }]);
+    // The recorded protocol is checked before any factory runs.
+    const recorded = { metadata: { configuration: { [COMMIT_PROTOCOL_PROPERTY]: "s3" } } };
+    await assert.rejects(
+      resolveCommitProtocol(storage, recorded, config),
+      CommitProtocolMismatchError,
+    );
+    assert.equal(calls.length, 1);
+  } finally {
+    restore();
+  }
+  await assert.rejects(
+    resolveCommitProtocol(storage, undefined, { protocol: "s3-dynamodb" }),
+    /is not registered/,
+  );
+  // The DynamoDB check of 's3' is the AWS module's too: refused rather than skipped.
+  await assert.rejects(
+    resolveCommitProtocol(storage, undefined, { protocol: "s3", dynamodb: {} }),
+    /the DynamoDB check of commit protocol 's3' needs the AWS module/,
   );
 });
 

@@ -20,6 +20,7 @@ export * from "./replay.ts";
 export * from "./conflict.ts";
 export * from "./commit.ts";
 export * from "./commit_protocol.ts";
+export * from "./resolve_commit_protocol.ts";
 export * from "./checkpoint_write.ts";
-// The DynamoDB log store is imported on demand (core/log/dynamodb_log_store.ts) so that readers
-// that never use it do not load the DynamoDB client.
+// The `s3-dynamodb` protocol is the AWS module's (aws/dynamodb_log_store.ts), registered by
+// registerAws(): readers that never use it do not load the DynamoDB client.

@@ -1,6 +1,7 @@
 /**
  * Object storage for lakestrike: the {@linkcode ObjectStorage} contract, its backends (memory, local
- * disk, S3) and {@linkcode openStorage}, which picks a backend from a URI.
+ * disk) and {@linkcode openStorage}, which picks a backend from a URI. The S3 backend is the AWS
+ * module's (`aws/mod.ts`), registered as a URI scheme.
  *
  * The contract test suite lives in `./contract.ts`, apart from this entry point, because it registers
  * `Deno.test` cases.
@@ -27,14 +28,4 @@ export {
 } from "./memory.ts";
 export { createLocalStorage, TEMP_FILE_PREFIX } from "./local.ts";
 export { openStorage, registerStorageScheme, type StorageFactory } from "./open.ts";
-export {
-  createS3Storage,
-  parseS3Uri,
-  type S3Location,
-  type S3Operation,
-  type S3Storage,
-  s3StorageFactory,
-  type S3StorageFactoryOptions,
-  type S3StorageOptions,
-} from "./s3.ts";
 export { compareBytewise, validatePath, validatePrefix } from "./path.ts";

@@ -6,10 +6,11 @@
  * | `data/events`, `/data/events` (no `scheme://`) | local disk, relative to the current directory |
  * | `file:///data/events%202024` | local disk, percent-decoded |
  * | `memory://name` | a process-wide memory storage per name |
- * | `s3://bucket/prefix` | S3, configured the AWS way (`AWS_REGION`, `AWS_ENDPOINT_URL_S3`, credential chain) |
+ * | any other `scheme://` | the factory registered for the scheme with {@linkcode registerStorageScheme} |
  *
- * To give S3 options (endpoint, path style, retries), register the scheme again:
- * `registerStorageScheme("s3", s3StorageFactory({ endpoint: "http://127.0.0.1:9000" }))`.
+ * The core registers no remote backend, so importing it loads no cloud SDK. `s3://` is registered
+ * by the AWS module (`registerAws()` of `aws/mod.ts`), as delta-rs keeps its AWS backend in a crate
+ * of its own that an application registers at start.
  *
  * @module
  */
@@ -18,7 +19,6 @@ import { fileURLToPath } from "node:url";
 import { InvalidArgumentError } from "../errors.ts";
 import { createLocalStorage } from "./local.ts";
 import { createMemoryStorage, type MemoryStorage } from "./memory.ts";
-import { s3StorageFactory } from "./s3.ts";
 import type { ObjectStorage } from "./storage.ts";
 
 /** Makes a storage from a URI of the scheme it is registered for (the whole URI is passed). */
@@ -56,7 +56,6 @@ function openMemory(uri: string): ObjectStorage {
 
 factories.set("file", openFile);
 factories.set("memory", openMemory);
-factories.set("s3", s3StorageFactory());
 
 /**
  * Register the factory of a URI scheme (case-insensitive, without `://`), replacing any earlier one.
@@ -111,8 +110,11 @@ export function openStorage(uri: string): ObjectStorage {
   if (scheme === undefined) return createLocalStorage(uri);
   const factory = factories.get(scheme.toLowerCase());
   if (factory === undefined) {
+    const hint = /^s3[an]?$/i.test(scheme)
+      ? " (register the AWS module first: registerAws() of aws/mod.ts)"
+      : "";
     throw new InvalidArgumentError(
-      `Cannot open storage ${JSON.stringify(uri)}: unsupported scheme "${scheme}"`,
+      `Cannot open storage ${JSON.stringify(uri)}: unsupported scheme "${scheme}"${hint}`,
     );
   }
   return factory(uri);

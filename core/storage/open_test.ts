@@ -54,10 +54,14 @@ Deno.test("openStorage: memory:// names one process-wide storage per name", asyn
   assert.throws(() => openStorage("memory://"), InvalidArgumentError);
 });
 
-Deno.test("openStorage: s3:// opens the S3 backend at bucket and prefix", () => {
-  const s3 = openStorage("s3://bucket/tables/events/");
-  assert.equal(s3.location, "s3://bucket/tables/events");
-  assert.throws(() => openStorage("s3://"), InvalidArgumentError);
+Deno.test("openStorage: s3:// is the AWS module's; the core alone refuses it with a hint", () => {
+  assert.throws(
+    () => openStorage("s3://bucket/tables/events/"),
+    (e: unknown) =>
+      e instanceof InvalidArgumentError &&
+      e.message ===
+        'Cannot open storage "s3://bucket/tables/events/": unsupported scheme "s3" (register the AWS module first: registerAws() of aws/mod.ts)',
+  );
 });
 
 Deno.test("openStorage: empty and unknown URIs are rejected naming the URI", () => {
@@ -78,8 +82,8 @@ Deno.test("registerStorageScheme: a factory replaces a scheme until restored", (
   } finally {
     restore();
   }
-  // Restored: the real S3 backend again, not the memory stand-in.
-  assert.ok(!("snapshotPaths" in openStorage("s3://bucket/t")));
+  // Restored: no s3 backend again (the core registers none).
+  assert.throws(() => openStorage("s3://bucket/t"), InvalidArgumentError);
   const restoreNew = registerStorageScheme("mock", (uri) => createMemoryStorage({ location: uri }));
   assert.equal(openStorage("MOCK://x").location, "MOCK://x");
   restoreNew();

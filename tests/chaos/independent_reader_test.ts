@@ -14,12 +14,8 @@ import { cleanupExpiredLogs } from "../../core/log/log_cleanup.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import { createLocalStorage } from "../../core/storage/local.ts";
 import { createMemoryStorage } from "../../core/storage/memory.ts";
-import { createS3Storage } from "../../core/storage/s3.ts";
-import {
-  createTestBucket,
-  testS3Client,
-  testS3Endpoint,
-} from "../../core/storage/s3_test_support.ts";
+import { createS3Storage } from "../../aws/s3_storage.ts";
+import { createTestBucket, testS3Client, testS3Endpoint } from "../../aws/s3_test_support.ts";
 import { compactTable } from "../../plugins/compaction/mod.ts";
 import { vacuumTable } from "../../plugins/vacuum/mod.ts";
 import { conformanceTableRoot, loadExpected } from "../conformance.ts";

@@ -6,11 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  createTestBucket,
-  testS3Client,
-  testS3Endpoint,
-} from "../../core/storage/s3_test_support.ts";
+import { createTestBucket, testS3Client, testS3Endpoint } from "../../aws/s3_test_support.ts";
 import { localTableAccess, s3TableAccess, type TableAccess } from "./table_access.ts";
 
 /** Objects of the contract test: nested, with names that sort differently in UTF-16. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { createManualClock } from "../clock.ts";
+import { createManualClock } from "../core/clock.ts";
 import { createDynamoDbLock, createDynamoDbLockTable } from "./dynamodb_lock.ts";
-import { describeLockContract } from "./lock_contract.ts";
+import { describeLockContract } from "../core/lock/lock_contract.ts";
 
 function testDynamoDbClient(): DynamoDBClient {
   const endpoint = Deno.env.get("LAKESTRIKE_TEST_DYNAMODB_ENDPOINT");

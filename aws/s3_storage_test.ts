@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { isLakestrikeError, LakestrikeError } from "../errors.ts";
-import { describeStorageContract } from "./contract.ts";
-import { createS3Storage, parseS3Uri, type S3Operation, type S3StorageOptions } from "./s3.ts";
+import { isLakestrikeError, LakestrikeError } from "../core/errors.ts";
+import { describeStorageContract } from "../core/storage/contract.ts";
+import { createS3Storage, type S3Operation, type S3StorageOptions } from "./s3_storage.ts";
+import { parseS3Uri } from "./s3_uri.ts";
 import { createTestBucket, startFaultyProxy, testS3Endpoint } from "./s3_test_support.ts";
-import { freePort } from "../../tests/servers.ts";
+import { freePort } from "../tests/servers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -272,7 +273,9 @@ Deno.test("s3: parseS3Uri", () => {
 
 Deno.test("s3: openStorage(s3://bucket/prefix) is configured from the AWS environment", async () => {
   await withBucket(async (bucket) => {
-    const { openStorage } = await import("./open.ts");
+    const { openStorage } = await import("../core/storage/open.ts");
+    const { registerAws } = await import("./register_aws.ts");
+    const unregister = registerAws();
     const saved = Deno.env.get("AWS_ENDPOINT_URL_S3");
     Deno.env.set("AWS_ENDPOINT_URL_S3", testS3Endpoint());
     try {
@@ -284,6 +287,7 @@ Deno.test("s3: openStorage(s3://bucket/prefix) is configured from the AWS enviro
       const outer = storageOn(bucket);
       assert.equal(decode(await outer.get("tables/events/_delta_log/0.json")), "{}");
     } finally {
+      unregister();
       if (saved === undefined) Deno.env.delete("AWS_ENDPOINT_URL_S3");
       else Deno.env.set("AWS_ENDPOINT_URL_S3", saved);
     }

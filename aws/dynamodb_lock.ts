@@ -27,9 +27,9 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { type Clock, systemClock } from "../clock.ts";
-import { InvalidArgumentError, LakestrikeError } from "../errors.ts";
-import { type LockLease, type MaintenanceLock, validateLeaseArgs } from "./lock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
+import { InvalidArgumentError, LakestrikeError } from "../core/errors.ts";
+import { type LockLease, type MaintenanceLock, validateLeaseArgs } from "../core/lock/lock.ts";
 
 /** Options of {@linkcode createDynamoDbLock}. */
 export interface DynamoDbLockOptions {

@@ -57,19 +57,19 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { type Clock, systemClock } from "../clock.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import {
   CorruptLogError,
   InvalidArgumentError,
   isLakestrikeError,
   LakestrikeError,
-} from "../errors.ts";
-import { dynamodbTablePath, dynamodbTablePathVariants } from "../storage/s3.ts";
+} from "../core/errors.ts";
+import { dynamodbTablePath, dynamodbTablePathVariants } from "./s3_uri.ts";
 
 export { dynamodbTablePath, dynamodbTablePathVariants };
-import type { ObjectStorage } from "../storage/storage.ts";
-import type { CommitFileOutcome, CommitProtocol } from "./commit_protocol.ts";
-import { commitPath, formatVersion, LOG_DIR } from "./paths.ts";
+import type { ObjectStorage } from "../core/storage/storage.ts";
+import type { CommitFileOutcome, CommitProtocol } from "../core/log/commit_protocol.ts";
+import { commitPath, formatVersion, LOG_DIR } from "../core/log/paths.ts";
 
 /** Default DynamoDB table (Spark's `ddb.tableName`, delta-rs's `DELTA_DYNAMO_TABLE_NAME`). */
 export const DEFAULT_DYNAMODB_TABLE = "delta_log";

@@ -8,12 +8,12 @@ import {
   PutItemCommand,
   QueryCommand,
 } from "@aws-sdk/client-dynamodb";
-import { setupDynamoDBTable } from "../../batch/setup_dynamodb.ts";
-import { CorruptLogError, isLakestrikeError } from "../errors.ts";
-import { loadSnapshot } from "../snapshot/load_snapshot.ts";
-import { createMemoryStorage } from "../storage/memory.ts";
-import { createTable } from "../write/create_table.ts";
-import { commitActions } from "./commit.ts";
+import { setupDynamoDBTable } from "../batch/setup_dynamodb.ts";
+import { CorruptLogError, isLakestrikeError } from "../core/errors.ts";
+import { loadSnapshot } from "../core/snapshot/load_snapshot.ts";
+import { createMemoryStorage } from "../core/storage/memory.ts";
+import { createTable } from "../core/write/create_table.ts";
+import { commitActions } from "../core/log/commit.ts";
 import {
   createS3DynamoDBLogStore,
   DynamoDBKeyConflictError,
@@ -25,7 +25,7 @@ import {
   itemToEntry,
   resolveDynamoDBRegion,
 } from "./dynamodb_log_store.ts";
-import { commitPath } from "./paths.ts";
+import { commitPath } from "../core/log/paths.ts";
 
 function endpoint(): string {
   const e = Deno.env.get("LAKESTRIKE_TEST_DYNAMODB_ENDPOINT");
