@@ -315,34 +315,19 @@ export async function compactTable(
   };
   let current = snapshot;
   const versions: number[] = [];
-  const addedSizes: number[] = [];
-  const removedSizes: number[] = [];
+  const committedBins: RewrittenBin[] = [];
   for (let s = 0; s < plan.length; s += interval) {
     if (s > 0) await yieldToEventLoop(); // let the process's other work (ingest acks) run
     options.signal?.throwIfAborted();
     // A bin whose input files a commit of an earlier step read past is dropped before any work.
-    const active = new Set(current.files.map(fileKey));
-    const step: CompactionBin[] = [];
-    for (const bin of plan.slice(s, Math.min(plan.length, s + interval))) {
-      if (bin.files.every((f) => active.has(fileKey(f)))) {
-        step.push(bin);
-      } else {
-        metrics.numBinsDroppedByConflict++;
-        progress.binsDone++;
-      }
-    }
-    // Phase 2: rewrite the step's bins; a failure deletes the step's new files.
-    const rewritten: RewrittenBin[] = [];
-    try {
-      for (const bin of step) {
-        rewritten.push(await rewriteBin(storage, snapshot, bin, rewriteOptions));
-        progress.binsDone++;
-        report();
-      }
-    } catch (e) {
-      await deleteUncommittedFiles(storage, rewritten.flatMap((r) => r.adds.map((a) => a.path)));
-      throw e;
-    }
+    const { live, gone } = splitByActive(current, plan.slice(s, s + interval));
+    metrics.numBinsDroppedByConflict += gone;
+    progress.binsDone += gone;
+    // Phase 2: rewrite the step's bins.
+    const rewritten = await rewriteStep(storage, snapshot, live, rewriteOptions, () => {
+      progress.binsDone++;
+      report();
+    });
     if (rewritten.length === 0) continue;
     // Phase 3: commit rounds; they own the new files from here on.
     progress.phase = "commit";
@@ -360,23 +345,57 @@ export async function compactTable(
     if (committed.version === undefined) continue;
     versions.push(committed.version);
     metrics.numCommits++;
-    for (const r of committed.committed) {
-      for (const a of r.adds) addedSizes.push(a.size);
-      for (const f of r.bin.files) {
-        removedSizes.push(f.size);
-        if (f.deletionVector) metrics.numDeletionVectorsRemoved++;
-      }
-      metrics.numRowsRead += r.rowsRead;
-      metrics.numRowsWritten += r.rowsWritten;
-    }
+    committedBins.push(...committed.committed);
   }
   progress.phase = "done";
   report();
-  metrics.numFilesAdded = addedSizes.length;
-  metrics.numFilesRemoved = removedSizes.length;
-  metrics.numBytesAdded = addedSizes.reduce((a, b) => a + b, 0);
-  metrics.numBytesRemoved = removedSizes.reduce((a, b) => a + b, 0);
-  metrics.filesAdded = sizeMetrics(addedSizes);
-  metrics.filesRemoved = sizeMetrics(removedSizes);
+  addCommittedMetrics(metrics, committedBins);
   return { ...planned, versions, snapshot: current, metrics, filesAfter: current.files.length };
+}
+
+/** The bins whose input files are all active in `current`, and how many are not. */
+function splitByActive(
+  current: Snapshot,
+  bins: readonly CompactionBin[],
+): { live: CompactionBin[]; gone: number } {
+  const active = new Set(current.files.map(fileKey));
+  const live = bins.filter((bin) => bin.files.every((f) => active.has(fileKey(f))));
+  return { live, gone: bins.length - live.length };
+}
+
+/** Rewrite `bins` one after the other; a failure deletes the step's new files (none committed). */
+async function rewriteStep(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  bins: readonly CompactionBin[],
+  options: RewriteBinOptions,
+  onBinDone: () => void,
+): Promise<RewrittenBin[]> {
+  const rewritten: RewrittenBin[] = [];
+  try {
+    for (const bin of bins) {
+      rewritten.push(await rewriteBin(storage, snapshot, bin, options));
+      onBinDone();
+    }
+  } catch (e) {
+    await deleteUncommittedFiles(storage, rewritten.flatMap((r) => r.adds.map((a) => a.path)));
+    throw e;
+  }
+  return rewritten;
+}
+
+/** Set the added and removed files, bytes, rows and deletion vectors of the committed bins. */
+function addCommittedMetrics(metrics: CompactionMetrics, committed: readonly RewrittenBin[]): void {
+  const added = committed.flatMap((r) => r.adds.map((a) => a.size));
+  const removed = committed.flatMap((r) => r.bin.files);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  metrics.numFilesAdded = added.length;
+  metrics.numFilesRemoved = removed.length;
+  metrics.numBytesAdded = sum(added);
+  metrics.numBytesRemoved = sum(removed.map((f) => f.size));
+  metrics.filesAdded = sizeMetrics(added);
+  metrics.filesRemoved = sizeMetrics(removed.map((f) => f.size));
+  metrics.numDeletionVectorsRemoved = removed.filter((f) => f.deletionVector).length;
+  metrics.numRowsRead = sum(committed.map((r) => r.rowsRead));
+  metrics.numRowsWritten = sum(committed.map((r) => r.rowsWritten));
 }
