@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { defineConfig } from "./config/mod.ts";
+import { defineConfig } from "@lakestrike/lakestrike/config";
 
 const dataDir = Deno.env.get("LAKESTRIKE_DATA_DIR") ?? "./data";
 

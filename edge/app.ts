@@ -28,7 +28,7 @@
  *
  * @module
  */
-import * as arrow from "apache-arrow";
+import type * as arrow from "apache-arrow";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";

@@ -44,6 +44,7 @@ import {
   tableNamesOf,
 } from "../config/shared_sections.ts";
 import type { StructType } from "../core/schema/types.ts";
+import type { EdgeDeps, EdgeTableConfig } from "./app.ts";
 
 /** A table as the edge reads it from the config. */
 export interface EdgeConfigTable {
@@ -187,4 +188,52 @@ export function validateEdgeTablesFile(
     { tables, tokens: json.tokens, edge: { runnerUrl: options.runnerUrl } },
     options,
   );
+}
+
+/**
+ * The dependencies of `createEdgeApp` that a config describes: its tables, tokens and edge settings,
+ * plus the edge's name and how it reaches the runner.
+ *
+ * @example
+ * ```ts
+ * import { createEdgeApp } from "./app.ts";
+ * import { edgeDepsFromConfig, validateEdgeConfig } from "./config.ts";
+ * const config = validateEdgeConfig({
+ *   tables: [{ name: "events", uri: "./data/events", schema: { id: "long not null" } }],
+ *   tokens: { "client-token": ["events"] },
+ * });
+ * const app = createEdgeApp(edgeDepsFromConfig(config, {
+ *   producerId: "edge-1",
+ *   runnerUrl: config.edge.runnerUrl,
+ *   runnerToken: "runner-token-0123456789",
+ * }));
+ * if ((await app.request("/healthz")).status !== 200) throw new Error("not healthy");
+ * app.close();
+ * ```
+ */
+export function edgeDepsFromConfig(
+  config: Pick<EdgeConfig, "tables" | "tokens" | "edge">,
+  runner: { producerId: string; runnerUrl: string; runnerToken: string },
+): EdgeDeps {
+  const tables: Record<string, EdgeTableConfig> = {};
+  for (const t of config.tables) {
+    tables[t.name] = {
+      schema: t.schema,
+      unknownFields: t.unknownFields,
+      partitionColumns: t.partitionColumns,
+    };
+  }
+  const edge = config.edge;
+  return {
+    tables,
+    tokens: config.tokens,
+    producerId: runner.producerId,
+    runner: { runnerUrl: runner.runnerUrl, runnerToken: runner.runnerToken },
+    flushIntervalMs: edge.flushIntervalMs,
+    flushRowsMax: edge.flushRowsMax,
+    flushBytesMax: edge.flushBytesMax,
+    bufferBytesMax: edge.bufferBytesMax,
+    requestBodyBytesMax: edge.requestBodyBytesMax,
+    requestTimeoutMs: edge.requestTimeoutMs,
+  };
 }

@@ -26,9 +26,14 @@
  * @module
  */
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "../cli/mod.ts";
-import { type EdgeSettings, resolveRunnerToken } from "../config/shared_sections.ts";
-import { createEdgeApp, type EdgeApp, type EdgeDeps, type EdgeTableConfig } from "./app.ts";
-import { type EdgeConfig, loadEdgeConfig, validateEdgeTablesFile } from "./config.ts";
+import { resolveRunnerToken } from "../config/shared_sections.ts";
+import { createEdgeApp, type EdgeApp, type EdgeDeps } from "./app.ts";
+import {
+  type EdgeConfig,
+  edgeDepsFromConfig,
+  loadEdgeConfig,
+  validateEdgeTablesFile,
+} from "./config.ts";
 
 /** Options of {@linkcode startEdge}; each overrides the config's `edge` setting. */
 export interface StartEdgeOptions {
@@ -58,34 +63,6 @@ export interface RunningEdge {
   readonly app: EdgeApp;
   /** Stop accepting requests, answer waiting ones with 503 and close the server. */
   shutdown(): Promise<void>;
-}
-
-/** The edge dependencies a config describes. */
-export function edgeDepsFromConfig(
-  config: Pick<EdgeConfig, "tables" | "tokens">,
-  edge: EdgeSettings,
-  runner: { producerId: string; runnerUrl: string; runnerToken: string },
-): EdgeDeps {
-  const tables: Record<string, EdgeTableConfig> = {};
-  for (const t of config.tables) {
-    tables[t.name] = {
-      schema: t.schema,
-      unknownFields: t.unknownFields,
-      partitionColumns: t.partitionColumns,
-    };
-  }
-  return {
-    tables,
-    tokens: config.tokens,
-    producerId: runner.producerId,
-    runner: { runnerUrl: runner.runnerUrl, runnerToken: runner.runnerToken },
-    flushIntervalMs: edge.flushIntervalMs,
-    flushRowsMax: edge.flushRowsMax,
-    flushBytesMax: edge.flushBytesMax,
-    bufferBytesMax: edge.bufferBytesMax,
-    requestBodyBytesMax: edge.requestBodyBytesMax,
-    requestTimeoutMs: edge.requestTimeoutMs,
-  };
 }
 
 function displayHost(hostname: string): string {
@@ -123,7 +100,7 @@ export async function startEdge(
   const producerId = options.producerId ?? config.edge.producerId ??
     `edge-${Deno.hostname()}-${addr.port}`;
   const app = bound.app = createEdgeApp({
-    ...edgeDepsFromConfig(config, config.edge, {
+    ...edgeDepsFromConfig(config, {
       producerId,
       runnerUrl: options.runnerUrl ?? config.edge.runnerUrl,
       runnerToken: options.runnerToken,

@@ -1,7 +1,9 @@
 /**
  * The edge of lakestrike: a Hono app that validates client events against Delta schemas, buffers
  * them per table and forwards Arrow IPC batches to the batch runner, answering each client after
- * the commit. Runs on any runtime with Web standard APIs; only `main.ts` uses `Deno.*`.
+ * the commit. Runs on any runtime with Web standard APIs (Deno, Deno Deploy, Cloudflare Workers,
+ * Node: `edge/node_test.ts` serves it under Node); only `main.ts`, which serves it with `Deno.serve`,
+ * uses `Deno.*`, and nothing here loads the runner, the plugins or AWS.
  *
  * @example
  * ```ts
@@ -27,36 +29,26 @@ export {
   type EdgeTableConfig,
   TABLE_NAME_RE,
 } from "./app.ts";
-export {
-  createTableBuffer,
-  type SubmitOutcome,
-  type SubmitResult,
-  type TableBuffer,
-  type TableBufferOptions,
-  type TableBufferStats,
-} from "./buffer.ts";
-export {
-  type ConverterOptions,
-  createConverter,
-  type EventConverter,
-  recordBatchBytes,
-  SchemaViolationError,
-  type UnknownFields,
-} from "./convert.ts";
-export { DECIMAL_PRECISION_MAX, edgeArrowSchema, edgeArrowType } from "./arrow_schema.ts";
+export type { TableBufferStats } from "./buffer.ts";
+export type { UnknownFields } from "./convert.ts";
 export {
   type EdgeConfig,
   type EdgeConfigTable,
+  edgeDepsFromConfig,
   loadEdgeConfig,
   validateEdgeConfig,
   validateEdgeTablesFile,
 } from "./config.ts";
+export type { EdgeClock, EdgeTimers } from "./fake_timers.ts";
 export {
-  createFakeTimers,
-  type EdgeClock,
-  type EdgeTimers,
-  type FakeTimers,
-  systemEdgeClock,
-  systemTimers,
-} from "./fake_timers.ts";
-export * from "./wire.ts";
+  ARROW_STREAM_CONTENT_TYPE,
+  type BatchAnswer,
+  batchesPath,
+  type BatchRequest,
+  createHttpForward,
+  type ForwardBatch,
+  ForwardError,
+  type HttpForwardOptions,
+  PRODUCER_HEADER,
+  SEQ_HEADER,
+} from "./wire.ts";

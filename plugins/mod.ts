@@ -1,6 +1,8 @@
 /**
  * Plugins of lakestrike: the plugin contract, the registry that checks plugins and runs their hooks,
- * and the errors and loggers that go with them. The plugin-author guide is `plugins/README.md`.
+ * the errors and loggers that go with them, and the built-in plugins (writer, checkpoint,
+ * compaction, vacuum, retention). The plugin-author guide is `plugins/README.md`; the operations the
+ * hooks serve (`compactTable`, `vacuumTable`) are the library's (`mod.ts`).
  *
  * @example
  * ```ts
@@ -26,16 +28,40 @@
  */
 export * from "./types.ts";
 export * from "./errors.ts";
-export * from "./logger.ts";
-export { callHook, type CallHookOptions } from "./call_hook.ts";
+export {
+  createMemoryLogger,
+  type LogLevel,
+  type LogRecord,
+  type MemoryLogger,
+  noopLogger,
+  withLogFields,
+} from "./logger.ts";
 export {
   createPluginRegistry,
   HOOK_TIMEOUT_MS_DEFAULT,
   type PluginRegistry,
   type PluginRegistryOptions,
 } from "./registry.ts";
-export * from "./writer/mod.ts";
-export * from "./checkpoint/mod.ts";
-export * from "./compaction/mod.ts";
-export * from "./vacuum/mod.ts";
-export * from "./retention/mod.ts";
+// The built-in plugins, and what a plugin's own hooks build on.
+export { WRITER_PLUGIN_NAME, writerPlugin, type WriterPluginOptions } from "./writer/mod.ts";
+export {
+  CHECKPOINT_PLUGIN_NAME,
+  checkpointPlugin,
+  type CheckpointPluginOptions,
+} from "./checkpoint/mod.ts";
+export {
+  type CompactionContextOptions,
+  compactionPlugin,
+  type CompactionPluginOptions,
+  createCompactionContext,
+  planCompactionBins,
+  type PlanCompactionOptions,
+} from "./compaction/mod.ts";
+export { vacuumPlugin, type VacuumPluginOptions } from "./vacuum/mod.ts";
+export {
+  type KeepLastVersionsOptions,
+  keepLastVersionsPlugin,
+  type PartitionTtlOptions,
+  partitionTtlPlugin,
+  planPartitionTtl,
+} from "./retention/mod.ts";

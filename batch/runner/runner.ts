@@ -44,7 +44,7 @@
  *
  * @module
  */
-import * as arrow from "apache-arrow";
+import type * as arrow from "apache-arrow";
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";

@@ -6,11 +6,18 @@
  *
  * It only plans; the rewrite and the commit are `compactTable`'s, and it deletes nothing.
  *
+ * It imports lakestrike as a team's plugin would, through the package's entry points
+ * (`@lakestrike/lakestrike` and `@lakestrike/lakestrike/plugins`), never through its internal files.
+ *
  * @module
  */
-import type { Snapshot } from "../../core/snapshot/snapshot.ts";
-import { planCompactionBins, type PlanCompactionOptions } from "../compaction/mod.ts";
-import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
+import type { Snapshot } from "@lakestrike/lakestrike";
+import {
+  planCompactionBins,
+  type PlanCompactionOptions,
+  type Plugin,
+  PLUGIN_API_VERSION,
+} from "@lakestrike/lakestrike/plugins";
 
 /** Options of {@linkcode coldCompactionPlugin}. */
 export interface ColdCompactionPluginOptions extends PlanCompactionOptions {
@@ -24,11 +31,8 @@ export interface ColdCompactionPluginOptions extends PlanCompactionOptions {
  *
  * @example
  * ```ts
- * import { createManualClock } from "../../core/clock.ts";
- * import { createMemoryStorage } from "../../core/storage/memory.ts";
- * import type { Snapshot } from "../../core/snapshot/snapshot.ts";
- * import { createCompactionContext } from "../compaction/mod.ts";
- * import { createPluginRegistry } from "../registry.ts";
+ * import { createManualClock, createMemoryStorage, type Snapshot } from "@lakestrike/lakestrike";
+ * import { createCompactionContext, createPluginRegistry } from "@lakestrike/lakestrike/plugins";
  * import { coldCompactionPlugin } from "./cold_compaction_plugin.ts";
  *
  * const files = [0, 1, 2, 3_600_000].map((t, i) => ({

@@ -1,12 +1,19 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { createManualClock } from "../../core/clock.ts";
-import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
-import { scanSnapshot } from "../../core/scan/mod.ts";
-import type { StructType } from "../../core/schema/types.ts";
-import { createMemoryStorage } from "../../core/storage/memory.ts";
-import { appendBatch, createTable } from "../../core/write/mod.ts";
-import { compactionPlugin, compactTable, createCompactionContext } from "../compaction/mod.ts";
-import { createPluginRegistry } from "../registry.ts";
+import {
+  appendBatch,
+  compactTable,
+  createArrowTable,
+  createManualClock,
+  createMemoryStorage,
+  createTable,
+  scanSnapshot,
+  type StructType,
+} from "@lakestrike/lakestrike";
+import {
+  compactionPlugin,
+  createCompactionContext,
+  createPluginRegistry,
+} from "@lakestrike/lakestrike/plugins";
 import { coldCompactionPlugin } from "./cold_compaction_plugin.ts";
 
 const schema: StructType = {
