@@ -1,0 +1,93 @@
+/**
+ * The direction of the dependencies, checked on the module graph `deno info --json` reports (static
+ * and dynamic imports, type-only ones included):
+ *
+ * * the edge (`edge/main.ts`, `edge/mod.ts`) loads nothing of `batch/`, `plugins/`, `ops/`, `aws/`
+ *   and no AWS SDK: it depends on the wire contract, its settings and the schema types;
+ * * the library (`mod.ts`) and the config format (`config/mod.ts`) load no AWS SDK: S3 and DynamoDB
+ *   are the AWS module's, registered by the applications that want them;
+ * * the core (`core/`) imports no other folder of the project.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The modules `entry` loads: project files relative to the root, npm packages as `npm:name`. */
+async function moduleGraph(entry: string): Promise<{ local: string[]; npm: string[] }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  // `npmPackages` lists the whole npm resolution; the graph's packages are its `npm:` modules.
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; error?: string }[];
+  };
+  const broken = info.modules.filter((m) => m.error !== undefined);
+  assert.deepEqual(broken, [], `${entry} has modules that do not load`);
+  const prefix = `file://${REPO_ROOT}/`;
+  const local = info.modules.map((m) => m.specifier).filter((s) => s.startsWith(prefix))
+    .map((s) => s.slice(prefix.length));
+  const npm = info.modules.map((m) => m.specifier).filter((s) => s.startsWith("npm:"));
+  assert.ok(local.includes(entry), `${entry} is not in its own graph`);
+  return { local, npm };
+}
+
+function under(files: readonly string[], folders: readonly string[]): string[] {
+  return files.filter((f) => folders.some((d) => f.startsWith(d)));
+}
+
+function awsPackages(npm: readonly string[]): string[] {
+  return npm.filter((p) => p.includes("@aws-sdk/"));
+}
+
+for (const entry of ["edge/main.ts", "edge/mod.ts"]) {
+  Deno.test(`${entry} loads nothing of batch/, plugins/, ops/, aws/ and no AWS SDK`, async () => {
+    const { local, npm } = await moduleGraph(entry);
+    assert.deepEqual(under(local, ["batch/", "plugins/", "ops/", "aws/"]), []);
+    assert.deepEqual(awsPackages(npm), []);
+    // It does load what it is made of: the check above would pass on an empty graph.
+    assert.ok(local.includes("edge/app.ts") && local.includes("core/schema/types.ts"));
+  });
+}
+
+for (const entry of ["mod.ts", "config/mod.ts"]) {
+  Deno.test(`${entry} loads no AWS SDK and nothing of aws/`, async () => {
+    const { local, npm } = await moduleGraph(entry);
+    assert.deepEqual(under(local, ["aws/"]), []);
+    assert.deepEqual(awsPackages(npm), []);
+  });
+}
+
+Deno.test("config/mod.ts, what a config file imports, loads nothing of batch/, plugins/ or edge/", async () => {
+  const { local } = await moduleGraph("config/mod.ts");
+  assert.deepEqual(under(local, ["batch/", "plugins/", "edge/", "ops/"]), []);
+});
+
+Deno.test("the AWS module does load the AWS SDK (the checks above can fail)", async () => {
+  const { npm } = await moduleGraph("aws/mod.ts");
+  assert.ok(awsPackages(npm).length > 0, "aws/mod.ts loads no @aws-sdk package");
+});
+
+Deno.test("the core imports no other folder of the project", async () => {
+  const entries = [...Deno.readDirSync(`${REPO_ROOT}/core`)]
+    .filter((e) => e.isDirectory)
+    .map((e) => `core/${e.name}/mod.ts`)
+    .filter((f) => {
+      try {
+        return Deno.statSync(`${REPO_ROOT}/${f}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  assert.ok(entries.length >= 6, `core entry points: ${entries.join(", ")}`);
+  for (const entry of entries) {
+    const { local, npm } = await moduleGraph(entry);
+    assert.deepEqual(local.filter((f) => !f.startsWith("core/")), [], entry);
+    assert.deepEqual(awsPackages(npm), [], entry);
+  }
+});
