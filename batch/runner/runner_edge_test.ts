@@ -6,15 +6,7 @@ import type { EdgeDeps } from "../../edge/app.ts";
 import { type BatchRequest, forwardBatch, ForwardError } from "../../edge/wire.ts";
 import type { MemoryStorage } from "../../core/storage/memory.ts";
 import type { Runner } from "./runner.ts";
-import {
-  createTestTable,
-  dataFiles,
-  post,
-  SCHEMA,
-  testRunner,
-  TOKEN,
-  until,
-} from "./test_util.ts";
+import { createTestTable, dataFiles, post, SCHEMA, testRunner, TOKEN, until } from "./test_util.ts";
 
 /** Forwards to `runner` in process. */
 function toRunner(runner: Runner): (batch: BatchRequest, signal: AbortSignal) => ReturnType<

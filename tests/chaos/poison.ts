@@ -6,7 +6,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
-import type { Rng } from "./rng.ts";
+import { createRng, type Rng } from "./rng.ts";
 
 /** The chaos table's columns (config short form); partitioned by `day` and `region`. */
 export const CHAOS_SCHEMA = {
@@ -120,11 +120,37 @@ function arrowPoison(
   };
 }
 
-/** Makes the `n`-th poison of the run; `key` prefixes the keys it carries. */
+/** Every kind of poison: `make(rng, key)` builds one whose keys start with `key`. */
+export function poisonKinds(): { kind: string; make: (rng: Rng, key: string) => Poison }[] {
+  return POISON_MAKERS.map((make, i) => {
+    const probe = make(createRng(i), "probe");
+    return { kind: probe.kind, make };
+  });
+}
+
+/** Makes a poison of a kind chosen by `rng`; `key` prefixes the keys it carries. */
 export function makePoison(rng: Rng, key: string): Poison {
-  const k = (i: number) => `${key}-${i}`;
-  const good = (i: number) => validEvent(k(i), i);
-  const kinds: (() => Poison)[] = [
+  return rng.pick(POISON_MAKERS)(rng, key);
+}
+
+const POISON_MAKERS: ((rng: Rng, key: string) => Poison)[] = (() => {
+  const maker = (i: number) => (rng: Rng, key: string) => {
+    const k = (j: number) => `${key}-${j}`;
+    const good = (j: number) => validEvent(k(j), j);
+    return kindsOf(rng, k, good)[i]!();
+  };
+  return Array.from(
+    { length: kindsOf(createRng(0), String, () => ({})).length },
+    (_, i) => maker(i),
+  );
+})();
+
+function kindsOf(
+  rng: Rng,
+  k: (i: number) => string,
+  good: (i: number) => Record<string, unknown>,
+): (() => Poison)[] {
+  return [
     () => {
       const text = JSON.stringify([good(0), good(1)]);
       return json("json-truncated", [good(0), good(1)], text.slice(0, rng.int(1, text.length - 1)));
@@ -234,5 +260,4 @@ export function makePoison(rng: Rng, key: string): Poison {
       }),
     () => arrowPoison("arrow-huge-partition", [k(0)], { region: utf8Data(["p".repeat(300)]) }),
   ];
-  return rng.pick(kinds)();
 }
