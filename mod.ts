@@ -165,3 +165,8 @@ export {
   type CompactTableResult,
 } from "./plugins/compaction/mod.ts";
 export { type VacuumOptions, type VacuumResult, vacuumTable } from "./plugins/vacuum/mod.ts";
+export {
+  applyDataRetention,
+  type ApplyDataRetentionOptions,
+  type ApplyDataRetentionResult,
+} from "./plugins/retention/mod.ts";

@@ -1,6 +1,6 @@
 /**
  * The demo `events` table's schema: the 6-column event schema that `deno task dev`, the tests and the
- * benchmarks share (DESIGN: timestamp, device id, int32, double, payload string, date partition).
+ * benchmarks share (timestamp, device id, int32, double, payload string, date partition).
  *
  * @module
  */

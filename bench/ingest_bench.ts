@@ -4,8 +4,8 @@
  * data directory, then for each rate runs `bench/load_gen.ts` in its own process, posting
  * `--events`-event requests open-loop at that rate, and prints ack latency p50/p90/p99/max, events/s
  * acknowledged, commits/s and data files written (from the runner's `/metrics`). The goal
- * (DESIGN section 8) is p99 <= 250 ms at 10,000 events/s; the last line names the highest rate
- * tested that kept p99 <= 250 ms with every request acknowledged.
+ * (docs/design.md section 8) is p99 <= 250 ms at 10,000 events/s; the last line names the highest
+ * rate tested that kept p99 <= 250 ms with every request acknowledged.
  *
  * The three processes share the machine: on a 2-core box the load generator takes CPU from the
  * server, so the figures are conservative. Results also go to `bench/out/ingest-<time>.json`.

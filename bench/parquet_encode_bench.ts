@@ -1,7 +1,7 @@
 /**
  * Parquet encoding benchmark: 1,000,000 rows of the 6-column event schema encoded by our path
- * (`createArrowTable` + `writeParquetFile`, zstd, 100k rows per file as TOOLCHAIN gotcha 5 advises)
- * against DuckDB `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` of the same rows, with one thread
+ * (`createArrowTable` + `writeParquetFile`, zstd, 100k rows per file as docs/design.md toolchain
+ * note 5 advises) against DuckDB `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` of the same rows, with one thread
  * and with DuckDB's default thread count. Only the encoding is timed: row objects are built before
  * the clock starts, and DuckDB is loaded from our files before its `COPY` is timed.
  *

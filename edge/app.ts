@@ -125,7 +125,7 @@ export interface EdgeDeps {
   seqStart?: number;
 }
 
-/** Defaults of {@linkcode EdgeDeps} (DESIGN section 7). */
+/** Defaults of {@linkcode EdgeDeps} (docs/design.md section 7). */
 export const EDGE_DEFAULTS = {
   flushIntervalMs: 50,
   flushRowsMax: 10_000,

@@ -1,6 +1,6 @@
 /**
- * The Arrow form of a Delta schema as the edge sends it to the runner (DESIGN section 4). The edge
- * keeps its own copy of the mapping so that it depends on nothing in `core` but the schema types;
+ * The Arrow form of a Delta schema as the edge sends it to the runner (docs/design.md section 4).
+ * The edge keeps its own copy of the mapping so that it depends on nothing in `core` but the schema types;
  * the mapping is the one `core/schema` uses:
  *
  * | Delta | Arrow |
@@ -87,7 +87,8 @@ export function edgeArrowType(type: DataType): arrow.DataType {
     case "date":
       return new arrow.DateDay();
     case "timestamp":
-      // TOOLCHAIN gotcha 3: without the zone Parquet marks the column as not UTC-adjusted.
+      // Without the zone Parquet marks the column as not UTC-adjusted (docs/design.md, toolchain
+      // note 3).
       return new arrow.TimestampMicrosecond("UTC");
     case "timestamp_ntz":
       return new arrow.TimestampMicrosecond();

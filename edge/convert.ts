@@ -1,8 +1,8 @@
 /**
  * Events to Arrow: validates client events against a table's Delta schema and builds one Arrow
  * `RecordBatch` per request with a schema-driven column builder (typed arrays, validity bitmaps,
- * `TextEncoder.encodeInto`). TOOLCHAIN.md measured this approach 5–7× faster than `tableFromJSON`
- * or per-value Arrow builders, and it never guesses a type.
+ * `TextEncoder.encodeInto`): 5–7× faster than `tableFromJSON` or per-value Arrow builders
+ * (docs/design.md, toolchain note 2), and it never guesses a type.
  *
  * Validation is fail-fast: the first problem throws a {@linkcode SchemaViolationError} that names
  * the row index and the field path (`user.id`, `tags[]`, `attrs.key`), and nothing of the request is

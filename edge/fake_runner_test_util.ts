@@ -1,5 +1,5 @@
 /**
- * A fake batch runner for edge tests: a real Hono app that speaks the wire contract (DESIGN
+ * A fake batch runner for edge tests: a real Hono app that speaks the wire contract (docs/design.md
  * section 4), decodes the Arrow IPC body, dedupes by `(producer, table, seq)` as a Delta `txn`
  * would, and injects faults.
  *

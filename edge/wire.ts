@@ -1,6 +1,6 @@
 /**
- * The wire contract between the edge and the batch runner (DESIGN section 4), and an HTTP client
- * for it.
+ * The wire contract between the edge and the batch runner (docs/design.md section 4), and an HTTP
+ * client for it.
  *
  * `POST {runnerUrl}/v1/tables/{table}/batches` with an Arrow IPC stream body
  * (`application/vnd.apache.arrow.stream`) and the headers

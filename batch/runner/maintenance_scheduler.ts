@@ -1,13 +1,14 @@
 /**
  * The runner's maintenance schedule: per table, a compaction tick every `compactIntervalMs`
- * (default 300 s, DESIGN section 7) and, when the table enables it, a vacuum tick every
+ * (default 300 s, docs/design.md section 7) and, when the table enables it, a vacuum tick every
  * `vacuumIntervalMs` (default one hour; vacuum deletes files, so it is off unless enabled).
  *
  * Every (table, kind) pair is a small state machine. Its timer fires, the job joins the process's
  * one maintenance queue (FIFO, at most one entry per pair, so the queue holds at most two entries
  * per table), runs when the single slot is free, and only when it has finished is the next timer
  * armed, jittered by `jitterRatio` so tables do not tick together. One job at a time in the whole
- * process keeps the CPU and the storage round trips that ingest acks need (DESIGN section 8).
+ * process keeps the CPU and the storage round trips that ingest acks need (docs/design.md
+ * section 8).
  *
  * ```
  *            timer fires              slot free                 done / skipped / failed
@@ -45,7 +46,7 @@ import type { Logger } from "../../plugins/types.ts";
 import type { RunnerCommitOptions } from "./committer.ts";
 import type { PrometheusRegistry } from "./prometheus.ts";
 
-/** Default time between two compaction ticks of a table: 300 s (DESIGN section 7). */
+/** Default time between two compaction ticks of a table: 300 s (docs/design.md section 7). */
 export const COMPACT_INTERVAL_MS_DEFAULT = 300_000;
 /** Default time between two vacuum ticks of a table: one hour. */
 export const VACUUM_INTERVAL_MS_DEFAULT = 3_600_000;

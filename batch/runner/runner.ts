@@ -1,6 +1,6 @@
 /**
  * The batch runner's HTTP intake: a Hono app that implements the edge-to-runner wire contract
- * (DESIGN section 4, `edge/wire.ts`) over one committer per table (`committer.ts`).
+ * (docs/design.md section 4, `edge/wire.ts`) over one committer per table (`committer.ts`).
  *
  * `POST /v1/tables/{table}/batches` — body an Arrow IPC stream
  * (`application/vnd.apache.arrow.stream`), headers `x-lakestrike-producer`, `x-lakestrike-seq` and

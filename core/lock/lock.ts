@@ -1,7 +1,7 @@
 /**
  * Lease locks for maintenance jobs (compaction, vacuum): they keep one job from running twice on a
  * table at the same time. A lock is never taken on the commit path; commits rest on the storage's
- * put-if-absent alone (DESIGN.md section 3), so a lost or stuck lock can delay maintenance but
+ * put-if-absent alone (docs/design.md section 3), so a lost or stuck lock can delay maintenance but
  * never a commit.
  *
  * Guarantees every {@linkcode MaintenanceLock} gives, with time read from its clock:

@@ -8,8 +8,8 @@
  *   column counts as one leaf.
  * * `nullCount` is written for every indexed leaf (a leaf under a null struct counts as null);
  *   `minValues` / `maxValues` for every indexed leaf except binary, boolean, array and map columns.
- * * Strings compare by UTF-8 bytes (as Parquet and Delta order them; TOOLCHAIN gotcha 4) and keep a
- *   prefix of `stringPrefixLength` code points (default 32). A truncated max gets U+10FFFF appended
+ * * Strings compare by UTF-8 bytes (as Parquet and Delta order them; docs/design.md, toolchain
+ *   note 4) and keep a prefix of `stringPrefixLength` code points (default 32). A truncated max gets U+10FFFF appended
  *   so it stays greater than or equal to every value.
  * * Timestamps are ISO-8601 with milliseconds: min rounded down, max rounded up to the next
  *   millisecond, so both stay valid bounds; `timestamp_ntz` is written without the `Z`.

@@ -1,7 +1,7 @@
 /**
  * A schema-driven builder of Arrow tables from plain JavaScript rows. It writes typed arrays,
- * offsets and validity bitmaps directly (TOOLCHAIN: 5-7x faster than `tableFromJSON` or per-value
- * builders, and nulls stay nulls instead of becoming 0).
+ * offsets and validity bitmaps directly: 5-7x faster than `tableFromJSON` or per-value builders,
+ * and nulls stay nulls instead of becoming 0 (docs/design.md, toolchain note 2).
  *
  * Accepted values per Delta type (`null` or `undefined` is a null):
  *

@@ -32,8 +32,8 @@ const CODECS: Record<ParquetCompression, pq.Compression> = {
  * Encodes an Arrow table as one Parquet file. Types map as Arrow to Parquet does in arrow-rs:
  * `Timestamp(MICROSECOND, "UTC")` becomes `TIMESTAMP(MICROS, isAdjustedToUTC=true)`, a timestamp
  * without zone `isAdjustedToUTC=false`; footer statistics are written. parquet-wasm's memory grows
- * with the input and never shrinks (TOOLCHAIN gotcha 5): callers should keep each table to about
- * 100k rows.
+ * with the input and never shrinks (docs/design.md, toolchain note 5): callers should keep each
+ * table to about 100k rows.
  *
  * @example
  * ```ts
@@ -54,8 +54,8 @@ export function writeParquetFile(
       `Cannot write Parquet: unknown compression "${options.compression}"`,
     );
   }
-  // TOOLCHAIN gotcha 1: writeParquet consumes its arguments; a reused WriterProperties silently
-  // writes an uncompressed file. Build new properties for every write.
+  // writeParquet consumes its arguments; a reused WriterProperties silently writes an uncompressed
+  // file. Build new properties for every write (docs/design.md, toolchain note 1).
   let builder = new pq.WriterPropertiesBuilder().setCompression(codec);
   if (options.rowGroupRows !== undefined) {
     if (!Number.isInteger(options.rowGroupRows) || options.rowGroupRows < 1) {

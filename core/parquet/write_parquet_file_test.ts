@@ -193,7 +193,7 @@ Deno.test("Parquet physical and logical types, codec and row groups in the foote
     ALL_TYPES,
     Array.from({ length: 10 }, (_, k) => ({ ...ROWS[k % 3], id: BigInt(k) })),
   );
-  // Two writes in a row: each must get fresh writer properties (TOOLCHAIN gotcha 1).
+  // Two writes in a row: each must get fresh writer properties (docs/design.md, toolchain note 1).
   for (let round = 0; round < 2; round++) {
     const bytes = writeParquetFile(table, { rowGroupRows: 4 });
     const md = parquetMetadata(bytes.buffer as ArrayBuffer);

@@ -86,7 +86,8 @@ function primitiveToArrow(type: PrimitiveTypeName): arrow.DataType {
     case "date":
       return new arrow.DateDay();
     case "timestamp":
-      // TOOLCHAIN gotcha 3: without the zone Parquet marks the column as not UTC-adjusted.
+      // Without the zone Parquet marks the column as not UTC-adjusted (docs/design.md, toolchain
+      // note 3).
       return new arrow.TimestampMicrosecond("UTC");
     case "timestamp_ntz":
       return new arrow.TimestampMicrosecond();

@@ -28,7 +28,10 @@ import { splitByPartition } from "./split_by_partition.ts";
 import { numIndexedColsOf } from "./table_properties.ts";
 import { validateBatch } from "./validate_batch.ts";
 
-/** Rows per data file at most (TOOLCHAIN gotcha 5: parquet-wasm memory grows with the input). */
+/**
+ * Rows per data file at most: parquet-wasm memory grows with the input (docs/design.md, toolchain
+ * note 5).
+ */
 export const FILE_ROWS_MAX = 100_000;
 
 /** Files written at once by default. */
@@ -132,7 +135,8 @@ export async function writeDataFiles(
   }
   return await mapBounded(pieces, concurrency, async (piece, i): Promise<Add> => {
     options.signal?.throwIfAborted();
-    // Fresh options per write: parquet-wasm consumes its writer properties (TOOLCHAIN gotcha 1).
+    // Fresh options per write: parquet-wasm consumes its writer properties (docs/design.md,
+    // toolchain note 1).
     const bytes = writeParquetFile(piece.table, { compression, createdBy: "lakestrike/0.1.0" });
     const stats = statsToJson(computeStats(piece.table, dataSchema, { numIndexedCols }));
     const name = `part-${String(i).padStart(5, "0")}-${crypto.randomUUID()}.c000${

@@ -1,7 +1,7 @@
 /**
  * The built-in checkpoint plugin: an `afterCommit` hook that writes a classic checkpoint (and
  * `_last_checkpoint`) when the committed version is a multiple of the table's
- * `delta.checkpointInterval` (default 100, DESIGN section 7), through `core/write`'s
+ * `delta.checkpointInterval` (default 100, docs/design.md section 7), through `core/write`'s
  * `maybeCheckpoint`. A failed checkpoint is logged and never fails the commit: the commit is
  * already durable and readers fall back to the previous checkpoint.
  *

@@ -12,7 +12,7 @@ import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { HIVE_DEFAULT_PARTITION } from "../../core/write/partition_path.ts";
 import type { CompactionBin } from "../types.ts";
 
-/** Default target size of a compacted file: 128 MiB (DESIGN section 7). */
+/** Default target size of a compacted file: 128 MiB (docs/design.md section 7). */
 export const TARGET_SIZE_BYTES_DEFAULT = 128 * 1024 * 1024;
 /** Default least number of small files a bin must hold to be worth rewriting. */
 export const MIN_FILES_DEFAULT = 5;

@@ -18,7 +18,10 @@ export const WRITER_PLUGIN_NAME = "lakestrike:writer";
 export interface WriterPluginOptions {
   /** Parquet codec; default `zstd`. */
   compression?: ParquetCompression;
-  /** Rows per data file at most; default `FILE_ROWS_MAX` (100,000; parquet-wasm memory, TOOLCHAIN gotcha 5). */
+  /**
+   * Rows per data file at most; default `FILE_ROWS_MAX` (100,000; parquet-wasm memory,
+   * docs/design.md toolchain note 5).
+   */
   fileRowsMax?: number;
   /** Files encoded and put at once at most; default 8. */
   writeConcurrencyMax?: number;
