@@ -45,7 +45,7 @@ Deno.test("edge: an Arrow body whose header claims 2^31 rows is 400, not an out-
       authorization: "Bearer secret",
       "content-type": "application/vnd.apache.arrow.stream",
     },
-    body,
+    body: body as Uint8Array<ArrayBuffer>,
   });
   assert.equal(res.status, 400);
   assert.equal((await res.json()).error, "malformed_body");
