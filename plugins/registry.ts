@@ -1,7 +1,10 @@
 /**
  * The plugin registry and driver: registration checks every plugin and fails fast, `freeze()`
  * resolves dependencies and fixes the order of every hook's handlers, and the `run*` methods call
- * the handlers the way each hook runs (see {@linkcode HOOK_RUN_MODES}).
+ * the handlers the way each hook runs. The table {@linkcode HOOK_RUN_MODES} drives the run: each
+ * mode has one runner (`MODE_RUNNERS`: when handlers run and what each is given), and each hook a
+ * contract (what it accepts of an answer and how answers make the result), so a `run*` method
+ * only names its hook and contract.
  *
  * ```
  * register(a) register(b) ...   freeze()                          runSetup  run*  ...  dispose()
@@ -45,6 +48,7 @@ import {
   HOOK_RUN_MODES,
   type HookName,
   type HookOrder,
+  type HookRunMode,
   type Logger,
   type Plugin,
   PLUGIN_API_VERSION,
@@ -391,6 +395,224 @@ function checkBins(entry: HandlerEntry, bins: unknown, snapshot: Snapshot): Comp
   return bins as CompactionBin[];
 }
 
+/** Calls one handler with the hook's argument (and its own bounded context). */
+type CallHandler = (entry: HandlerEntry, arg: unknown) => Promise<unknown>;
+
+/**
+ * What one hook makes of its handlers' answers: its contract. The hook's run mode (the table
+ * {@linkcode HOOK_RUN_MODES}) decides when the handlers run and what each is given; the contract
+ * checks each answer and makes the result.
+ */
+interface HookContract {
+  /** What `accept` needs to know of the value before a call (a handler may change it in place). */
+  memo?(value: unknown): unknown;
+  /**
+   * Checks one answer; throws a {@linkcode PluginHookError} (`invalid-result`) when it breaks the
+   * hook's contract. Returns what the mode keeps: the next value (sequential, waterfall,
+   * narrowing) or the answer (first, parallel), `undefined` for no answer.
+   */
+  accept(entry: HandlerEntry, answer: unknown, value: unknown, memo: unknown): unknown;
+  /** The parallel modes' result from the kept answers, in hook order. */
+  combine?(kept: readonly unknown[], input: unknown): unknown;
+}
+
+/** One run of a hook: its handlers in hook order, the input and the contract. */
+interface HookRun {
+  handlers: readonly HandlerEntry[];
+  input: unknown;
+  call: CallHandler;
+  contract: HookContract;
+  logger: Logger;
+}
+
+/** All handlers at once; all settle, then the first failure in hook order is thrown. */
+async function settleAll(run: HookRun): Promise<{ entry: HandlerEntry; value: unknown }[]> {
+  const settled = await Promise.allSettled(run.handlers.map((h) => run.call(h, run.input)));
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+  return run.handlers.map((entry, i) => ({
+    entry,
+    value: (settled[i] as PromiseFulfilledResult<unknown>).value,
+  }));
+}
+
+/** Keep the answers the contract accepts and combine them. */
+async function parallelCombined(run: HookRun): Promise<unknown> {
+  const kept: unknown[] = [];
+  for (const { entry, value } of await settleAll(run)) {
+    const answer = run.contract.accept(entry, value, run.input, undefined);
+    if (answer !== undefined) kept.push(answer);
+  }
+  return run.contract.combine!(kept, run.input);
+}
+
+/**
+ * How each run mode calls the handlers of a hook, one runner per mode of
+ * {@linkcode HOOK_RUN_MODES}; `run*` methods only choose the hook and its contract.
+ */
+const MODE_RUNNERS: Readonly<Record<HookRunMode, (run: HookRun) => Promise<unknown>>> = {
+  /** One after the other, each given the value so far; an error stops the run. */
+  async sequential(run) {
+    let value = run.input;
+    for (const entry of run.handlers) {
+      const memo = run.contract.memo?.(value);
+      value = run.contract.accept(entry, await run.call(entry, value), value, memo);
+    }
+    return value;
+  },
+  /** Each handler gets the previous handler's result; no answer keeps the value. */
+  async waterfall(run) {
+    let value = run.input;
+    for (const entry of run.handlers) {
+      value = run.contract.accept(entry, await run.call(entry, value), value, undefined) ?? value;
+    }
+    return value;
+  },
+  /** One after the other until a handler answers. */
+  async first(run) {
+    for (const entry of run.handlers) {
+      const answer = run.contract.accept(
+        entry,
+        await run.call(entry, run.input),
+        run.input,
+        undefined,
+      );
+      if (answer !== undefined) return answer;
+    }
+    return undefined;
+  },
+  /** All at once, all to completion; failures are logged and returned, never thrown. */
+  async "parallel-logged"(run) {
+    const settled = await Promise.all(
+      run.handlers.map((entry) =>
+        run.call(entry, run.input).then(() => undefined, (e: PluginHookError) => e)
+      ),
+    );
+    const failures = settled.filter((e) => e !== undefined);
+    for (const e of failures) {
+      run.logger.error("Plugin hook failed", {
+        plugin: e.plugin,
+        hook: e.hook,
+        failure: e.failure,
+        error: e,
+      });
+    }
+    return failures;
+  },
+  /** All at once; the smallest answer wins. */
+  "parallel-min": parallelCombined,
+  /** All at once; the answers are merged, without duplicates. */
+  "parallel-union": parallelCombined,
+  /** One after the other, each given a frozen copy of the previous output; only narrower. */
+  async narrowing(run) {
+    let value = run.input as readonly unknown[];
+    for (const entry of run.handlers) {
+      const answer = await run.call(entry, Object.freeze([...value]));
+      value = run.contract.accept(entry, answer, value, undefined) as readonly unknown[];
+    }
+    return value;
+  },
+};
+
+/** A `transformBatch` answer: a table, or nothing (keep the batch). */
+const TRANSFORM_BATCH: HookContract = {
+  accept(entry, next) {
+    if (next === undefined || next === null) return undefined;
+    if (!looksLikeTable(next)) {
+      throw invalid(entry, `it must return an Arrow Table or undefined, not ${describe(next)}`);
+    }
+    return next;
+  },
+};
+
+/** A `writeFiles` answer: add actions, or nothing (pass). */
+const WRITE_FILES: HookContract = {
+  accept(entry, adds) {
+    if (adds === undefined || adds === null) return undefined;
+    if (!Array.isArray(adds) || !adds.every(looksLikeAdd)) {
+      throw invalid(entry, "it must return an array of add actions or undefined");
+    }
+    return adds;
+  },
+};
+
+/** A `beforeCommit` answer: nothing (changed in place) or a draft that only adds actions. */
+const BEFORE_COMMIT: HookContract = {
+  memo: (draft) => [...(draft as CommitDraft).actions],
+  accept(entry, next, draft, before) {
+    const { operation } = draft as CommitDraft;
+    return checkDraft(entry, next ?? draft, before as Action[], operation);
+  },
+};
+
+/** A `planCompaction` answer: bins of distinct active files of the snapshot, or nothing. */
+const PLAN_COMPACTION: HookContract = {
+  accept(entry, bins, snapshot) {
+    if (bins === undefined || bins === null) return undefined;
+    return checkBins(entry, bins, snapshot as Snapshot);
+  },
+};
+
+/** A `retentionHorizon` answer: epoch ms, or no opinion; the oldest wins. */
+const RETENTION_HORIZON: HookContract = {
+  accept(entry, value) {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw invalid(
+        entry,
+        `it must return a horizon in epoch ms or undefined, not ${describe(value)}`,
+      );
+    }
+    return value;
+  },
+  combine: (kept) => kept.length === 0 ? undefined : Math.min(...(kept as number[])),
+};
+
+/** A `planDataRetention` answer: active files of the snapshot; the union by path. */
+const PLAN_DATA_RETENTION: HookContract = {
+  accept(entry, value, input) {
+    if (value === undefined || value === null) return undefined;
+    const snapshot = input as Snapshot;
+    if (!Array.isArray(value)) {
+      throw invalid(entry, `it must return an array of add actions, not ${describe(value)}`);
+    }
+    const active = activePaths(snapshot);
+    return value.map((file) => {
+      const path = isRecord(file) ? file.path : undefined;
+      const add = typeof path === "string" ? active.get(path) : undefined;
+      if (add === undefined) {
+        throw invalid(
+          entry,
+          `file ${describe(path)} is not an active file of version ${snapshot.version}`,
+        );
+      }
+      return add;
+    });
+  },
+  combine(kept) {
+    const expired = new Map<string, Add>();
+    for (const add of (kept as Add[][]).flat()) {
+      if (!expired.has(add.path)) expired.set(add.path, add);
+    }
+    return [...expired.values()];
+  },
+};
+
+/** A `filterVacuumCandidates` answer: a subset of its input; the input's order is kept. */
+const FILTER_VACUUM_CANDIDATES: HookContract = {
+  accept(entry, out, value) {
+    const current = value as readonly string[];
+    if (!Array.isArray(out) || !out.every((p) => typeof p === "string")) {
+      throw invalid(entry, `it must return an array of paths, not ${describe(out)}`);
+    }
+    const input = new Set(current);
+    const added = [...new Set(out.filter((p) => !input.has(p)))];
+    if (added.length > 0) throw new VacuumCandidatesNotNarrowedError(entry.plugin, added);
+    const kept = new Set(out);
+    return current.filter((p) => kept.has(p));
+  },
+};
+
 class Registry implements PluginRegistry {
   readonly #options: PluginRegistryOptions;
   #plugins: RegisteredPlugin[] = [];
@@ -508,6 +730,24 @@ class Registry implements PluginRegistry {
     }, { plugin: entry.plugin, hook: entry.hook, timeoutMs, signal: ctx.signal });
   }
 
+  /** Run `hook`'s handlers (or `handlers`) the way its mode of {@linkcode HOOK_RUN_MODES} says. */
+  #run(
+    hook: HookName,
+    ctx: PluginContext,
+    input: unknown,
+    contract: HookContract,
+    handlers: readonly HandlerEntry[] = this.#handlers(hook, "run"),
+  ): Promise<unknown> {
+    return MODE_RUNNERS[HOOK_RUN_MODES[hook]]({
+      handlers,
+      input,
+      contract,
+      logger: ctx.logger,
+      // `setup` is given nothing but its context.
+      call: (entry, arg) => hook === "setup" ? this.#call(entry, ctx) : this.#call(entry, ctx, arg),
+    });
+  }
+
   async runSetup(ctx: PluginContext): Promise<void> {
     const handlers = this.#handlers("setup", "run");
     if (this.#setupRan) {
@@ -515,9 +755,8 @@ class Registry implements PluginRegistry {
     }
     this.#setupRan = true;
     this.#disposeLogger = ctx.logger;
-    for (const entry of handlers.filter((h) => !this.#inherited.has(h.plugin))) {
-      try {
-        const disposer = await this.#call(entry, ctx);
+    const keepDisposer: HookContract = {
+      accept: (entry, disposer) => {
         if (disposer !== undefined && typeof disposer !== "function") {
           throw invalid(
             entry,
@@ -527,17 +766,22 @@ class Registry implements PluginRegistry {
         if (disposer !== undefined) {
           this.#disposers.push({ plugin: entry.plugin, dispose: disposer as Disposer });
         }
-      } catch (e) {
-        // Roll back: release what the setups before this one opened; the setup error is the news.
-        for (const failure of await this.#disposeAll()) {
-          ctx.logger.error("Plugin disposer failed after a setup failure", {
-            plugin: failure.plugin,
-            hook: failure.hook,
-            error: failure,
-          });
-        }
-        throw e;
+        return undefined;
+      },
+    };
+    try {
+      const own = handlers.filter((h) => !this.#inherited.has(h.plugin));
+      await this.#run("setup", ctx, undefined, keepDisposer, own);
+    } catch (e) {
+      // Roll back: release what the setups before this one opened; the setup error is the news.
+      for (const failure of await this.#disposeAll()) {
+        ctx.logger.error("Plugin disposer failed after a setup failure", {
+          plugin: failure.plugin,
+          hook: failure.hook,
+          error: failure,
+        });
       }
+      throw e;
     }
   }
 
@@ -559,138 +803,55 @@ class Registry implements PluginRegistry {
   }
 
   async runTransformBatch(batch: arrow.Table, ctx: PluginContext): Promise<arrow.Table> {
-    let current = batch;
-    for (const entry of this.#handlers("transformBatch", "run")) {
-      const next = await this.#call(entry, ctx, current);
-      if (next === undefined || next === null) continue;
-      if (!looksLikeTable(next)) {
-        throw invalid(entry, `it must return an Arrow Table or undefined, not ${describe(next)}`);
-      }
-      current = next;
-    }
-    return current;
+    return await this.#run("transformBatch", ctx, batch, TRANSFORM_BATCH) as arrow.Table;
   }
 
   async runWriteFiles(batch: arrow.Table, ctx: PluginContext): Promise<Add[] | undefined> {
-    for (const entry of this.#handlers("writeFiles", "run")) {
-      const adds = await this.#call(entry, ctx, batch);
-      if (adds === undefined || adds === null) continue;
-      if (!Array.isArray(adds) || !adds.every(looksLikeAdd)) {
-        throw invalid(entry, "it must return an array of add actions or undefined");
-      }
-      return adds;
-    }
-    return undefined;
+    return await this.#run("writeFiles", ctx, batch, WRITE_FILES) as Add[] | undefined;
   }
 
   async runBeforeCommit(draft: CommitDraft, ctx: PluginContext): Promise<CommitDraft> {
-    let current: CommitDraft = {
+    // Hooks work on a copy: the caller's draft is never changed.
+    const copy: CommitDraft = {
       actions: [...draft.actions],
       commitInfo: { ...draft.commitInfo },
       operation: draft.operation,
     };
-    for (const entry of this.#handlers("beforeCommit", "run")) {
-      const before = [...current.actions];
-      const next = await this.#call(entry, ctx, current);
-      current = checkDraft(entry, next ?? current, before, draft.operation);
-    }
-    return current;
+    return await this.#run("beforeCommit", ctx, copy, BEFORE_COMMIT) as CommitDraft;
   }
 
   async runAfterCommit(result: CommitResultInfo, ctx: PluginContext): Promise<PluginHookError[]> {
-    const settled = await Promise.all(
-      this.#handlers("afterCommit", "run").map((entry) =>
-        this.#call(entry, ctx, result).then(() => undefined, (e: PluginHookError) => e)
-      ),
-    );
-    const failures = settled.filter((e) => e !== undefined);
-    for (const e of failures) {
-      ctx.logger.error("Plugin hook failed", {
-        plugin: e.plugin,
-        hook: e.hook,
-        failure: e.failure,
-        error: e,
-      });
-    }
-    return failures;
+    return await this.#run("afterCommit", ctx, result, {
+      accept: () => undefined,
+    }) as PluginHookError[];
   }
 
   async runPlanCompaction(
     snapshot: Snapshot,
     ctx: PluginContext,
   ): Promise<CompactionBin[] | undefined> {
-    for (const entry of this.#handlers("planCompaction", "run")) {
-      const bins = await this.#call(entry, ctx, snapshot);
-      if (bins === undefined || bins === null) continue;
-      return checkBins(entry, bins, snapshot);
-    }
-    return undefined;
-  }
-
-  /** Run handlers in parallel; all settle, then the first failure in hook order is thrown. */
-  async #parallel(hook: HookName, ctx: PluginContext, arg: unknown) {
-    const handlers = this.#handlers(hook, "run");
-    const settled = await Promise.allSettled(handlers.map((h) => this.#call(h, ctx, arg)));
-    const failed = settled.find((s) => s.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-    return handlers.map((entry, i) => ({
-      entry,
-      value: (settled[i] as PromiseFulfilledResult<unknown>).value,
-    }));
+    return await this.#run("planCompaction", ctx, snapshot, PLAN_COMPACTION) as
+      | CompactionBin[]
+      | undefined;
   }
 
   async runRetentionHorizon(snapshot: Snapshot, ctx: PluginContext): Promise<number | undefined> {
-    let oldest: number | undefined;
-    for (const { entry, value } of await this.#parallel("retentionHorizon", ctx, snapshot)) {
-      if (value === undefined || value === null) continue;
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        throw invalid(
-          entry,
-          `it must return a horizon in epoch ms or undefined, not ${describe(value)}`,
-        );
-      }
-      oldest = oldest === undefined ? value : Math.min(oldest, value);
-    }
-    return oldest;
+    return await this.#run("retentionHorizon", ctx, snapshot, RETENTION_HORIZON) as
+      | number
+      | undefined;
   }
 
   async runPlanDataRetention(snapshot: Snapshot, ctx: PluginContext): Promise<Add[]> {
-    const active = activePaths(snapshot);
-    const expired = new Map<string, Add>();
-    for (const { entry, value } of await this.#parallel("planDataRetention", ctx, snapshot)) {
-      if (value === undefined || value === null) continue;
-      if (!Array.isArray(value)) {
-        throw invalid(entry, `it must return an array of add actions, not ${describe(value)}`);
-      }
-      for (const file of value) {
-        const path = isRecord(file) ? file.path : undefined;
-        const add = typeof path === "string" ? active.get(path) : undefined;
-        if (add === undefined) {
-          throw invalid(
-            entry,
-            `file ${describe(path)} is not an active file of version ${snapshot.version}`,
-          );
-        }
-        if (!expired.has(add.path)) expired.set(add.path, add);
-      }
-    }
-    return [...expired.values()];
+    return await this.#run("planDataRetention", ctx, snapshot, PLAN_DATA_RETENTION) as Add[];
   }
 
   async runFilterVacuumCandidates(paths: readonly string[], ctx: PluginContext): Promise<string[]> {
-    let current = [...paths];
-    for (const entry of this.#handlers("filterVacuumCandidates", "run")) {
-      const input = new Set(current);
-      const out = await this.#call(entry, ctx, Object.freeze([...current]));
-      if (!Array.isArray(out) || !out.every((p) => typeof p === "string")) {
-        throw invalid(entry, `it must return an array of paths, not ${describe(out)}`);
-      }
-      const added = [...new Set(out.filter((p) => !input.has(p)))];
-      if (added.length > 0) throw new VacuumCandidatesNotNarrowedError(entry.plugin, added);
-      const kept = new Set(out);
-      current = current.filter((p) => kept.has(p));
-    }
-    return current;
+    return await this.#run(
+      "filterVacuumCandidates",
+      ctx,
+      [...paths],
+      FILTER_VACUUM_CANDIDATES,
+    ) as string[];
   }
 
   async dispose(): Promise<void> {
