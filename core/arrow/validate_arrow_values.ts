@@ -15,49 +15,11 @@
  */
 import * as arrow from "apache-arrow";
 import { LakestrikeError } from "../errors.ts";
-
-/** Days since 1970-01-01 of 0001-01-01, the first date Delta readers accept. */
-export const DATE_DAYS_MIN = -719_162;
-/** Days since 1970-01-01 of 9999-12-31, the last date Delta readers accept. */
-export const DATE_DAYS_MAX = 2_932_896;
-const MICROS_PER_DAY = 86_400_000_000n;
-/** Microseconds since the epoch of 0001-01-01 00:00:00. */
-export const TIMESTAMP_MICROS_MIN: bigint = BigInt(DATE_DAYS_MIN) * MICROS_PER_DAY;
-/** Microseconds since the epoch of 9999-12-31 23:59:59.999999. */
-export const TIMESTAMP_MICROS_MAX: bigint = BigInt(DATE_DAYS_MAX + 1) * MICROS_PER_DAY - 1n;
-/** The range of dates and timestamps, as error messages spell it. */
-export const DATE_RANGE_TEXT = "0001-01-01 .. 9999-12-31";
-
-/**
- * Whether days since 1970-01-01 name a date in 0001-01-01 .. 9999-12-31.
- *
- * @example
- * ```ts
- * import { isDateDaysInRange } from "./validate_arrow_values.ts";
- * if (!isDateDaysInRange(0) || isDateDaysInRange(3_000_000)) throw new Error("unexpected");
- * ```
- */
-export function isDateDaysInRange(days: number): boolean {
-  return Number.isInteger(days) && days >= DATE_DAYS_MIN && days <= DATE_DAYS_MAX;
-}
-
-/**
- * Whether microseconds since the epoch name an instant (or wall-clock time) in
- * 0001-01-01 00:00:00 .. 9999-12-31 23:59:59.999999.
- *
- * @example
- * ```ts
- * import { isTimestampMicrosInRange } from "./validate_arrow_values.ts";
- * if (!isTimestampMicrosInRange(0) || isTimestampMicrosInRange(9e18)) throw new Error();
- * ```
- */
-export function isTimestampMicrosInRange(micros: number | bigint): boolean {
-  if (typeof micros === "number") {
-    if (!Number.isInteger(micros)) return false;
-    micros = BigInt(micros);
-  }
-  return micros >= TIMESTAMP_MICROS_MIN && micros <= TIMESTAMP_MICROS_MAX;
-}
+import {
+  DATE_RANGE_TEXT,
+  isDateDaysInRange,
+  isTimestampMicrosInRange,
+} from "../values/calendar.ts";
 
 /** A value of Arrow data that no Delta reader can read back. */
 export class ArrowValueError extends LakestrikeError {

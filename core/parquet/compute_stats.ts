@@ -22,6 +22,7 @@ import type * as arrow from "apache-arrow";
 import { physicalName } from "../schema/column_mapping.ts";
 import { decimalParams } from "../schema/parse_schema.ts";
 import type { DataType, StructField, StructType } from "../schema/types.ts";
+import { formatUnscaledDecimal } from "../values/decimal_text.ts";
 
 /** A JSON number kept as text, so that decimals keep every digit. */
 export class JsonNumber {
@@ -420,13 +421,7 @@ function formatDate(days: number): string | undefined {
 
 /** Formats an unscaled decimal as exact JSON number text, e.g. (-1250n, 2) -> "-12.50". */
 export function formatDecimal(unscaled: bigint, scale: number): JsonNumber {
-  const neg = unscaled < 0n;
-  let digits = (neg ? -unscaled : unscaled).toString();
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, "0");
-    digits = `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  }
-  return new JsonNumber(neg ? `-${digits}` : digits);
+  return new JsonNumber(formatUnscaledDecimal(unscaled, scale));
 }
 
 /**

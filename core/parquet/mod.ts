@@ -28,7 +28,6 @@ export {
   createArrowData,
   createArrowTable,
   type CreateArrowTableOptions,
-  parseTimestampMicros,
 } from "./create_arrow_table.ts";
 export {
   type ParquetCompression,

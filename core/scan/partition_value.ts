@@ -6,16 +6,9 @@
  */
 import { InvalidArgumentError } from "../errors.ts";
 import type { DataType } from "../schema/types.ts";
-import {
-  daysFromCivil,
-  type LogicalValue,
-  microsFromParts,
-  parseDecimalType,
-} from "./logical_row.ts";
-
-const DATE_RE = /^(-?\d{4,})-(\d{1,2})-(\d{1,2})$/;
-const TIMESTAMP_RE =
-  /^(-?\d{4,})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+import { parseDate, parseTimestamp } from "../values/datetime_text.ts";
+import { parseDecimal } from "../values/decimal_text.ts";
+import { type LogicalValue, parseDecimalType } from "./logical_row.ts";
 
 function fail(text: string, type: DataType, why: string): never {
   throw new InvalidArgumentError(
@@ -23,61 +16,17 @@ function fail(text: string, type: DataType, why: string): never {
   );
 }
 
-/** Parse `YYYY-MM-DD` into days since 1970-01-01, or `undefined`. */
-export function parseDateText(text: string): number | undefined {
-  const m = DATE_RE.exec(text.trim());
-  if (!m) return undefined;
-  return daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
-}
-
 /**
- * Parse `YYYY-MM-DD HH:MM:SS[.ffffff]` into microseconds since the epoch, taken as UTC; an explicit
- * `Z` or `+HH:MM` offset is honoured when `allowOffset`.
+ * A `timestamp` partition value as microseconds since the epoch: without a zone it is UTC, a zone
+ * is honoured. A `timestamp_ntz` (a wall clock) takes no zone but `Z`.
  */
-export function parseTimestampText(text: string, allowOffset: boolean): bigint | undefined {
-  const m = TIMESTAMP_RE.exec(text.trim());
-  if (!m) {
-    const days = parseDateText(text);
-    return days === undefined ? undefined : microsFromParts(days, 0, 0, 0, 0);
+function parseTimestampValue(text: string, type: "timestamp" | "timestamp_ntz"): bigint {
+  const t = parseTimestamp(text.trim());
+  if (t === undefined) fail(text, type, "not a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])");
+  if (type === "timestamp_ntz" && (t.offsetMinutes ?? 0) !== 0) {
+    fail(text, type, "a timestamp_ntz has no zone offset");
   }
-  const days = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3]));
-  const fraction = (m[7] ?? "").padEnd(6, "0").slice(0, 6);
-  let micros = microsFromParts(
-    days,
-    Number(m[4]),
-    Number(m[5]),
-    Number(m[6] ?? 0),
-    Number(fraction),
-  );
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== "Z") {
-    if (!allowOffset) return undefined;
-    const sign = zone.startsWith("-") ? -1n : 1n;
-    const digits = zone.slice(1).replace(":", "");
-    const offsetMinutes = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || 0));
-    micros -= sign * offsetMinutes * 60_000_000n;
-  }
-  return micros;
-}
-
-/**
- * Parse an exact decimal string (`-12.5`, `1E+3`) into unscaled digits at `scale`.
- * Returns `undefined` when the text is not a number or needs more fraction digits than `scale`.
- */
-export function parseDecimalText(text: string, scale: number): bigint | undefined {
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
-  if (!m || (m[2] === "" && (m[3] ?? "") === "")) return undefined;
-  const digits = (m[2] ?? "") + (m[3] ?? "");
-  const exponent = Number(m[4] ?? 0) - (m[3] ?? "").length;
-  let unscaled = BigInt(digits === "" ? "0" : digits);
-  const shift = exponent + scale;
-  if (shift >= 0) unscaled *= 10n ** BigInt(shift);
-  else {
-    const factor = 10n ** BigInt(-shift);
-    if (unscaled % factor !== 0n) return undefined;
-    unscaled /= factor;
-  }
-  return m[1] === "-" ? -unscaled : unscaled;
+  return BigInt(t.micros);
 }
 
 function parseInteger(text: string, type: DataType, min: number, max: number): number {
@@ -143,22 +92,18 @@ export function parsePartitionValue(
     case "binary":
       return new TextEncoder().encode(text);
     case "date": {
-      const days = parseDateText(text);
+      const days = parseDate(text.trim());
       return days === undefined ? fail(text, type, "not a date (YYYY-MM-DD)") : days;
     }
     case "timestamp":
-    case "timestamp_ntz": {
-      const micros = parseTimestampText(text, type === "timestamp");
-      return micros === undefined
-        ? fail(text, type, "not a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])")
-        : micros;
-    }
+    case "timestamp_ntz":
+      return parseTimestampValue(text, type);
     default: {
       const decimal = parseDecimalType(type);
       if (!decimal) return fail(text, type, "unknown type");
-      const unscaled = parseDecimalText(text, decimal.scale);
-      if (unscaled === undefined) return fail(text, type, "not a decimal of this scale");
-      return { unscaled, scale: decimal.scale };
+      const unscaled = parseDecimal(text.trim(), decimal.precision, decimal.scale);
+      if (typeof unscaled === "string") return fail(text, type, unscaled);
+      return { unscaled: BigInt(unscaled), scale: decimal.scale };
     }
   }
 }

@@ -1,6 +1,6 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { InvalidArgumentError } from "../errors.ts";
-import { parseDecimalText, parsePartitionValue } from "./partition_value.ts";
+import { parsePartitionValue } from "./partition_value.ts";
 
 Deno.test("parsePartitionValue: empty and null are null for every type", () => {
   for (const type of ["string", "integer", "long", "date", "timestamp", "decimal(5,2)"] as const) {
@@ -35,7 +35,7 @@ Deno.test("parsePartitionValue: decimals exactly", () => {
     scale: 18,
   });
   deepEqual(parsePartitionValue("1E+3", "decimal(5,0)"), { unscaled: 1000n, scale: 0 });
-  equal(parseDecimalText("1.25", 1), undefined); // would lose a digit
+  throws(() => parsePartitionValue("1.25", "decimal(5,1)"), InvalidArgumentError); // loses a digit
   throws(() => parsePartitionValue("abc", "decimal(5,2)"), InvalidArgumentError);
 });
 
@@ -65,4 +65,16 @@ Deno.test("parsePartitionValue: timestamps as UTC, offsets honoured", () => {
     InvalidArgumentError,
   );
   throws(() => parsePartitionValue("noon", "timestamp"), InvalidArgumentError);
+});
+
+Deno.test("parsePartitionValue: a date or time that does not exist is refused, not moved", () => {
+  // daysFromCivil counted 2021-02-30 as 2021-03-02.
+  throws(() => parsePartitionValue("2021-02-30", "date"), InvalidArgumentError);
+  throws(() => parsePartitionValue("2021-02-30 00:00:00", "timestamp"), InvalidArgumentError);
+  throws(() => parsePartitionValue("2021-01-01 25:00:00", "timestamp"), InvalidArgumentError);
+});
+
+Deno.test("parsePartitionValue: a decimal exponent beyond any precision is an invalid argument", () => {
+  // 10^999999999 exceeds the largest BigInt: a RangeError escaped, after seconds of arithmetic.
+  throws(() => parsePartitionValue("1e999999999", "decimal(10,2)"), InvalidArgumentError);
 });

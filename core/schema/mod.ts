@@ -18,6 +18,7 @@ export {
   DECIMAL_PRECISION_MAX,
   type DecimalParams,
   decimalParams,
+  isDecimalParamsValid,
   isPrimitiveType,
   parseDataType,
   parseSchema,

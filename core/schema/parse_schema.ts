@@ -68,6 +68,21 @@ export function decimalParams(type: DataType | string): DecimalParams | undefine
   return { precision: Number(m[1]), scale: Number(m[2]) };
 }
 
+/**
+ * Whether decimal parameters are ones Delta allows: precision 1 to {@linkcode DECIMAL_PRECISION_MAX},
+ * scale at most the precision.
+ *
+ * @example
+ * ```ts
+ * import { isDecimalParamsValid } from "./parse_schema.ts";
+ * if (!isDecimalParamsValid({ precision: 38, scale: 38 })) throw new Error("unexpected");
+ * if (isDecimalParamsValid({ precision: 39, scale: 2 })) throw new Error("unexpected");
+ * ```
+ */
+export function isDecimalParamsValid(d: DecimalParams): boolean {
+  return d.precision >= 1 && d.precision <= DECIMAL_PRECISION_MAX && d.scale <= d.precision;
+}
+
 /** Returns true when `type` is a primitive (non-nested) Delta type. */
 export function isPrimitiveType(type: DataType): type is PrimitiveTypeName {
   return typeof type === "string";
@@ -169,9 +184,7 @@ function parsePrimitive(name: string, where: string): PrimitiveTypeName {
   if (name === "decimal") return "decimal(10,0)";
   const d = decimalParams(name);
   if (d === undefined) fail(where, `unknown type "${name}"`);
-  if (d.precision < 1 || d.precision > DECIMAL_PRECISION_MAX || d.scale > d.precision) {
-    fail(where, `invalid decimal precision or scale in "${name}"`);
-  }
+  if (!isDecimalParamsValid(d)) fail(where, `invalid decimal precision or scale in "${name}"`);
   return `decimal(${d.precision},${d.scale})`;
 }
 

@@ -13,18 +13,15 @@
  */
 import type * as arrow from "apache-arrow";
 import type { DataType } from "../schema/types.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { decimalParams } from "../schema/parse_schema.ts";
 import {
   DATE_RANGE_TEXT,
   isDateDaysInRange,
   isTimestampMicrosInRange,
-} from "../arrow/validate_arrow_values.ts";
-import { InvalidArgumentError } from "../errors.ts";
-
-const MS_PER_DAY = 86_400_000;
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, "0");
-}
+} from "../values/calendar.ts";
+import { formatDate, formatTimestamp } from "../values/datetime_text.ts";
+import { formatUnscaledDecimal } from "../values/decimal_text.ts";
 
 /** A value that has no faithful partition text. */
 export class PartitionTextError extends InvalidArgumentError {
@@ -64,9 +61,7 @@ export function formatDateDays(epochDays: number): string {
   if (!isDateDaysInRange(epochDays)) {
     refuse(`date ${epochDays} (days since 1970-01-01)`, `outside ${DATE_RANGE_TEXT}`);
   }
-  // Within the range JavaScript's Date is exact (proleptic Gregorian, UTC getters).
-  const d = new Date(epochDays * MS_PER_DAY);
-  return `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+  return formatDate(epochDays);
 }
 
 /**
@@ -86,20 +81,7 @@ export function formatTimestampMicros(micros: bigint, utc: boolean): string {
   if (!isTimestampMicrosInRange(micros)) {
     refuse(`timestamp ${micros} (microseconds since the epoch)`, `outside ${DATE_RANGE_TEXT}`);
   }
-  let days = micros / 86_400_000_000n;
-  let rest = micros % 86_400_000_000n;
-  if (rest < 0n) {
-    rest += 86_400_000_000n;
-    days -= 1n;
-  }
-  const us = Number(rest);
-  const secs = Math.floor(us / 1_000_000);
-  const fraction = pad(us % 1_000_000, 6);
-  const time = `${pad(Math.floor(secs / 3600), 2)}:${pad(Math.floor(secs / 60) % 60, 2)}:${
-    pad(secs % 60, 2)
-  }.${fraction}`;
-  const date = formatDateDays(Number(days));
-  return utc ? `${date}T${time}Z` : `${date} ${time}`;
+  return formatTimestamp(micros, utc, { separator: utc ? "T" : " " });
 }
 
 const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -130,18 +112,10 @@ function variableBytes(data: arrow.Data, index: number): Uint8Array {
   return bytes!.subarray(start, end);
 }
 
-function decimalToString(words: Uint32Array, scale: number): string {
+function unscaledDecimal(words: Uint32Array): bigint {
   let unscaled = 0n;
   for (let i = words.length - 1; i >= 0; i--) unscaled = (unscaled << 32n) | BigInt(words[i]!);
-  const bits = BigInt(words.length * 32);
-  if (unscaled >> (bits - 1n)) unscaled -= 1n << bits;
-  const negative = unscaled < 0n;
-  let digits = (negative ? -unscaled : unscaled).toString();
-  if (scale > 0) {
-    digits = digits.padStart(scale + 1, "0");
-    digits = `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  }
-  return negative ? "-" + digits : digits;
+  return BigInt.asIntN(words.length * 32, unscaled);
 }
 
 /**
@@ -217,12 +191,12 @@ export function serializePartitionValue(
     default:
       break;
   }
-  if (typeof type === "string" && type.startsWith("decimal(")) {
-    const m = /^decimal\((\d+),\s*(\d+)\)$/.exec(type);
+  const decimal = decimalParams(type);
+  if (decimal !== undefined) {
     const stride = data.stride;
     fixed(data, index);
     const words = (data.values as Uint32Array).subarray(stride * index, stride * (index + 1));
-    return decimalToString(words, Number(m?.[2] ?? 0));
+    return formatUnscaledDecimal(unscaledDecimal(words), decimal.scale);
   }
   throw new InvalidArgumentError(
     `Cannot use a column of type ${

@@ -6,7 +6,7 @@ import {
   DATE_DAYS_MIN,
   TIMESTAMP_MICROS_MAX,
   TIMESTAMP_MICROS_MIN,
-} from "../arrow/validate_arrow_values.ts";
+} from "../values/calendar.ts";
 import { parsePartitionValue } from "../scan/partition_value.ts";
 import type { DataType } from "../schema/types.ts";
 import {

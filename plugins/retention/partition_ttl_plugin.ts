@@ -8,8 +8,11 @@
  * * `date` or `string` column: `YYYY-MM-DD` (a string column may carry more after the date, such as
  *   `YYYY-MM-DD HH:MM`, only the date counts); the partition holds data up to the end of that UTC
  *   day;
- * * `timestamp` / `timestamp_ntz` column: `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` taken as UTC; the
- *   partition holds data of that instant.
+ * * `timestamp` / `timestamp_ntz` column: `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` taken as UTC (a zone
+ *   the value gives is honoured), as the scan reads it; the partition holds data of that instant.
+ *
+ * Values are read with the project's one date and timestamp parser (`core/values`): a text that
+ * names no date or no time of day (`2024-02-30`, `25:00`) is unreadable, not carried over.
  *
  * A partition expires when its newest possible instant is more than `days` days before now. A null,
  * empty or unparseable value never expires (keeping is the safe mistake).
@@ -20,6 +23,7 @@ import { InvalidArgumentError } from "../../core/errors.ts";
 import type { Add } from "../../core/log/actions.ts";
 import { physicalName } from "../../core/schema/column_mapping.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import { parseDate, parseTimestamp } from "../../core/values/datetime_text.ts";
 import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
 
 /** Options of {@linkcode partitionTtlPlugin}. */
@@ -31,8 +35,6 @@ export interface PartitionTtlOptions {
 }
 
 const DAY_MS = 86_400_000;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})/;
-const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z)?$/;
 
 /**
  * The newest instant (epoch ms) data of a partition value can have, or `undefined` when the value
@@ -49,24 +51,14 @@ const TS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 export function partitionEndMs(value: string | null | undefined, type: string): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   if (type === "timestamp" || type === "timestamp_ntz") {
-    const m = TS_RE.exec(value);
-    if (!m) return undefined;
-    const [y, mo, d, h = "0", mi = "0", s = "0", frac = ""] = m.slice(1);
-    const ms = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +s) +
-      Math.floor(Number(`0.${frac || "0"}`) * 1000);
-    return validDate(+y!, +mo!, +d!) ? ms + (frac.length > 3 ? 1 : 0) : undefined;
+    const micros = parseTimestamp(value)?.micros;
+    // The instant rounded up to the millisecond: the newest data the partition can hold.
+    return micros === undefined ? undefined : Math.ceil(Number(micros) / 1000);
   }
   if (type !== "date" && type !== "string") return undefined;
-  const m = DATE_RE.exec(value);
-  if (!m) return undefined;
-  const [y, mo, d] = [+m[1]!, +m[2]!, +m[3]!];
-  if (!validDate(y, mo, d)) return undefined;
-  return Date.UTC(y, mo - 1, d) + DAY_MS - 1;
-}
-
-function validDate(y: number, mo: number, d: number): boolean {
-  const t = new Date(Date.UTC(y, mo - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+  // A string column may carry more after the date; only the date counts.
+  const days = parseDate(value.slice(0, 10));
+  return days === undefined ? undefined : (days + 1) * DAY_MS - 1;
 }
 
 /** The active files of `snapshot` whose partition of `column` ended more than `days` days before `nowMs`. Pure. */

@@ -13,7 +13,12 @@ import { createPluginRegistry } from "../registry.ts";
 import { vacuumTable } from "../vacuum/vacuum_table.ts";
 import { applyDataRetention } from "./apply_data_retention.ts";
 import { lastVersionsHorizon } from "./keep_last_versions_plugin.ts";
-import { keepLastVersionsPlugin, partitionTtlPlugin, planPartitionTtl } from "./mod.ts";
+import {
+  keepLastVersionsPlugin,
+  partitionEndMs,
+  partitionTtlPlugin,
+  planPartitionTtl,
+} from "./mod.ts";
 
 const DAY = 86_400_000;
 const schema = {
@@ -75,6 +80,17 @@ Deno.test("partitionTtl: expires whole days older than the limit, never null or 
   const six = await applyDataRetention(storage, r.snapshot, ttl(6), { clock, dryRun: true });
   assert.deepEqual(six.files.map((f) => f.partitionValues.day), ["2025-03-03"]);
   assert.equal(six.version, undefined, "a dry run commits nothing");
+});
+
+Deno.test("partitionTtl: a timestamp partition value that names no instant never expires", () => {
+  // Date.UTC carried hour 25 and minute 61 into the next day and hour.
+  for (const text of ["2024-01-31 25:00:00", "2024-01-31 10:61:00", "2024-01-31 10:00:60"]) {
+    assert.equal(partitionEndMs(text, "timestamp"), undefined, text);
+  }
+  assert.equal(
+    partitionEndMs("2024-01-31 10:00:00.000001", "timestamp"),
+    Date.UTC(2024, 0, 31, 10) + 1,
+  );
 });
 
 Deno.test("applyDataRetention refuses append-only tables", async () => {

@@ -1,0 +1,24 @@
+/**
+ * Helpers for the edge's tests.
+ *
+ * @module
+ */
+import type * as arrow from "apache-arrow";
+
+/**
+ * Bytes of the `ArrayBuffer`s a batch keeps alive, each counted once: what `recordBatchBytes` must
+ * charge at least, computed apart from it.
+ */
+export function retainedBytes(batch: arrow.RecordBatch): number {
+  const seen = new Set<ArrayBufferLike>();
+  const visit = (d: arrow.Data) => {
+    for (const b of [d.values, d.valueOffsets, d.nullBitmap] as (ArrayBufferView | undefined)[]) {
+      if (b !== undefined && b !== null) seen.add(b.buffer);
+    }
+    d.children.forEach(visit);
+  };
+  visit(batch.data);
+  let n = 0;
+  for (const b of seen) n += b.byteLength;
+  return n;
+}
