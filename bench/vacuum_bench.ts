@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { S3Client } from "@aws-sdk/client-s3";
 import { createManualClock } from "../core/clock.ts";
+import { mapBounded } from "../core/concurrency.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
 import { createS3Storage, type S3Operation } from "../aws/s3_storage.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
@@ -37,14 +38,10 @@ interface Row {
 
 async function fill(storage: ObjectStorage, files: number, concurrency: number): Promise<void> {
   const bytes = new Uint8Array(64);
-  let next = 0;
-  const worker = async () => {
-    while (next < files) {
-      const i = next++;
-      await storage.put(`d=${i % DIRS}/orphan-${i}.parquet`, bytes);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  const indices = Array.from({ length: files }, (_, i) => i);
+  await mapBounded(indices, concurrency, async (i) => {
+    await storage.put(`d=${i % DIRS}/orphan-${i}.parquet`, bytes);
+  });
 }
 
 async function benchVacuum(

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { mapBounded } from "../../core/concurrency.ts";
 import { InvalidArgumentError, isLakestrikeError } from "../../core/errors.ts";
 import { commitPath } from "../../core/log/paths.ts";
 import type { DeletionVectorDescriptor } from "../../core/log/actions.ts";
@@ -57,36 +58,32 @@ export async function lastVersionsHorizon(
   if (first <= 0) return 0;
   const wanted = Array.from({ length: snapshot.version - first + 1 }, (_, i) => first + i);
   let horizon = Infinity;
-  let next = 0;
   let unknown: string | undefined;
-  const worker = async () => {
-    while (next < wanted.length && unknown === undefined) {
-      const v = wanted[next++]!;
-      try {
-        const actions = await readCommit(storage, v);
-        if (v === first) {
-          const meta = await storage.head(commitPath(v));
-          for (const a of actions) {
-            if ("commitInfo" in a && typeof a.commitInfo.timestamp === "number") {
-              horizon = Math.min(horizon, a.commitInfo.timestamp);
-            }
-          }
-          if (meta) horizon = Math.min(horizon, meta.lastModifiedMs);
-          continue;
-        }
+  await mapBounded(wanted, READ_CONCURRENCY, async (v) => {
+    if (unknown !== undefined) return; // the answer is known: keep everything
+    try {
+      const actions = await readCommit(storage, v);
+      if (v === first) {
+        const meta = await storage.head(commitPath(v));
         for (const a of actions) {
-          if (!("remove" in a)) continue;
-          const ts = a.remove.deletionTimestamp;
-          if (typeof ts !== "number") unknown = `a remove in version ${v} has no deletionTimestamp`;
-          else horizon = Math.min(horizon, ts);
+          if ("commitInfo" in a && typeof a.commitInfo.timestamp === "number") {
+            horizon = Math.min(horizon, a.commitInfo.timestamp);
+          }
         }
-      } catch (e) {
-        if (!isLakestrikeError(e)) throw e;
-        unknown = `version ${v} cannot be read (${e.message})`;
+        if (meta) horizon = Math.min(horizon, meta.lastModifiedMs);
+        return;
       }
+      for (const a of actions) {
+        if (!("remove" in a)) continue;
+        const ts = a.remove.deletionTimestamp;
+        if (typeof ts !== "number") unknown = `a remove in version ${v} has no deletionTimestamp`;
+        else horizon = Math.min(horizon, ts);
+      }
+    } catch (e) {
+      if (!isLakestrikeError(e)) throw e;
+      unknown = `version ${v} cannot be read (${e.message})`;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, wanted.length) }, worker));
+  });
   if (unknown !== undefined || !Number.isFinite(horizon)) {
     ctx?.logger.warn("keep-last-versions: keeping every file", {
       reason: unknown ?? "no timestamp found",
@@ -136,19 +133,14 @@ export async function lastVersionsFiles(
       addDv(add.deletionVector);
     }
     const later = Array.from({ length: snapshot.version - first }, (_, i) => first + 1 + i);
-    let next = 0;
-    const worker = async () => {
-      while (next < later.length) {
-        const v = later[next++]!;
-        for (const a of await readCommit(storage, v)) {
-          if ("add" in a) {
-            addPath(a.add.path);
-            addDv(a.add.deletionVector);
-          } else if ("cdc" in a) addPath(a.cdc.path);
-        }
+    await mapBounded(later, READ_CONCURRENCY, async (v) => {
+      for (const a of await readCommit(storage, v)) {
+        if ("add" in a) {
+          addPath(a.add.path);
+          addDv(a.add.deletionVector);
+        } else if ("cdc" in a) addPath(a.cdc.path);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, later.length) }, worker));
+    });
   } catch (e) {
     if (!isLakestrikeError(e)) throw e;
     ctx?.logger.warn("keep-last-versions: sparing every vacuum candidate", {
@@ -184,8 +176,15 @@ export function keepLastVersionsPlugin(options: KeepLastVersionsOptions): Plugin
       retentionHorizon: (snapshot, ctx) =>
         lastVersionsHorizon(ctx.storage, snapshot, versions, ctx),
       filterVacuumCandidates: async (paths, ctx) => {
-        // Without the snapshot vacuum planned against, what the kept versions need is unknown.
-        if (ctx.snapshot === undefined) return [];
+        // Without the snapshot vacuum planned against, what the kept versions need is unknown:
+        // keeping every candidate would quietly turn vacuum off, so refuse instead. The type
+        // makes it required; a context built by untyped code may still lack it.
+        if ((ctx.snapshot as Snapshot | undefined) === undefined) {
+          throw new InvalidArgumentError(
+            `Cannot filter vacuum candidates of table ${ctx.table.name}: the context has no ` +
+              "snapshot, so the files of the last versions cannot be told",
+          );
+        }
         const needed = await lastVersionsFiles(ctx.storage, ctx.snapshot, versions, ctx);
         return needed === undefined ? [] : paths.filter((p) => !needed.has(p));
       },
