@@ -12,7 +12,7 @@ import { validateBatch } from "../core/write/validate_batch.ts";
 import { convertArrowInput } from "./arrow_input.ts";
 import { recordBatchBytes } from "./convert.ts";
 import { SchemaViolationError } from "./schema_violation_error.ts";
-import { retainedBytes } from "./test_util.ts";
+import { devSchema, retainedBytes } from "./test_util.ts";
 
 const field = (name: string, type: DataType, nullable = true) => ({
   name,
@@ -26,18 +26,6 @@ function converter(schema: StructType, unknownFields: UnknownFields = "reject") 
   const target = { schema, arrowSchema: deltaSchemaToArrow(schema), unknownFields };
   return { fromArrow: (table: arrow.Table) => convertArrowInput(table, target) };
 }
-
-const devSchema: StructType = {
-  type: "struct",
-  fields: [
-    field("ts", "timestamp", false),
-    field("device_id", "string", false),
-    field("value_d", "double"),
-    field("date", "date", false),
-    field("tsn", "timestamp_ntz"),
-    field("attrs", { type: "map", keyType: "string", valueType: "long", valueContainsNull: true }),
-  ],
-};
 
 Deno.test("Arrow input: types, nulls, unknown and missing columns are checked", () => {
   const s: StructType = {

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { deltaTypeToArrow } from "../core/schema/delta_schema_to_arrow.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
 import { createConverter, recordBatchBytes, SchemaViolationError } from "./convert.ts";
-import { retainedBytes } from "./test_util.ts";
+import { devSchema, retainedBytes } from "./test_util.ts";
 
 const field = (name: string, type: DataType, nullable = true) => ({
   name,
@@ -313,17 +313,6 @@ Deno.test("accepted spellings of special values", () => {
 // ---------------------------------------------------------------------------------------------
 // What no Delta reader could read back (issue 9, sections 3 and 4)
 
-const devSchema: StructType = {
-  type: "struct",
-  fields: [
-    field("ts", "timestamp", false),
-    field("device_id", "string", false),
-    field("value_d", "double"),
-    field("date", "date", false),
-    field("tsn", "timestamp_ntz"),
-    field("attrs", { type: "map", keyType: "string", valueType: "long", valueContainsNull: true }),
-  ],
-};
 const dev = { ts: "2026-12-03T17:56:33.687Z", device_id: "x", date: "2026-12-03" };
 
 Deno.test("JSON dates and timestamps outside 0001-01-01 .. 9999-12-31 are refused", () => {

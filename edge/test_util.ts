@@ -4,6 +4,27 @@
  * @module
  */
 import type * as arrow from "apache-arrow";
+import type { DataType, StructType } from "../core/schema/types.ts";
+
+const field = (name: string, type: DataType, nullable = true) => ({
+  name,
+  type,
+  nullable,
+  metadata: {},
+});
+
+/** The schema of the device events of issue 9: timestamps, dates, a double, a map. */
+export const devSchema: StructType = {
+  type: "struct",
+  fields: [
+    field("ts", "timestamp", false),
+    field("device_id", "string", false),
+    field("value_d", "double"),
+    field("date", "date", false),
+    field("tsn", "timestamp_ntz"),
+    field("attrs", { type: "map", keyType: "string", valueType: "long", valueContainsNull: true }),
+  ],
+};
 
 /**
  * Bytes of the `ArrayBuffer`s a batch keeps alive, each counted once: what `recordBatchBytes` must
