@@ -42,7 +42,13 @@ import {
   resolveRunnerToken,
   type TableConfig,
 } from "./config.ts";
-import { createRunner, type Runner, type RunnerLimits, type RunnerTable } from "./runner/mod.ts";
+import {
+  createRunner,
+  type Runner,
+  RUNNER_LIMITS_DEFAULT,
+  type RunnerLimits,
+  type RunnerTable,
+} from "./runner/mod.ts";
 import {
   createMaintenanceScheduler,
   registerMaintenanceMetrics,
@@ -237,7 +243,8 @@ export async function startRunner(
       storage: opened.table.storage,
       clock: options.clock ?? { nowMs: () => Date.now() },
       signal: new AbortController().signal,
-      limits: { ...config.runner.limits },
+      // Every limit the runner runs with, the config's overrides over the defaults.
+      limits: { ...RUNNER_LIMITS_DEFAULT, ...config.runner.limits },
       logger,
       operation: "write",
       dryRun: false,

@@ -43,7 +43,7 @@ import {
 } from "../plugins/compaction/mod.ts";
 import { noopLogger } from "../plugins/logger.ts";
 import type { PluginRegistry } from "../plugins/registry.ts";
-import type { CompactionBin, Logger } from "../plugins/types.ts";
+import type { CompactionBin, CompactionLimits, Logger } from "../plugins/types.ts";
 import { type MaintainedTable, pluginTableOf, protocolOptionOf } from "./maintained_table.ts";
 import { runExclusive } from "./maintenance_lock.ts";
 import { createMaintenanceRegistry } from "./maintenance_registry.ts";
@@ -156,19 +156,19 @@ export async function applyCompaction(
   const clock = options.clock ?? systemClock;
   const storage = table.storage;
   const dryRun = options.dryRun ?? false;
-  const limits: Record<string, number> = {};
-  if (options.targetSizeBytes !== undefined) limits.targetSizeBytes = options.targetSizeBytes;
-  if (options.minFiles !== undefined) limits.minFiles = options.minFiles;
+  const limits: CompactionLimits = {
+    ...(options.targetSizeBytes === undefined ? {} : { targetSizeBytes: options.targetSizeBytes }),
+    ...(options.minFiles === undefined ? {} : { minFiles: options.minFiles }),
+  };
   const { name, uri } = pluginTableOf(table);
 
   /** Phase "plan": the registry's planners on `snapshot`, checked and filtered. */
   const plan = async (snapshot: Snapshot, signal: AbortSignal | undefined) => {
     // A table whose delta.targetFileSize cannot be read is refused as such, not as a plugin failure.
     targetSizeOf(snapshot.metadata.configuration, options.targetSizeBytes);
-    const ctx = createCompactionContext(storage, {
+    const ctx = createCompactionContext(storage, snapshot, {
       name,
       uri,
-      snapshot,
       clock,
       logger: options.logger ?? noopLogger,
       limits,

@@ -9,7 +9,13 @@ import type { Add } from "../core/log/actions.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { createMemoryLogger, type MemoryLogger } from "./logger.ts";
-import { type Plugin, PLUGIN_API_VERSION, type PluginContext, type PluginHooks } from "./types.ts";
+import {
+  type Plugin,
+  PLUGIN_API_VERSION,
+  type PluginContext,
+  type PluginHooks,
+  type WriteContext,
+} from "./types.ts";
 
 /** Storage that fails every call: registry tests must not touch storage. */
 const refusingStorage: ObjectStorage = {
@@ -22,21 +28,29 @@ const refusingStorage: ObjectStorage = {
   delete: () => Promise.reject(new Error("storage not available in this test")),
 };
 
-/** A context with a memory logger and a manual clock at 1,000,000 ms. */
-export function testContext(
-  overrides: Partial<PluginContext> = {},
-): PluginContext & { logger: MemoryLogger } {
+/**
+ * A context with a memory logger, a manual clock at 1,000,000 ms and an empty snapshot at version
+ * 7: a write context unless `overrides` (or the parameter it is passed as) says otherwise.
+ */
+export function testContext<C extends PluginContext = WriteContext>(
+  overrides: NoInfer<Partial<C>> = {},
+): C & { logger: MemoryLogger } {
   return {
     table: { name: "events", uri: "memory://events" },
+    snapshot: testSnapshot([]),
     storage: refusingStorage,
     clock: createManualClock(1_000_000),
     signal: new AbortController().signal,
-    limits: {},
+    limits: {
+      groupRowsMax: 200_000,
+      groupBytesMax: 64 * 1024 * 1024,
+      writeBatchesConcurrencyMax: 16,
+    },
     operation: "write",
     dryRun: false,
     ...overrides,
     logger: createMemoryLogger(),
-  };
+  } as unknown as C & { logger: MemoryLogger };
 }
 
 /** An `add` action for `path`. */

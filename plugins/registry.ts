@@ -43,6 +43,7 @@ import { withLogFields } from "./logger.ts";
 import {
   type CommitDraft,
   type CommitResultInfo,
+  type CompactContext,
   type CompactionBin,
   type Disposer,
   HOOK_RUN_MODES,
@@ -53,6 +54,8 @@ import {
   type Plugin,
   PLUGIN_API_VERSION,
   type PluginContext,
+  type VacuumContext,
+  type WriteContext,
 } from "./types.ts";
 
 /** Default time one hook call may take. */
@@ -106,31 +109,31 @@ export interface PluginRegistry {
    */
   runSetup(ctx: PluginContext): Promise<void>;
   /** Pass the batch through every `transformBatch` in order (waterfall); returns the last batch. */
-  runTransformBatch(batch: arrow.Table, ctx: PluginContext): Promise<arrow.Table>;
+  runTransformBatch(batch: arrow.Table, ctx: WriteContext): Promise<arrow.Table>;
   /** Ask each `writeFiles` in order until one answers; `undefined` when none did. */
-  runWriteFiles(batch: arrow.Table, ctx: PluginContext): Promise<Add[] | undefined>;
+  runWriteFiles(batch: arrow.Table, ctx: WriteContext): Promise<Add[] | undefined>;
   /** Run every `beforeCommit` in order over a copy of `draft`; returns the final draft. */
-  runBeforeCommit(draft: CommitDraft, ctx: PluginContext): Promise<CommitDraft>;
+  runBeforeCommit(draft: CommitDraft, ctx: WriteContext): Promise<CommitDraft>;
   /**
    * Run every `afterCommit` in parallel, to completion. Never throws: failures are logged to
    * `ctx.logger` with plugin and hook, and returned.
    */
-  runAfterCommit(result: CommitResultInfo, ctx: PluginContext): Promise<PluginHookError[]>;
+  runAfterCommit(result: CommitResultInfo, ctx: WriteContext): Promise<PluginHookError[]>;
   /** Ask each `planCompaction` in order until one answers; `undefined` when none did. */
-  runPlanCompaction(snapshot: Snapshot, ctx: PluginContext): Promise<CompactionBin[] | undefined>;
+  runPlanCompaction(snapshot: Snapshot, ctx: CompactContext): Promise<CompactionBin[] | undefined>;
   /**
    * Run every `retentionHorizon` in parallel; the oldest horizon (the smallest epoch ms, so the
    * longest retention) wins. `undefined` when no plugin gave one.
    */
-  runRetentionHorizon(snapshot: Snapshot, ctx: PluginContext): Promise<number | undefined>;
+  runRetentionHorizon(snapshot: Snapshot, ctx: VacuumContext): Promise<number | undefined>;
   /** Run every `planDataRetention` in parallel; the union of their files by path, in hook order. */
-  runPlanDataRetention(snapshot: Snapshot, ctx: PluginContext): Promise<Add[]>;
+  runPlanDataRetention(snapshot: Snapshot, ctx: VacuumContext): Promise<Add[]>;
   /**
    * Pass the vacuum candidates through every `filterVacuumCandidates` in order. Each must return a
    * subset of its input, otherwise a {@linkcode VacuumCandidatesNotNarrowedError} is thrown. The
    * result keeps the input's order.
    */
-  runFilterVacuumCandidates(paths: readonly string[], ctx: PluginContext): Promise<string[]>;
+  runFilterVacuumCandidates(paths: readonly string[], ctx: VacuumContext): Promise<string[]>;
   /** Call the setup disposers in reverse order, all of them even when some fail. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -802,15 +805,15 @@ class Registry implements PluginRegistry {
     return failures;
   }
 
-  async runTransformBatch(batch: arrow.Table, ctx: PluginContext): Promise<arrow.Table> {
+  async runTransformBatch(batch: arrow.Table, ctx: WriteContext): Promise<arrow.Table> {
     return await this.#run("transformBatch", ctx, batch, TRANSFORM_BATCH) as arrow.Table;
   }
 
-  async runWriteFiles(batch: arrow.Table, ctx: PluginContext): Promise<Add[] | undefined> {
+  async runWriteFiles(batch: arrow.Table, ctx: WriteContext): Promise<Add[] | undefined> {
     return await this.#run("writeFiles", ctx, batch, WRITE_FILES) as Add[] | undefined;
   }
 
-  async runBeforeCommit(draft: CommitDraft, ctx: PluginContext): Promise<CommitDraft> {
+  async runBeforeCommit(draft: CommitDraft, ctx: WriteContext): Promise<CommitDraft> {
     // Hooks work on a copy: the caller's draft is never changed.
     const copy: CommitDraft = {
       actions: [...draft.actions],
@@ -820,7 +823,7 @@ class Registry implements PluginRegistry {
     return await this.#run("beforeCommit", ctx, copy, BEFORE_COMMIT) as CommitDraft;
   }
 
-  async runAfterCommit(result: CommitResultInfo, ctx: PluginContext): Promise<PluginHookError[]> {
+  async runAfterCommit(result: CommitResultInfo, ctx: WriteContext): Promise<PluginHookError[]> {
     return await this.#run("afterCommit", ctx, result, {
       accept: () => undefined,
     }) as PluginHookError[];
@@ -828,24 +831,24 @@ class Registry implements PluginRegistry {
 
   async runPlanCompaction(
     snapshot: Snapshot,
-    ctx: PluginContext,
+    ctx: CompactContext,
   ): Promise<CompactionBin[] | undefined> {
     return await this.#run("planCompaction", ctx, snapshot, PLAN_COMPACTION) as
       | CompactionBin[]
       | undefined;
   }
 
-  async runRetentionHorizon(snapshot: Snapshot, ctx: PluginContext): Promise<number | undefined> {
+  async runRetentionHorizon(snapshot: Snapshot, ctx: VacuumContext): Promise<number | undefined> {
     return await this.#run("retentionHorizon", ctx, snapshot, RETENTION_HORIZON) as
       | number
       | undefined;
   }
 
-  async runPlanDataRetention(snapshot: Snapshot, ctx: PluginContext): Promise<Add[]> {
+  async runPlanDataRetention(snapshot: Snapshot, ctx: VacuumContext): Promise<Add[]> {
     return await this.#run("planDataRetention", ctx, snapshot, PLAN_DATA_RETENTION) as Add[];
   }
 
-  async runFilterVacuumCandidates(paths: readonly string[], ctx: PluginContext): Promise<string[]> {
+  async runFilterVacuumCandidates(paths: readonly string[], ctx: VacuumContext): Promise<string[]> {
     return await this.#run(
       "filterVacuumCandidates",
       ctx,
@@ -885,8 +888,10 @@ class Registry implements PluginRegistry {
  *
  * @example
  * ```ts
- * import { createPluginRegistry, createMemoryLogger, PLUGIN_API_VERSION, type PluginContext } from "./mod.ts";
+ * import { createPluginRegistry, createMemoryLogger, PLUGIN_API_VERSION, type VacuumContext } from "./mod.ts";
  * import { systemClock } from "../core/clock.ts";
+ * import { createMemoryStorage } from "../core/storage/memory.ts";
+ * import { createTable } from "../core/write/create_table.ts";
  *
  * const registry = createPluginRegistry([
  *   {
@@ -896,12 +901,15 @@ class Registry implements PluginRegistry {
  *   },
  * ]).freeze();
  *
- * const ctx: PluginContext = {
+ * const storage = createMemoryStorage();
+ * const schema = { type: "struct" as const, fields: [{ name: "n", type: "long" as const, nullable: true, metadata: {} }] };
+ * const ctx: VacuumContext = {
  *   table: { name: "events", uri: "memory://events" },
- *   storage: {} as PluginContext["storage"],
+ *   snapshot: await createTable(storage, { schema }),
+ *   storage,
  *   clock: systemClock,
  *   signal: new AbortController().signal,
- *   limits: {},
+ *   limits: { retentionMs: 7 * 86_400_000 },
  *   logger: createMemoryLogger(),
  *   operation: "vacuum",
  *   dryRun: true,

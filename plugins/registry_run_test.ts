@@ -5,7 +5,7 @@ import type { Action } from "../core/log/actions.ts";
 import { never, testAdd, testContext, testPlugin, testSnapshot } from "./_testing.ts";
 import { PluginHookError } from "./errors.ts";
 import { createPluginRegistry } from "./registry.ts";
-import type { CommitDraft, Plugin, PluginContext } from "./types.ts";
+import type { CommitDraft, CompactContext, Plugin, PluginContext } from "./types.ts";
 
 function frozen(plugins: Plugin[], options = {}) {
   return createPluginRegistry(plugins, options).freeze();
@@ -43,15 +43,20 @@ Deno.test("hooks get the context as an argument, never as this, with a tagged lo
       ctx.logger.info("opened", { files: 2 });
     },
   })]);
-  const ctx = testContext({ limits: { fileBytesTarget: 5 }, operation: "compact", dryRun: true });
+  const ctx = testContext<CompactContext>({
+    limits: { targetSizeBytes: 5 },
+    operation: "compact",
+    dryRun: true,
+  });
   await registry.runSetup(ctx);
   assert.equal(seenThis, undefined);
   assert.ok(seenCtx !== undefined);
   assert.equal(seenCtx.table, ctx.table);
   assert.equal(seenCtx.storage, ctx.storage);
   assert.equal(seenCtx.clock, ctx.clock);
-  assert.equal(seenCtx.limits.fileBytesTarget, 5);
   assert.equal(seenCtx.operation, "compact");
+  assert.equal(seenCtx.operation === "compact" && seenCtx.limits.targetSizeBytes, 5);
+  assert.equal(seenCtx.snapshot, ctx.snapshot);
   assert.equal(seenCtx.dryRun, true);
   assert.notEqual(seenCtx.signal, ctx.signal, "each call gets its own bounded signal");
   assert.deepEqual(ctx.logger.records, [{

@@ -19,7 +19,7 @@ import {
   UnsupportedPluginApiVersionError,
 } from "./errors.ts";
 import { createPluginRegistry } from "./registry.ts";
-import { HOOK_NAMES, type Plugin, PLUGIN_API_VERSION } from "./types.ts";
+import { HOOK_NAMES, type Plugin, PLUGIN_API_VERSION, type VacuumContext } from "./types.ts";
 
 const noop = () => {};
 
@@ -266,7 +266,7 @@ Deno.test("built-in style factories register exactly like custom plugins", async
 
 Deno.test("lifecycle: no register after freeze, no run before freeze or after dispose", async () => {
   const registry = createPluginRegistry([testPlugin("a", { setup: noop })]);
-  const ctx = testContext();
+  const ctx = testContext<VacuumContext>({ operation: "vacuum", limits: {} });
   await assert.rejects(() => registry.runSetup(ctx), PluginRegistryStateError);
   assert.throws(() => registry.hookOrder("setup"), /not frozen/);
   registry.freeze();

@@ -43,33 +43,87 @@ export interface Logger {
 export type PluginOperation = "write" | "compact" | "vacuum";
 
 /**
- * What every hook receives as its last argument.
+ * What every hook receives as its last argument, whatever the operation.
  *
  * The registry hands each hook call a copy whose `signal` also aborts when that call's time is up
  * (`hookTimeoutMs`) and whose `logger` adds the `plugin` and `hook` fields to every record.
  */
-export interface PluginContext {
+export interface PluginContextBase {
   /** The table the operation runs on. */
   readonly table: { readonly name: string; readonly uri: string };
-  /** The table state the operation started from, when there is one (read-only). */
-  readonly snapshot?: Snapshot;
+  /** The table state the operation started from (read-only). */
+  readonly snapshot: Snapshot;
   /** Storage scoped to the table root. */
   readonly storage: ObjectStorage;
   /** The source of "now"; never call `Date.now()` in a hook. */
   readonly clock: Clock;
   /** Aborts when the operation is cancelled or the hook's time is up. */
   readonly signal: AbortSignal;
-  /** When the whole operation must be done, in epoch ms of {@linkcode PluginContext.clock}. */
+  /** When the whole operation must be done, in epoch ms of {@linkcode PluginContextBase.clock}. */
   readonly deadlineMs?: number;
-  /** Named limits of the operation (for example `fileBytesTarget`), units last in the name. */
-  readonly limits: Readonly<Record<string, number>>;
   /** Where hooks log. */
   readonly logger: Logger;
-  /** The operation this hook runs for. */
-  readonly operation: PluginOperation;
   /** True when the operation must not change the table or storage. */
   readonly dryRun: boolean;
 }
+
+/** The limits a write runs under (the runner's, `batch/runner/committer.ts`). */
+export interface WriteLimits {
+  /** Rows per commit at most (a larger single batch still commits alone). */
+  readonly groupRowsMax: number;
+  /** Bytes per commit at most (a larger single batch still commits alone). */
+  readonly groupBytesMax: number;
+  /** Batches of a commit whose files are written at once. */
+  readonly writeBatchesConcurrencyMax: number;
+}
+
+/** The limits of a compaction plan; unset ones are the planner's own (its options, the table's). */
+export interface CompactionLimits {
+  /** Target size of a rewritten file in bytes (`--target-size`, `compactTargetSizeBytes`). */
+  readonly targetSizeBytes?: number;
+  /** Fewest small files of a partition worth a rewrite (`--min-files`, `compactMinFiles`). */
+  readonly minFiles?: number;
+}
+
+/** The limits of a vacuum. */
+export interface VacuumLimits {
+  /**
+   * The retention of removed files in ms (the table's `delta.deletedFileRetentionDuration` or the
+   * caller's); unset when the hook runs outside a vacuum (data retention).
+   */
+  readonly retentionMs?: number;
+}
+
+/** The context of the write hooks (`transformBatch`, `writeFiles`, `beforeCommit`, `afterCommit`). */
+export interface WriteContext extends PluginContextBase {
+  /** A write: the runner's commit of batches. */
+  readonly operation: "write";
+  /** The runner's limits a write runs under. */
+  readonly limits: WriteLimits;
+}
+
+/** The context of `planCompaction`. */
+export interface CompactContext extends PluginContextBase {
+  /** A compaction. */
+  readonly operation: "compact";
+  /** The plan's limits. */
+  readonly limits: CompactionLimits;
+}
+
+/** The context of the vacuum hooks (`retentionHorizon`, `planDataRetention`, `filterVacuumCandidates`). */
+export interface VacuumContext extends PluginContextBase {
+  /** A vacuum (or its data retention step). */
+  readonly operation: "vacuum";
+  /** The vacuum's limits. */
+  readonly limits: VacuumLimits;
+}
+
+/**
+ * The context of a hook: one type per operation, told apart by `operation`. Every operation runs
+ * on a snapshot, so `snapshot` is always there; `limits` are the operation's own, typed. `setup`
+ * gets the context of the operation its registry is set up for.
+ */
+export type PluginContext = WriteContext | CompactContext | VacuumContext;
 
 /** Releases what a `setup` hook opened. Disposers run in reverse order of setup. */
 export type Disposer = () => Awaitable<void>;
@@ -110,29 +164,29 @@ export interface Hooks {
   /** Open resources; may return a {@linkcode Disposer}. Sequential, in hook order. */
   setup(ctx: PluginContext): Awaitable<Disposer | void>;
   /** Derive or drop columns. Waterfall: each gets the previous result; `undefined` keeps the batch. */
-  transformBatch(batch: arrow.Table, ctx: PluginContext): Awaitable<arrow.Table | undefined | void>;
+  transformBatch(batch: arrow.Table, ctx: WriteContext): Awaitable<arrow.Table | undefined | void>;
   /** Write the batch as data files and return their `add` actions; `undefined` passes. First answer wins. */
-  writeFiles(batch: arrow.Table, ctx: PluginContext): Awaitable<Add[] | undefined | void>;
+  writeFiles(batch: arrow.Table, ctx: WriteContext): Awaitable<Add[] | undefined | void>;
   /** Add `commitInfo` tags or actions (in place or as a returned draft), or throw to reject. Sequential. */
-  beforeCommit(draft: CommitDraft, ctx: PluginContext): Awaitable<CommitDraft | void>;
+  beforeCommit(draft: CommitDraft, ctx: WriteContext): Awaitable<CommitDraft | void>;
   /** React to a commit (checkpoints, metrics). Parallel; errors are logged, never thrown. */
-  afterCommit(result: CommitResultInfo, ctx: PluginContext): Awaitable<void>;
+  afterCommit(result: CommitResultInfo, ctx: WriteContext): Awaitable<void>;
   /** Choose bins of files to rewrite; `undefined` passes. First answer wins. */
   planCompaction(
     snapshot: Snapshot,
-    ctx: PluginContext,
+    ctx: CompactContext,
   ): Awaitable<CompactionBin[] | undefined | void>;
   /**
    * The retention horizon in epoch ms: removed files whose `deletionTimestamp` is older may be
    * deleted. `undefined` has no opinion. Parallel; the oldest (smallest) horizon wins.
    */
-  retentionHorizon(snapshot: Snapshot, ctx: PluginContext): Awaitable<number | undefined | void>;
+  retentionHorizon(snapshot: Snapshot, ctx: VacuumContext): Awaitable<number | undefined | void>;
   /** Active files whose data has expired (to be removed); `undefined` is none. Parallel, union by path. */
-  planDataRetention(snapshot: Snapshot, ctx: PluginContext): Awaitable<Add[] | undefined | void>;
+  planDataRetention(snapshot: Snapshot, ctx: VacuumContext): Awaitable<Add[] | undefined | void>;
   /** Spare vacuum candidates by returning a subset of `paths`. Sequential, narrowing only. */
   filterVacuumCandidates(
     paths: readonly string[],
-    ctx: PluginContext,
+    ctx: VacuumContext,
   ): Awaitable<readonly string[]>;
 }
 

@@ -35,7 +35,7 @@ import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { PluginHookError } from "../../plugins/errors.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
-import type { CommitDraft, Logger, PluginContext } from "../../plugins/types.ts";
+import type { CommitDraft, Logger, WriteContext } from "../../plugins/types.ts";
 import { heldBackSeqs, type ProducerSequences, txnsOf } from "./producer_sequences.ts";
 import type { RunnerMetrics } from "./runner_metrics.ts";
 
@@ -142,7 +142,7 @@ export interface GroupCommitDeps {
   /** Replace the committer's snapshot; `undefined` makes the next `snapshot()` reload. */
   setSnapshot(snapshot: Snapshot | undefined): void;
   /** The plugin context of the write hooks at `snapshot`. */
-  context(snapshot: Snapshot): PluginContext;
+  context(snapshot: Snapshot): WriteContext;
   /** Answer one batch (called exactly once per batch of the group). */
   answer(entry: BatchEntry, outcome: BatchOutcome): void;
 }

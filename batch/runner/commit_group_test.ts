@@ -66,7 +66,7 @@ function testDeps(
       storage,
       clock,
       signal: new AbortController().signal,
-      limits: {},
+      limits: { groupRowsMax: 1_000, groupBytesMax: 1 << 20, writeBatchesConcurrencyMax: 2 },
       logger: noopLogger,
       operation: "write",
       dryRun: false,

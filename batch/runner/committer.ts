@@ -65,7 +65,7 @@ import type { Action } from "../../core/log/actions.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
-import type { Logger, PluginContext } from "../../plugins/types.ts";
+import type { Logger, WriteContext } from "../../plugins/types.ts";
 import {
   type BatchEntry,
   type BatchOutcome,
@@ -268,9 +268,10 @@ export function createCommitter(deps: CommitterDeps): Committer {
     w.resolve(outcome);
   }
 
-  function context(s: Snapshot | undefined): PluginContext {
-    const ctx: PluginContext = {
+  function context(s: Snapshot): WriteContext {
+    return {
       table: { name: table.name, uri: table.uri },
+      snapshot: s,
       storage: table.storage,
       clock,
       signal: deps.signal,
@@ -279,7 +280,6 @@ export function createCommitter(deps: CommitterDeps): Committer {
       operation: "write",
       dryRun: false,
     };
-    return s === undefined ? ctx : { ...ctx, snapshot: s };
   }
 
   function submit(entry: BatchEntry): Promise<BatchOutcome> {

@@ -54,6 +54,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { isLakestrikeError } from "../../core/errors.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { decodeArrowIpc } from "../../core/arrow/decode_arrow_ipc.ts";
 import { validateBatch } from "../../core/write/validate_batch.ts";
 import {
@@ -66,7 +67,7 @@ import {
 import { PluginHookError } from "../../plugins/errors.ts";
 import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
-import type { Logger, PluginContext } from "../../plugins/types.ts";
+import type { Logger, WriteContext } from "../../plugins/types.ts";
 import {
   type Committer,
   COMMITTER_LIMITS_DEFAULT,
@@ -368,10 +369,11 @@ export function createRunner(deps: RunnerDeps): Runner {
       ),
     }));
 
-  function pluginContext(name: string, snapshot: PluginContext["snapshot"]): PluginContext {
+  function pluginContext(name: string, snapshot: Snapshot): WriteContext {
     const t = tableEntries.find(([n]) => n === name)![1];
     return {
       table: { name, uri: t.uri },
+      snapshot,
       storage: t.storage,
       clock,
       signal: shutdown.signal,
@@ -379,7 +381,6 @@ export function createRunner(deps: RunnerDeps): Runner {
       logger,
       operation: "write",
       dryRun: false,
-      ...(snapshot === undefined ? {} : { snapshot }),
     };
   }
 

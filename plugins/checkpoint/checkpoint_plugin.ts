@@ -47,9 +47,9 @@ export const CHECKPOINT_TIMEOUT_MS_DEFAULT = 60_000;
  * if (!r.ok) throw new Error(r.reason);
  * const registry = createPluginRegistry([checkpointPlugin()]).freeze();
  * await registry.runAfterCommit({ version: r.version, snapshot: r.snapshot, actions: [] }, {
- *   table: { name: "t", uri: "memory://t" }, storage, clock: systemClock,
- *   signal: new AbortController().signal, limits: {}, logger: noopLogger, operation: "write",
- *   dryRun: false,
+ *   table: { name: "t", uri: "memory://t" }, snapshot: r.snapshot, storage, clock: systemClock,
+ *   signal: new AbortController().signal, logger: noopLogger, operation: "write", dryRun: false,
+ *   limits: { groupRowsMax: 200_000, groupBytesMax: 64 << 20, writeBatchesConcurrencyMax: 16 },
  * });
  * if (!(await storage.head("_delta_log/_last_checkpoint"))) throw new Error("no checkpoint");
  * ```

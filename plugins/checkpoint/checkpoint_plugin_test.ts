@@ -8,7 +8,7 @@ import { appendBatch, createTable } from "../../core/write/mod.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { createMemoryLogger, type MemoryLogger } from "../logger.ts";
 import { createPluginRegistry } from "../registry.ts";
-import type { PluginContext } from "../types.ts";
+import type { WriteContext } from "../types.ts";
 import { checkpointPlugin } from "./checkpoint_plugin.ts";
 
 const schema: StructType = {
@@ -16,13 +16,17 @@ const schema: StructType = {
   fields: [{ name: "n", type: "long", nullable: true, metadata: {} }],
 };
 
-function ctxFor(storage: PluginContext["storage"]): PluginContext & { logger: MemoryLogger } {
+function ctxFor(
+  storage: WriteContext["storage"],
+  snapshot: Snapshot,
+): WriteContext & { logger: MemoryLogger } {
   return {
     table: { name: "t", uri: "memory://t" },
+    snapshot,
     storage,
     clock: createManualClock(1_000),
     signal: new AbortController().signal,
-    limits: {},
+    limits: { groupRowsMax: 1_000, groupBytesMax: 1 << 20, writeBatchesConcurrencyMax: 2 },
     logger: createMemoryLogger(),
     operation: "write",
     dryRun: false,
@@ -51,7 +55,7 @@ Deno.test("checkpointPlugin: checkpoints at the table's interval only", async ()
   const registry = createPluginRegistry([
     checkpointPlugin({ onCheckpoint: (c) => written.push(c.version) }),
   ]).freeze();
-  const ctx = ctxFor(storage);
+  const ctx = ctxFor(storage, v1!);
   await registry.runAfterCommit({ version: 1, snapshot: v1!, actions: [] }, ctx);
   assert.equal(await storage.head("_delta_log/_last_checkpoint"), undefined);
   await registry.runAfterCommit({ version: 2, snapshot: v2!, actions: [] }, ctx);
@@ -71,7 +75,7 @@ Deno.test("checkpointPlugin: a failing checkpoint is logged, never thrown", asyn
     put: () => Promise.reject(new Error("disk full")),
   };
   const registry = createPluginRegistry([checkpointPlugin()]).freeze();
-  const ctx = ctxFor(failing);
+  const ctx = ctxFor(failing, v2!);
   const failures = await registry.runAfterCommit({ version: 2, snapshot: v2!, actions: [] }, ctx);
   assert.deepEqual(failures, []);
   const rec = ctx.logger.records.find((r) => r.level === "error");

@@ -213,7 +213,7 @@ function builtinPlanner(
   return (snapshot) =>
     registry.runPlanCompaction(
       snapshot,
-      createCompactionContext(storage, { snapshot, clock, dryRun }),
+      createCompactionContext(storage, snapshot, { clock, dryRun }),
     );
 }
 

@@ -214,9 +214,12 @@ Deno.test("compactTable: a registry planner (first answer wins) is used", async 
   const storage = createMemoryStorage();
   const before = await tableWithAppends(storage, Array.from({ length: 4 }, (_, i) => [row(i)]));
   const registry = createPluginRegistry([compactionPlugin({ minFiles: 2 })]).freeze();
-  const ctx = createCompactionContext(storage, { limits: { minFiles: 3 } });
   const result = await compactTable(storage, before, {
-    planner: (s) => registry.runPlanCompaction(s, ctx),
+    planner: (s) =>
+      registry.runPlanCompaction(
+        s,
+        createCompactionContext(storage, s, { limits: { minFiles: 3 } }),
+      ),
   });
   equal(result.plan[0]!.files.length, 4);
   equal(result.snapshot.files.length, 1);

@@ -34,9 +34,9 @@ export function compactionPlugin(options: CompactionPluginOptions = {}): Plugin 
         order: "post",
         handler(snapshot, ctx) {
           const planOptions: PlanCompactionOptions = { ...options };
-          const target = ctx.limits["targetSizeBytes"];
+          const target = ctx.limits.targetSizeBytes;
           if (target !== undefined) planOptions.targetSizeBytes = target;
-          const minFiles = ctx.limits["minFiles"];
+          const minFiles = ctx.limits.minFiles;
           if (minFiles !== undefined) planOptions.minFiles = minFiles;
           return planCompactionBins(snapshot, planOptions);
         },

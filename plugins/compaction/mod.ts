@@ -26,9 +26,8 @@
  *   snapshot = r.snapshot;
  * }
  * const registry = createPluginRegistry([compactionPlugin()]).freeze();
- * const ctx = createCompactionContext(storage);
  * const result = await compactTable(storage, snapshot, {
- *   planner: (s) => registry.runPlanCompaction(s, ctx),
+ *   planner: (s) => registry.runPlanCompaction(s, createCompactionContext(storage, s)),
  * });
  * if (result.filesAfter !== 1) throw new Error(`expected one file, got ${result.filesAfter}`);
  * ```

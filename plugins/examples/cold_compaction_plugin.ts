@@ -41,7 +41,9 @@ export interface ColdCompactionPluginOptions extends PlanCompactionOptions {
  * const snapshot = { files, metadata: { partitionColumns: [], configuration: {} } } as unknown as Snapshot;
  * const registry = createPluginRegistry([coldCompactionPlugin({ minAgeMs: 3_600_000, minFiles: 2 })])
  *   .freeze();
- * const ctx = createCompactionContext(createMemoryStorage(), { clock: createManualClock(3_600_002) });
+ * const ctx = createCompactionContext(createMemoryStorage(), snapshot, {
+ *   clock: createManualClock(3_600_002),
+ * });
  * const bins = await registry.runPlanCompaction(snapshot, ctx);
  * // The file written at 3,600,000 is still hot: only the first three are planned.
  * if (bins?.length !== 1 || bins[0]!.files.length !== 3) throw new Error("unexpected plan");
@@ -57,7 +59,7 @@ export function coldCompactionPlugin(options: ColdCompactionPluginOptions = {}):
         const horizon = ctx.clock.nowMs() - minAgeMs;
         const cold = snapshot.files.filter((f) => f.modificationTime <= horizon);
         const planOptions: PlanCompactionOptions = { ...options };
-        const target = ctx.limits["targetSizeBytes"];
+        const target = ctx.limits.targetSizeBytes;
         if (target !== undefined) planOptions.targetSizeBytes = target;
         const bins = planCompactionBins({ files: cold, metadata: snapshot.metadata }, planOptions);
         ctx.logger.info("planned cold bins", { coldFiles: cold.length, bins: bins.length });

@@ -39,10 +39,9 @@ Deno.test("coldCompactionPlugin: registered first, it compacts only cold files",
     coldCompactionPlugin({ minAgeMs: 3_600_000, minFiles: 2 }),
     compactionPlugin(),
   ]).freeze();
-  const ctx = createCompactionContext(storage, { clock });
   const result = await compactTable(storage, snapshot, {
     clock,
-    planner: (s) => registry.runPlanCompaction(s, ctx),
+    planner: (s) => registry.runPlanCompaction(s, createCompactionContext(storage, s, { clock })),
   });
   equal(result.plan.length, 1);
   equal(result.plan[0]!.files.length, 6);
@@ -57,7 +56,7 @@ Deno.test("coldCompactionPlugin: registered first, it compacts only cold files",
   // planner after it is not asked and the hot files stay.
   const second = await compactTable(storage, result.snapshot, {
     clock,
-    planner: (s) => registry.runPlanCompaction(s, ctx),
+    planner: (s) => registry.runPlanCompaction(s, createCompactionContext(storage, s, { clock })),
   });
   deepEqual(second.plan, []);
 });

@@ -19,7 +19,7 @@ import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { noopLogger } from "../logger.ts";
 import { createPluginRegistry, type PluginRegistry } from "../registry.ts";
-import type { Logger, Plugin, PluginContext } from "../types.ts";
+import type { Logger, Plugin, VacuumContext } from "../types.ts";
 
 /** Options of {@linkcode applyDataRetention}. */
 export interface ApplyDataRetentionOptions {
@@ -122,7 +122,7 @@ export async function applyDataRetention(
     ? createPluginRegistry(plugins as readonly Plugin[]).freeze()
     : plugins as PluginRegistry;
   const uri = storage.location;
-  const ctx: PluginContext = {
+  const ctx: VacuumContext = {
     table: options.table ?? { name: uri.replace(/\/+$/, "").split("/").at(-1) || uri, uri },
     snapshot,
     storage,

@@ -63,7 +63,7 @@ import type { ObjectMeta, ObjectStorage } from "../../core/storage/storage.ts";
 import { deletedFileRetentionMsOf } from "../../core/write/table_properties.ts";
 import { noopLogger } from "../logger.ts";
 import type { PluginRegistry } from "../registry.ts";
-import type { Logger, PluginContext } from "../types.ts";
+import type { Logger, VacuumContext } from "../types.ts";
 
 /** Paths per storage `delete` call (S3 `DeleteObjects` takes at most 1,000). */
 export const VACUUM_DELETE_BATCH_SIZE = 1_000;
@@ -538,7 +538,7 @@ export async function vacuumTable(
 
   const nowMs = clock.nowMs();
   const signal = options.signal ?? new AbortController().signal;
-  const ctx: PluginContext = {
+  const ctx: VacuumContext = {
     table: tableOf(storage, options),
     snapshot: latest,
     storage,

@@ -51,8 +51,8 @@ export interface WriterPluginOptions {
  * const registry = createPluginRegistry([writerPlugin()]).freeze();
  * const adds = await registry.runWriteFiles(createArrowTable(schema, [{ n: 1 }]), {
  *   table: { name: "t", uri: "memory://t" }, snapshot, storage, clock: systemClock,
- *   signal: new AbortController().signal, limits: {}, logger: noopLogger, operation: "write",
- *   dryRun: false,
+ *   signal: new AbortController().signal, logger: noopLogger, operation: "write", dryRun: false,
+ *   limits: { groupRowsMax: 200_000, groupBytesMax: 64 << 20, writeBatchesConcurrencyMax: 16 },
  * });
  * if (adds?.length !== 1 || !adds[0]!.path.endsWith(".zstd.parquet")) throw new Error("no file");
  * ```

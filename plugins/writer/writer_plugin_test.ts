@@ -11,7 +11,8 @@ import { commitActions, createTable, writeDataFiles } from "../../core/write/mod
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import { createMemoryLogger } from "../logger.ts";
 import { createPluginRegistry } from "../registry.ts";
-import type { PluginContext } from "../types.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { WriteContext } from "../types.ts";
 import { WRITER_PLUGIN_NAME, writerPlugin } from "./writer_plugin.ts";
 
 const schema: StructType = {
@@ -28,21 +29,18 @@ function rows(n: number) {
   return Array.from({ length: n }, (_, i) => ({ id: i, region: regions[i % 3], v: i / 2 }));
 }
 
-function ctxFor(
-  storage: PluginContext["storage"],
-  snapshot: PluginContext["snapshot"],
-): PluginContext {
-  const ctx: PluginContext = {
+function ctxFor(storage: WriteContext["storage"], snapshot: Snapshot): WriteContext {
+  return {
     table: { name: "events", uri: "memory://events" },
+    snapshot,
     storage,
     clock: createManualClock(5_000),
     signal: new AbortController().signal,
-    limits: {},
+    limits: { groupRowsMax: 1_000, groupBytesMax: 1 << 20, writeBatchesConcurrencyMax: 2 },
     logger: createMemoryLogger(),
     operation: "write",
     dryRun: false,
   };
-  return snapshot === undefined ? ctx : { ...ctx, snapshot };
 }
 
 Deno.test("writerPlugin: one zstd file per partition under Hive directories, with stats", async () => {
@@ -98,7 +96,11 @@ Deno.test("writerPlugin: schema mismatch names the column; no snapshot is an err
   );
   const registry = createPluginRegistry([writerPlugin()]).freeze();
   await assert.rejects(
-    registry.runWriteFiles(createArrowTable(schema, rows(1)), ctxFor(storage, undefined)),
+    // A context from untyped code that carries no snapshot.
+    registry.runWriteFiles(
+      createArrowTable(schema, rows(1)),
+      ctxFor(storage, undefined as unknown as Snapshot),
+    ),
     /no snapshot/,
   );
 });
