@@ -157,7 +157,11 @@ export {
   applyVacuum,
   type ApplyVacuumOptions,
   type ApplyVacuumResult,
+  type CreateIfMissing,
   type MaintainedTable,
+  type OpenedTable,
+  openTable,
+  type OpenTableOptions,
 } from "./ops/mod.ts";
 export {
   compactTable,

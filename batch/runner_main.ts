@@ -18,21 +18,17 @@
  * @module
  */
 import type { Clock } from "../core/clock.ts";
-import { isLakestrikeError, LakestrikeError } from "../core/errors.ts";
+import { LakestrikeError } from "../core/errors.ts";
 import { registerAws } from "../aws/register_aws.ts";
-import { assertCommitProtocol } from "../core/log/commit_protocol.ts";
-import { resolveCommitProtocol } from "../core/log/resolve_commit_protocol.ts";
 import { serializeSchema } from "../core/schema/parse_schema.ts";
 import type { StructType } from "../core/schema/types.ts";
-import { loadSnapshot } from "../core/snapshot/mod.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
-import { openStorage } from "../core/storage/mod.ts";
-import { createTable } from "../core/write/create_table.ts";
 import { checkpointPlugin } from "../plugins/checkpoint/mod.ts";
 import { noopLogger } from "../plugins/logger.ts";
 import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
 import type { LogFields, Logger, Plugin, PluginContext } from "../plugins/types.ts";
 import { writerPlugin } from "../plugins/writer/mod.ts";
+import { openTable } from "../ops/open_table.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
 import {
   ConfigError,
@@ -96,11 +92,12 @@ function checkTableMatches(t: TableConfig, snapshot: Snapshot, location: string)
 }
 
 /**
- * Opens one configured table: loads its snapshot, or creates it when it is missing and
- * `createIfMissing` allows; resolves its commit protocol (refusing a table recorded with another,
- * an `s3://` table that records none unless the config names `commitProtocol`, and the DynamoDB
- * conflicts of `resolveCommitProtocol`), then loads the table again through a protocol that
- * repairs (`s3-dynamodb`), so a commit that a crashed writer decided is seen before the first write.
+ * Opens one configured table through the one opener (`ops/open_table.ts`): loads it, or creates it
+ * when it is missing and `createIfMissing` allows; with the commit protocol the config names (or
+ * the location's default, `recorded: "check"`: a table recorded with another is refused, and so is
+ * an `s3://` table that records none unless the config names `commitProtocol`), loaded through the
+ * protocol when it repairs (`s3-dynamodb`), so a commit that a crashed writer decided is seen
+ * before the first write. Then checks that the table is the one the config describes.
  *
  * @throws {LakestrikeError} `TABLE_NOT_FOUND` when missing and not to be created, `SCHEMA_MISMATCH`
  * when the table differs from the config, `INVALID_ARGUMENT` when the protocol is refused.
@@ -109,54 +106,27 @@ export async function openConfiguredTable(
   t: TableConfig,
   options: { clock?: Clock } = {},
 ): Promise<OpenedTable> {
-  const storage = openStorage(t.uri);
-  const protocolConfig = {
+  const opened = await openTable(t.uri, {
     ...(t.commitProtocolConfigured === false ? {} : { protocol: t.commitProtocol }),
+    recorded: "check",
     ...(t.dynamodb === undefined ? {} : { dynamodb: t.dynamodb }),
-  };
-  let snapshot: Snapshot | undefined;
-  let notFound: unknown;
-  let created = false;
-  try {
-    snapshot = await loadSnapshot(storage);
-  } catch (e) {
-    // Version 0 itself may wait for its DynamoDB repair: the protocol's load below tells.
-    if (!isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
-    notFound = e;
-  }
-  const protocol = await resolveCommitProtocol(storage, snapshot, protocolConfig);
-  if (protocol.repair) {
-    try {
-      snapshot = await loadSnapshot(storage, { protocol });
-      assertCommitProtocol(storage.location, snapshot.metadata.configuration, protocol.name);
-    } catch (e) {
-      if (!isLakestrikeError(e, "TABLE_NOT_FOUND")) throw e;
-      notFound = e;
-    }
-  }
-  if (snapshot === undefined && !t.createIfMissing) throw notFound;
-  if (snapshot === undefined) {
-    try {
-      snapshot = await createTable(storage, {
-        schema: t.schema,
-        partitionColumns: t.partitionColumns,
-        configuration: t.properties,
-        name: t.name,
-        protocol,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      });
-      created = true;
-    } catch (e) {
-      // Another runner created it first: use theirs (checked below like any existing table).
-      if (!isLakestrikeError(e, "TABLE_EXISTS")) throw e;
-      snapshot = await loadSnapshot(storage);
-    }
-  }
-  checkTableMatches(t, snapshot, storage.location);
+    ...(t.createIfMissing
+      ? {
+        createIfMissing: {
+          schema: t.schema,
+          partitionColumns: t.partitionColumns,
+          configuration: t.properties,
+          name: t.name,
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+        },
+      }
+      : {}),
+  });
+  checkTableMatches(t, opened.snapshot, opened.storage.location);
   return {
-    table: { storage, uri: t.uri, commitOptions: { protocol } },
-    snapshot,
-    created,
+    table: { storage: opened.storage, uri: t.uri, commitOptions: { protocol: opened.protocol } },
+    snapshot: opened.snapshot,
+    created: opened.created,
   };
 }
 

@@ -6,7 +6,8 @@
  * ({@linkcode createMaintenanceRegistry}); each runs under the table's maintenance lease
  * ({@linkcode runExclusive}). The operations themselves live in `plugins/compaction`,
  * `plugins/vacuum`, `plugins/retention` and `core/log`; this layer only decides what runs, in which
- * order, with which plugins, under which lock (ADR 0024).
+ * order, with which plugins, under which lock (ADR 0024). Every entry point opens its table with
+ * {@linkcode openTable} (the commit protocol, its repair, create-if-missing; ADR 0029).
  *
  * @example
  * ```ts
@@ -52,3 +53,9 @@ export {
   runExclusive,
 } from "./maintenance_lock.ts";
 export { createMaintenanceRegistry, maintenancePlugins } from "./maintenance_registry.ts";
+export {
+  type CreateIfMissing,
+  type OpenedTable,
+  openTable,
+  type OpenTableOptions,
+} from "./open_table.ts";
