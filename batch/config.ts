@@ -24,6 +24,9 @@ import { dynamodbTablePath, dynamodbTablePathVariants } from "../aws/s3_uri.ts";
 import type { StructType } from "../core/schema/types.ts";
 import { validateTableProperties } from "../core/write/table_properties.ts";
 import type { DynamoDbInput, MaintenanceInput } from "../config/define_config.ts";
+import { bool, checkSection, matching, section, z } from "../config/section_schema.ts";
+import { checkMaintenance } from "../ops/maintenance_options.ts";
+import { AWS_REGION_RE, DYNAMODB_TABLE_NAME_RE } from "./cli.ts";
 import { importConfig } from "../config/import_config.ts";
 import {
   checkEdge,
@@ -39,13 +42,14 @@ import {
   DEFAULT_CONFIG_PATH,
   type EdgeSettings,
   isRecord,
+  RUNNER_ACCESS_SHAPE,
   type RunnerAccess,
   show,
   TABLE_KEYS,
   tableNamesOf,
 } from "../config/shared_sections.ts";
 import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
-import { RUNNER_LIMITS_DEFAULT } from "./runner/runner.ts";
+import { RUNNER_LIMITS_SECTION } from "./runner/runner.ts";
 import type { Plugin } from "../plugins/types.ts";
 
 export {
@@ -236,45 +240,28 @@ function checkTable(
   };
 }
 
-const MAINTENANCE_BOOLEANS = [
-  "compactEnabled",
-  "vacuumEnabled",
-  "vacuumApplyDataRetention",
-] as const;
-const MAINTENANCE_INTEGERS: Record<string, [number, number]> = {
-  compactIntervalMs: [1_000, 7 * 86_400_000],
-  compactTargetSizeBytes: [1, 2 ** 40],
-  compactMinFiles: [1, 100_000],
-  vacuumIntervalMs: [1_000, 30 * 86_400_000],
+/** The `tables[].dynamodb` section's schema (`tablePath` is checked against the table's uri). */
+const S3A_URI = {
+  error: (issue: { input?: unknown }) =>
+    `expected an s3a://bucket/path URI, got ${show(issue.input)}`,
 };
 
-function checkMaintenance(v: unknown, at: string, issues: string[]): MaintenanceInput {
-  if (v === undefined) return {};
-  if (!isRecord(v)) {
-    issues.push(`${at}: expected an object, got ${show(v)}`);
-    return {};
-  }
-  const out: Record<string, number | boolean> = {};
-  for (const [key, value] of Object.entries(v)) {
-    if ((MAINTENANCE_BOOLEANS as readonly string[]).includes(key)) {
-      if (typeof value !== "boolean") {
-        issues.push(`${at}.${key}: expected a boolean, got ${show(value)}`);
-      } else out[key] = value;
-    } else if (key in MAINTENANCE_INTEGERS) {
-      const [min, max] = MAINTENANCE_INTEGERS[key]!;
-      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-        issues.push(`${at}.${key}: expected an integer from ${min} to ${max}, got ${show(value)}`);
-      } else out[key] = value;
-    } else if (key === "vacuumRetentionHours") {
-      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-        issues.push(`${at}.${key}: expected hours >= 0, got ${show(value)}`);
-      } else out[key] = value;
-    } else {
-      issues.push(`${at}.${key}: unknown setting`);
+const DYNAMODB_SECTION = section({
+  tableName: matching(DYNAMODB_TABLE_NAME_RE, "a DynamoDB table name").optional(),
+  endpoint: matching(/^https?:\/\/\S+$/, "an http(s) URL").optional(),
+  region: matching(AWS_REGION_RE, "an AWS region").optional(),
+  tablePath: z.string(S3A_URI).transform((v, ctx) => {
+    try {
+      return dynamodbTablePath(v);
+    } catch {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected an s3a://bucket/path URI, got ${show(v)}`,
+      });
+      return z.NEVER;
     }
-  }
-  return out as MaintenanceInput;
-}
+  }).optional(),
+});
 
 function checkDynamoDb(
   v: unknown,
@@ -288,63 +275,42 @@ function checkDynamoDb(
     issues.push(`${at}: only used with commitProtocol 's3-dynamodb' (or 's3', as a check)`);
     return undefined;
   }
-  if (!isRecord(v)) {
-    issues.push(`${at}: expected an object, got ${show(v)}`);
-    return undefined;
-  }
-  checkUnknownKeys(v, ["tableName", "endpoint", "region", "tablePath"], at, issues);
+  const parsed = checkSection(DYNAMODB_SECTION, v, at, issues);
+  if (parsed === undefined) return undefined;
   const out: DynamoDbInput = {};
-  if (v.tableName !== undefined) {
-    if (typeof v.tableName !== "string" || !/^[A-Za-z0-9_.-]{3,255}$/.test(v.tableName)) {
-      issues.push(`${at}.tableName: expected a DynamoDB table name, got ${show(v.tableName)}`);
-    } else out.tableName = v.tableName;
-  }
-  if (v.endpoint !== undefined) {
-    if (typeof v.endpoint !== "string" || !/^https?:\/\/\S+$/.test(v.endpoint)) {
-      issues.push(`${at}.endpoint: expected an http(s) URL, got ${show(v.endpoint)}`);
-    } else out.endpoint = v.endpoint;
-  }
-  if (v.region !== undefined) {
-    if (typeof v.region !== "string" || !/^[a-z0-9-]{2,32}$/.test(v.region)) {
-      issues.push(`${at}.region: expected an AWS region, got ${show(v.region)}`);
-    } else out.region = v.region;
-  }
-  if (v.tablePath !== undefined) {
-    let key: string | undefined;
-    try {
-      if (typeof v.tablePath === "string") key = dynamodbTablePath(v.tablePath);
-    } catch { /* reported below */ }
-    if (key === undefined) {
-      issues.push(`${at}.tablePath: expected an s3a://bucket/path URI, got ${show(v.tablePath)}`);
-    } else if (uri.startsWith("s3://") && !dynamodbTablePathVariants(uri).includes(key)) {
-      issues.push(`${at}.tablePath: ${show(v.tablePath)} names another table than uri ${uri}`);
-    } else out.tablePath = key;
+  if (parsed.tableName !== undefined) out.tableName = parsed.tableName;
+  if (parsed.endpoint !== undefined) out.endpoint = parsed.endpoint;
+  if (parsed.region !== undefined) out.region = parsed.region;
+  if (parsed.tablePath !== undefined) {
+    if (uri.startsWith("s3://") && !dynamodbTablePathVariants(uri).includes(parsed.tablePath)) {
+      issues.push(
+        `${at}.tablePath: ${
+          show((v as { tablePath: unknown }).tablePath)
+        } names another table than uri ${uri}`,
+      );
+      return undefined;
+    }
+    out.tablePath = parsed.tablePath;
   }
   return out;
 }
 
+/** The whole `runner` section: how it is reached (shared with the edge) and the runner's own. */
+const RUNNER_SECTION = section({
+  ...RUNNER_ACCESS_SHAPE,
+  limits: RUNNER_LIMITS_SECTION.optional(),
+  maintenance: bool().optional(),
+});
+
 function checkRunner(v: unknown, issues: string[]): RunnerSettings {
-  const out: RunnerSettings = { ...checkRunnerAccess(v, issues), limits: {}, maintenance: true };
-  if (!isRecord(v)) return out;
-  if (v.maintenance !== undefined) {
-    if (typeof v.maintenance !== "boolean") {
-      issues.push(`runner.maintenance: expected a boolean, got ${show(v.maintenance)}`);
-    } else out.maintenance = v.maintenance;
-  }
-  if (v.limits !== undefined) {
-    if (!isRecord(v.limits)) {
-      issues.push(`runner.limits: expected an object, got ${show(v.limits)}`);
-    } else {
-      const known = Object.keys(RUNNER_LIMITS_DEFAULT);
-      for (const [key, value] of Object.entries(v.limits)) {
-        const min = key === "conflictRetriesMax" ? 0 : 1;
-        if (!known.includes(key)) {
-          issues.push(`runner.limits.${key}: unknown limit (known: ${known.join(", ")})`);
-        } else if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-          issues.push(`runner.limits.${key}: expected an integer >= ${min}, got ${show(value)}`);
-        } else out.limits[key] = value;
-      }
-    }
+  const access = checkRunnerAccess(v, []);
+  const out: RunnerSettings = { ...access, limits: {}, maintenance: true };
+  if (v === undefined) return out;
+  const runner = checkSection(RUNNER_SECTION, v, "runner", issues);
+  if (runner === undefined) return out;
+  if (runner.maintenance !== undefined) out.maintenance = runner.maintenance;
+  for (const [key, value] of Object.entries(runner.limits ?? {})) {
+    if (value !== undefined) out.limits[key] = value;
   }
   return out;
 }

@@ -28,6 +28,8 @@
  */
 import type { CommitProtocolName } from "../core/log/commit_protocol.ts";
 import type { DataType, StructType } from "../core/schema/types.ts";
+import type { EdgeInput } from "../edge/edge_settings.ts";
+import type { MaintenanceSettings } from "../ops/maintenance_options.ts";
 
 /**
  * A plugin as the config sees it: an object with a name. The full type is `Plugin` in
@@ -90,20 +92,10 @@ export interface TableInput {
 }
 
 /**
- * The runner's maintenance schedule of a table (`batch/runner/maintenance_scheduler.ts`). Compaction
- * runs every `compactIntervalMs` (300,000) when the table has enough small files; vacuum deletes
- * files, so it runs (every `vacuumIntervalMs`, 3,600,000) only when `vacuumEnabled` is true.
+ * The runner's maintenance schedule of a table, as its owner declares it
+ * (`ops/maintenance_options.ts`, read by `batch/runner/maintenance_scheduler.ts`).
  */
-export interface MaintenanceInput {
-  compactEnabled?: boolean;
-  compactIntervalMs?: number;
-  compactTargetSizeBytes?: number;
-  compactMinFiles?: number;
-  vacuumEnabled?: boolean;
-  vacuumIntervalMs?: number;
-  vacuumRetentionHours?: number;
-  vacuumApplyDataRetention?: boolean;
-}
+export type MaintenanceInput = MaintenanceSettings;
 
 /**
  * DynamoDB settings of the `s3-dynamodb` commit protocol; each must equal the one of Delta Spark's
@@ -127,33 +119,8 @@ export interface DynamoDbInput {
   tablePath?: string;
 }
 
-/** Edge settings as written in the config; every field is optional. */
-export interface EdgeInput {
-  /** Port the edge listens on (default 8080; 0 picks a free one). */
-  port?: number;
-  /** Interface the edge listens on (default `0.0.0.0`). */
-  hostname?: string;
-  /** Flush a table's buffer when its oldest request is this old (default 50). */
-  flushIntervalMs?: number;
-  /** Flush at this many waiting rows (default 10,000). */
-  flushRowsMax?: number;
-  /** Flush at this many waiting bytes (default 4 MiB). */
-  flushBytesMax?: number;
-  /** Bytes a table buffers before answering 429 (default 64 MiB). */
-  bufferBytesMax?: number;
-  /** Largest request body (default 8 MiB). */
-  requestBodyBytesMax?: number;
-  /** Deadline of a request from arrival to answer (default 5,000). */
-  requestTimeoutMs?: number;
-  /** Base URL of the runner (default `http://127.0.0.1:{runner.port}`). */
-  runnerUrl?: string;
-  /**
-   * Name of this edge (default `edge-{hostname}-{port}`). The producer id of its commits (the `txn`
-   * appId) is this name plus a random incarnation taken at every start (ADR 0022), so edges may
-   * share a name.
-   */
-  producerId?: string;
-}
+/** Edge settings as written in the config, as the edge declares them (`edge/edge_settings.ts`). */
+export type { EdgeInput };
 
 /** Runner settings as written in the config; every field is optional. */
 export interface RunnerInput {

@@ -7,13 +7,25 @@
  *
  * Every check pushes its problems onto `issues`, each named by its path in the config
  * (`tables[1].partitionColumns[0]: 'day' is not a column`), so that one {@linkcode ConfigError}
- * names every problem at once.
+ * names every problem at once. Sections of settings are zod schemas (`./section_schema.ts`, ADR
+ * 0028), each declared by its owner (the edge's in `edge/edge_settings.ts`); what parses rather
+ * than checks a shape (schemas, partition columns, tokens against tables) stays code.
  *
  * @module
  */
 import { LakestrikeError } from "../core/errors.ts";
 import { parseDataType } from "../core/schema/parse_schema.ts";
 import type { StructField, StructType } from "../core/schema/types.ts";
+import { hostnameSchema } from "../edge/edge_settings.ts";
+import { checkSection, intIn, matching, section, show, z } from "./section_schema.ts";
+
+export {
+  checkEdge,
+  EDGE_CONFIG_DEFAULTS,
+  type EdgeInput,
+  type EdgeSettings,
+} from "../edge/edge_settings.ts";
+export { show } from "./section_schema.ts";
 
 /** File name the runner and the edge look for in the working directory. */
 export const DEFAULT_CONFIG_PATH = "lakestrike.config.ts";
@@ -26,18 +38,6 @@ export const CONFIG_TABLE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Valid bearer tokens (RFC 6750 `b64token`), at most 512 characters. */
 export const BEARER_TOKEN_RE = /^[A-Za-z0-9\-._~+/]{1,512}=*$/;
-
-/** Defaults of the edge settings (those of `EDGE_DEFAULTS` in `edge/app.ts`, plus the address). */
-export const EDGE_CONFIG_DEFAULTS = {
-  port: 8080,
-  hostname: "0.0.0.0",
-  flushIntervalMs: 50,
-  flushRowsMax: 10_000,
-  flushBytesMax: 4 * 1024 * 1024,
-  bufferBytesMax: 64 * 1024 * 1024,
-  requestBodyBytesMax: 8 * 1024 * 1024,
-  requestTimeoutMs: 5_000,
-} as const;
 
 /** Defaults of the runner settings. */
 export const RUNNER_CONFIG_DEFAULTS = {
@@ -72,19 +72,6 @@ export const RUNNER_KEYS: readonly string[] = [
   "maintenance",
 ];
 
-/** Edge settings after validation, defaults filled in. */
-export type EdgeSettings =
-  & {
-    -readonly [K in keyof typeof EDGE_CONFIG_DEFAULTS]: (typeof EDGE_CONFIG_DEFAULTS)[K] extends
-      string ? string : number;
-  }
-  & {
-    /** Base URL of the runner. */
-    runnerUrl: string;
-    /** Stable producer id, when the config names one. */
-    producerId?: string;
-  };
-
 /** How the runner is reached, after validation: what the edge reads of the `runner` section. */
 export interface RunnerAccess {
   /** Port. */
@@ -116,33 +103,6 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** A value as an issue shows it: strings quoted, the rest as JSON. */
-export function show(v: unknown): string {
-  if (typeof v === "string") return `'${v}'`;
-  if (v === undefined) return "undefined";
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-/** An integer from `min` to `max`, or `undefined` (absent, or reported). */
-export function checkInt(
-  v: unknown,
-  at: string,
-  min: number,
-  max: number,
-  issues: string[],
-): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
-    issues.push(`${at}: expected an integer from ${min} to ${max}, got ${show(v)}`);
-    return undefined;
-  }
-  return v;
-}
-
 /** Reports every key of `v` that is not in `known`. */
 export function checkUnknownKeys(
   v: Record<string, unknown>,
@@ -155,15 +115,6 @@ export function checkUnknownKeys(
       issues.push(`${at}.${key}: unknown setting (known: ${known.join(", ")})`);
     }
   }
-}
-
-function checkHostname(v: unknown, at: string, issues: string[]): string | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^[A-Za-z0-9.:\-\[\]]{1,253}$/.test(v)) {
-    issues.push(`${at}: expected a host name or IP address, got ${show(v)}`);
-    return undefined;
-  }
-  return v;
 }
 
 /** A table's name, or `undefined` when it is reported. */
@@ -329,94 +280,42 @@ export function tableNamesOf(tables: unknown): Set<string> {
   );
 }
 
-/** How the runner is reached: `runner.port`, `hostname`, `token` and `tokenEnv`. */
+const NOT_A_TOKEN = {
+  error: () => "expected a bearer token (letters, digits, - . _ ~ + /, trailing =)",
+};
+
+/**
+ * The `runner` section's keys the edge reads too: how the runner is reached. The runner's reader
+ * extends it with `limits` and `maintenance` (`batch/config.ts`).
+ */
+export const RUNNER_ACCESS_SHAPE = {
+  port: intIn(0, 65535).optional(),
+  hostname: hostnameSchema().optional(),
+  // Never echo a token into a message.
+  token: z.string(NOT_A_TOKEN).regex(BEARER_TOKEN_RE, NOT_A_TOKEN).optional(),
+  tokenEnv: matching(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+};
+
+/** The `runner` section as the edge reads it: the runner's own keys are known, not looked into. */
+const RUNNER_ACCESS_SECTION = section({
+  ...RUNNER_ACCESS_SHAPE,
+  limits: z.unknown().optional(),
+  maintenance: z.unknown().optional(),
+});
+
+/**
+ * How the runner is reached: `runner.port`, `hostname`, `token` and `tokenEnv`. The runner's own
+ * keys (`limits`, `maintenance`) are known here and left to the runner's reader.
+ */
 export function checkRunnerAccess(v: unknown, issues: string[]): RunnerAccess {
   const out: RunnerAccess = { ...RUNNER_CONFIG_DEFAULTS, tokenEnv: DEFAULT_RUNNER_TOKEN_ENV };
   if (v === undefined) return out;
-  if (!isRecord(v)) {
-    issues.push(`runner: expected an object, got ${show(v)}`);
-    return out;
-  }
-  checkUnknownKeys(v, RUNNER_KEYS, "runner", issues);
-  out.port = checkInt(v.port, "runner.port", 0, 65535, issues) ?? out.port;
-  out.hostname = checkHostname(v.hostname, "runner.hostname", issues) ?? out.hostname;
-  if (v.token !== undefined) {
-    if (typeof v.token !== "string" || !BEARER_TOKEN_RE.test(v.token)) {
-      issues.push(
-        "runner.token: expected a bearer token (letters, digits, - . _ ~ + /, trailing =)",
-      );
-    } else out.token = v.token;
-  }
-  if (v.tokenEnv !== undefined) {
-    if (typeof v.tokenEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v.tokenEnv)) {
-      issues.push(
-        `runner.tokenEnv: expected an environment variable name, got ${show(v.tokenEnv)}`,
-      );
-    } else out.tokenEnv = v.tokenEnv;
-  }
-  return out;
-}
-
-const INT32_MAX = 2 ** 31 - 1;
-
-/** The edge settings, defaults filled in; the runner URL defaults to the runner's address. */
-export function checkEdge(v: unknown, runner: RunnerAccess, issues: string[]): EdgeSettings {
-  const out: EdgeSettings = {
-    ...EDGE_CONFIG_DEFAULTS,
-    runnerUrl: `http://${
-      runner.hostname === "0.0.0.0" ? "127.0.0.1" : runner.hostname
-    }:${runner.port}`,
-  };
-  if (v === undefined) return out;
-  if (!isRecord(v)) {
-    issues.push(`edge: expected an object, got ${show(v)}`);
-    return out;
-  }
-  checkUnknownKeys(
-    v,
-    [...Object.keys(EDGE_CONFIG_DEFAULTS), "runnerUrl", "producerId"],
-    "edge",
-    issues,
-  );
-  out.port = checkInt(v.port, "edge.port", 0, 65535, issues) ?? out.port;
-  out.hostname = checkHostname(v.hostname, "edge.hostname", issues) ?? out.hostname;
-  out.flushIntervalMs = checkInt(v.flushIntervalMs, "edge.flushIntervalMs", 1, 60_000, issues) ??
-    out.flushIntervalMs;
-  out.flushRowsMax = checkInt(v.flushRowsMax, "edge.flushRowsMax", 1, 1_000_000, issues) ??
-    out.flushRowsMax;
-  out.flushBytesMax = checkInt(v.flushBytesMax, "edge.flushBytesMax", 1024, 1 << 30, issues) ??
-    out.flushBytesMax;
-  out.bufferBytesMax = checkInt(v.bufferBytesMax, "edge.bufferBytesMax", 1024, 2 ** 40, issues) ??
-    out.bufferBytesMax;
-  out.requestBodyBytesMax =
-    checkInt(v.requestBodyBytesMax, "edge.requestBodyBytesMax", 1, 1 << 30, issues) ??
-      out.requestBodyBytesMax;
-  out.requestTimeoutMs =
-    checkInt(v.requestTimeoutMs, "edge.requestTimeoutMs", 1, INT32_MAX, issues) ??
-      out.requestTimeoutMs;
-  if (out.flushBytesMax > out.bufferBytesMax) {
-    issues.push(
-      `edge.flushBytesMax: ${out.flushBytesMax} is larger than edge.bufferBytesMax ${out.bufferBytesMax}`,
-    );
-  }
-  if (v.runnerUrl !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = typeof v.runnerUrl === "string" ? new URL(v.runnerUrl) : undefined;
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-      issues.push(`edge.runnerUrl: expected an http:// or https:// URL, got ${show(v.runnerUrl)}`);
-    } else out.runnerUrl = (v.runnerUrl as string).replace(/\/+$/, "");
-  }
-  if (v.producerId !== undefined) {
-    if (typeof v.producerId !== "string" || !/^[\x21-\x7e]{1,200}$/.test(v.producerId)) {
-      issues.push(
-        `edge.producerId: expected 1 to 200 visible ASCII characters, got ${show(v.producerId)}`,
-      );
-    } else out.producerId = v.producerId;
-  }
+  const runner = checkSection(RUNNER_ACCESS_SECTION, v, "runner", issues);
+  if (runner === undefined) return out;
+  if (runner.port !== undefined) out.port = runner.port;
+  if (runner.hostname !== undefined) out.hostname = runner.hostname;
+  if (runner.token !== undefined) out.token = runner.token;
+  if (runner.tokenEnv !== undefined) out.tokenEnv = runner.tokenEnv;
   return out;
 }
 

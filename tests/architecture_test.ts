@@ -6,6 +6,8 @@
  *   and no AWS SDK: it depends on the wire contract, its settings and the schema types;
  * * the library (`mod.ts`) and the config format (`config/mod.ts`) load no AWS SDK: S3 and DynamoDB
  *   are the AWS module's, registered by the applications that want them;
+ * * the config format loads nothing of the runner or the plugins, and of the edge and the
+ *   maintenance layer only the leaf modules where they declare their config sections;
  * * the core (`core/`) imports no other folder of the project.
  *
  * @module
@@ -63,10 +65,22 @@ for (const entry of ["mod.ts", "config/mod.ts"]) {
   });
 }
 
-Deno.test("config/mod.ts, what a config file imports, loads nothing of batch/, plugins/ or edge/", async () => {
+/** The sections' owners declare them in leaf modules the config format composes (ADR 0028). */
+const OPTION_LEAVES = ["edge/edge_settings.ts", "ops/maintenance_options.ts"];
+
+Deno.test("config/mod.ts, what a config file imports, loads nothing of batch/ or plugins/, and of edge/ and ops/ only the owners' option leaves", async () => {
   const { local } = await moduleGraph("config/mod.ts");
-  assert.deepEqual(under(local, ["batch/", "plugins/", "edge/", "ops/"]), []);
+  assert.deepEqual(under(local, ["batch/", "plugins/"]), []);
+  assert.deepEqual(under(local, ["edge/", "ops/"]).sort(), OPTION_LEAVES);
 });
+
+for (const leaf of OPTION_LEAVES) {
+  Deno.test(`${leaf} is a leaf: it loads only the config's schema vocabulary and zod`, async () => {
+    const { local, npm } = await moduleGraph(leaf);
+    assert.deepEqual(local.sort(), ["config/section_schema.ts", leaf].sort());
+    assert.ok(npm.every((p) => p.startsWith("npm:zod") || p.startsWith("npm:/zod")), String(npm));
+  });
+}
 
 Deno.test("the AWS module does load the AWS SDK (the checks above can fail)", async () => {
   const { npm } = await moduleGraph("aws/mod.ts");

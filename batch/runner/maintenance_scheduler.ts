@@ -40,6 +40,7 @@ import { applyVacuum } from "../../ops/apply_vacuum.ts";
 import type { MaintainedTable } from "../../ops/maintained_table.ts";
 import { MaintenanceLockHeldError } from "../../ops/maintenance_lock.ts";
 import { createMaintenanceRegistry } from "../../ops/maintenance_registry.ts";
+import type { MaintenanceSettings } from "../../ops/maintenance_options.ts";
 import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
 import type { Logger } from "../../plugins/types.ts";
@@ -64,25 +65,11 @@ export const MAINTENANCE_TABLES_MAX = 10_000;
 /** The two kinds of maintenance job. */
 export type MaintenanceKind = "compact" | "vacuum";
 
-/** Per-table maintenance settings; every field is optional (defaults in the constants above). */
-export interface TableMaintenanceSettings {
-  /** Run compaction ticks; default true. */
-  compactEnabled?: boolean;
-  /** Time between compaction ticks; default the scheduler's `compactIntervalMs`. */
-  compactIntervalMs?: number;
-  /** Target file size of compaction; default `delta.targetFileSize`, else 128 MiB. */
-  compactTargetSizeBytes?: number;
-  /** Least small files per bin of the default planner; default 5. */
-  compactMinFiles?: number;
-  /** Run vacuum ticks; default false (vacuum deletes files). */
-  vacuumEnabled?: boolean;
-  /** Time between vacuum ticks; default the scheduler's `vacuumIntervalMs`. */
-  vacuumIntervalMs?: number;
-  /** Vacuum retention in hours; default the table's `delta.deletedFileRetentionDuration`. */
-  vacuumRetentionHours?: number;
-  /** Commit the removes of expired data before vacuuming, when plugins plan any; default true. */
-  vacuumApplyDataRetention?: boolean;
-}
+/**
+ * Per-table maintenance settings; every field is optional (defaults in the constants above). The
+ * type is the maintenance layer's (`ops/maintenance_options.ts`), the config's section too.
+ */
+export type TableMaintenanceSettings = MaintenanceSettings;
 
 /**
  * A table the scheduler maintains. A `RunnerTable` (`{storage, uri, commitOptions}`) fits as is;

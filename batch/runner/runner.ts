@@ -53,6 +53,7 @@ import { timeout } from "hono/timeout";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { isLakestrikeError } from "../../core/errors.ts";
+import { intAtLeast, section, type z } from "../../config/section_schema.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { decodeArrowIpc } from "../../core/arrow/decode_arrow_ipc.ts";
@@ -104,6 +105,19 @@ export const RUNNER_LIMITS_DEFAULT: Readonly<RunnerLimits> = Object.freeze({
   requestBodyBytesMax: 32 * 1024 * 1024,
   requestTimeoutMs: 30_000,
 });
+
+/**
+ * The `runner.limits` section of the config, declared by its owner: every limit of
+ * {@linkcode RUNNER_LIMITS_DEFAULT} by name, an integer >= 1 (`conflictRetriesMax` >= 0).
+ */
+export const RUNNER_LIMITS_SECTION = section(
+  Object.fromEntries(
+    Object.keys(RUNNER_LIMITS_DEFAULT).map((
+      key,
+    ) => [key, intAtLeast(key === "conflictRetriesMax" ? 0 : 1).optional()]),
+  ) as Record<keyof RunnerLimits, z.ZodOptional<z.ZodInt>>,
+  (_, known) => `unknown limit (known: ${known.join(", ")})`,
+);
 
 /** Longest accepted `x-lakestrike-producer`. */
 export const PRODUCER_LENGTH_MAX = 256;
