@@ -85,7 +85,8 @@ async function main(): Promise<number> {
       ...(s3Endpoint ? { s3Endpoint } : {}),
       ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
     });
-    if (!json && report.violations.length) {
+    // Violations always go to stderr (stdout keeps the one JSON line).
+    if (report.violations.length) {
       console.error(`chaos: ${report.violations.length} violations:`);
       for (const v of report.violations.slice(0, 30)) console.error(`  ${v}`);
       console.error(
