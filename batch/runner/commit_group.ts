@@ -86,7 +86,7 @@ export type BatchOutcome =
 export function staleOutcome(
   entry: Pick<BatchEntry, "producer" | "seq">,
   committedSeq: number,
-): BatchOutcome {
+): Extract<BatchOutcome, { ok: false }> {
   return {
     ok: false,
     status: 409,

@@ -446,7 +446,6 @@ export function createRunner(deps: RunnerDeps): Runner {
       if (status.kind === "stale") {
         metrics.batches.inc({ table: name, outcome: "rejected" });
         const stale = staleOutcome({ producer, seq }, status.committedSeq);
-        if (stale.ok) throw new Error("unreachable");
         return errorBody(c, 409, stale.error, stale.detail, {
           committedSeq: status.committedSeq,
         });
