@@ -19,7 +19,8 @@
  *   at most {@linkcode IPC_DEPTH_MAX} levels;
  * * every record batch has the field nodes its schema needs, each top-level column as long as the
  *   batch, lengths and null counts in `[0, 2^31)`, and every buffer region inside the message body;
- * * every message body inside the bytes.
+ * * every message body inside the bytes, and nothing after a stream's end-of-stream marker (Arrow JS
+ *   would read it as another stream).
  *
  * An Arrow file (`ARROW1` magic) is read the way Arrow JS reads it: the footer's schema, then the
  * message at each block's offset, which must be a dictionary batch (dictionary blocks) or a record
@@ -374,6 +375,13 @@ function readMessageAt(bytes: Uint8Array, flat: Flat, pos: number): MessageAt | 
   return { headerType: message.u8(1) ?? 0, header, bodyLength: Number(bodyLength), end };
 }
 
+/** Where the end-of-stream marker that {@linkcode readMessageAt} found at `pos` ends. */
+function endOfStream(bytes: Uint8Array, flat: Flat, pos: number): number {
+  if (pos + 4 > bytes.length) return bytes.length;
+  if (flat.i32(pos) === -1) return Math.min(pos + 8, bytes.length);
+  return pos + 4;
+}
+
 function checkBatchMessage(m: MessageAt, shape: SchemaShape): void {
   if (m.headerType === HEADER_RECORD_BATCH) {
     checkRecordBatch(m.header, shape.topNodes, m.bodyLength);
@@ -390,14 +398,24 @@ function checkBatchMessage(m: MessageAt, shape: SchemaShape): void {
   }
 }
 
-/** Walks the messages of a stream as Arrow JS's stream reader does, checking each. */
+/**
+ * Walks the messages of a stream as Arrow JS's stream reader does, checking each. Arrow JS does not
+ * stop at the end-of-stream marker: it reads whatever follows as another stream (legacy length
+ * prefixes included), so bytes after the marker are refused rather than left unchecked.
+ */
 function checkStream(bytes: Uint8Array): void {
   const flat = new Flat(bytes);
   let shape: SchemaShape | undefined;
   let pos = 0;
   for (;;) {
     const m = readMessageAt(bytes, flat, pos);
-    if (m === undefined) return;
+    if (m === undefined) {
+      const end = endOfStream(bytes, flat, pos);
+      if (end < bytes.length) {
+        fail(`${bytes.length - end} bytes after the end-of-stream marker at ${pos}`);
+      }
+      return;
+    }
     pos = m.end;
     if (m.headerType === HEADER_SCHEMA) {
       shape = checkSchema(m.header);

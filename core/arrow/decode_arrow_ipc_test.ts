@@ -5,6 +5,7 @@ import { createArrowTable } from "../parquet/create_arrow_table.ts";
 import { ArrowIpcError, checkArrowIpc, decodeArrowIpc } from "./decode_arrow_ipc.ts";
 import { ALL_TYPES_SCHEMA, allTypesRows, mutate, mutation } from "./test_util.ts";
 import { ArrowLayoutError } from "./validate_arrow_layout.ts";
+import { validateArrowValues } from "./validate_arrow_values.ts";
 
 const table = createArrowTable(ALL_TYPES_SCHEMA, allTypesRows(12));
 const stream = arrow.tableToIPC(table, "stream");
@@ -71,6 +72,23 @@ Deno.test("decodeArrowIpc: refuses what made Arrow JS allocate without bound", (
   assert.throws(() => decodeArrowIpc(claimed), /a column of 7777 rows in a batch of 2147483647/);
 });
 
+Deno.test("decodeArrowIpc: refuses bytes after the end-of-stream marker", () => {
+  // Found by the property below (seed 190 of a 300 MiB heap hunt): Arrow JS reads on after an
+  // end-of-stream marker, so a record batch behind one (its buffer count made 1,410,139,399) went
+  // unchecked and ran the process out of memory.
+  const dictionaryStream = arrow.tableToIPC(dictionary, "stream");
+  const view = new DataView(dictionaryStream.buffer);
+  const marker = dictionaryStream.length - 8 - 8 - 136 - 16; // the record batch's continuation
+  assert.equal(view.getInt32(marker, true), -1);
+  const hidden = dictionaryStream.slice();
+  new DataView(hidden.buffer).setInt32(marker, 0, true);
+  assert.throws(() => checkArrowIpc(hidden), /bytes after the end-of-stream marker/);
+  const twice = new Uint8Array([...stream, ...stream]);
+  assert.throws(() => checkArrowIpc(twice), /bytes after the end-of-stream marker/);
+  checkArrowIpc(stream.subarray(0, stream.length - 4)); // a marker without its zero length is an end
+  checkArrowIpc(new Uint8Array([0, 0, 0, 0])); // a legacy end-of-stream marker alone
+});
+
 Deno.test("decodeArrowIpc: refuses buffer regions outside the body and shorter than their rows", () => {
   const short = arrow.makeData({
     type: new arrow.Int32(),
@@ -95,6 +113,8 @@ Deno.test("property: decodeArrowIpc of a mutated stream or file throws an Error 
         let t: arrow.Table;
         try {
           t = decodeArrowIpc(mutate(bytes, mutations));
+          // As the edge and the runner do next: values a Delta table cannot hold are refused.
+          validateArrowValues(t);
         } catch (e) {
           assert.ok(e instanceof Error, String(e)); // an Error: the edge and runner answer 400
           refused++;
