@@ -949,9 +949,10 @@ async function walkHistory(access: TableAccess, listing: Listing): Promise<Indep
       if ((state !== undefined || v === 0) && file !== undefined && Array.isArray(actions)) {
         state ??= new ReplayState(hooks);
         state.apply(actions);
-        if (checkpoint !== undefined && v === newestCheckpoint) {
-          // Where a reader of the latest version starts: the checkpoint must say what the
-          // commits say.
+        if (checkpoint !== undefined) {
+          // Every checkpoint must say what the commits say: the newest is where a reader of the
+          // latest version starts, and an older one was where some process (vacuum, a runner
+          // loading the table) started while it was the newest.
           try {
             const fromCheckpoint = new ReplayState();
             fromCheckpoint.apply(await readCheckpoint(access, checkpoint));
@@ -959,8 +960,10 @@ async function walkHistory(access: TableAccess, listing: Listing): Promise<Indep
             if (diff !== undefined) history.errors.push(diff);
             checkpointUsed = v;
           } catch (e) {
-            if (!(e instanceof IndependentReadError) || e instanceof VanishedError) throw e;
-            history.errors.push(`version ${v}: ${e.message}`);
+            if (!(e instanceof IndependentReadError)) throw e;
+            // An older checkpoint that log cleanup deleted meanwhile is no longer anyone's start.
+            if (e instanceof VanishedError && v === newestCheckpoint) throw e;
+            if (!(e instanceof VanishedError)) history.errors.push(`version ${v}: ${e.message}`);
           }
         }
       } else if (checkpoint !== undefined) {

@@ -409,3 +409,18 @@ for (
     }
   });
 }
+
+Deno.test("independent reader: an older checkpoint that drops a file disagrees too", async () => {
+  // A vacuum or a runner that loaded the table while this checkpoint was the newest trusted it;
+  // a newer, correct checkpoint does not undo what they did.
+  const storage = createMemoryStorage();
+  let snapshot = await createKeyedTable(storage);
+  for (let i = 0; i < 3; i++) snapshot = await appendKeys(storage, snapshot, keysOf(`g${i}`, 2));
+  await writeCheckpoint(storage, { ...snapshot, files: snapshot.files.slice(1) });
+  for (let i = 3; i < 5; i++) snapshot = await appendKeys(storage, snapshot, keysOf(`g${i}`, 2));
+  await writeCheckpoint(storage, snapshot);
+  const history = await loadHistoryIndependently(storageTableAccess(storage));
+  assert.equal(history.errors.length, 1, history.errors.join("\n"));
+  assert.match(history.errors[0]!, /checkpoint of version 3 disagrees .* lacks /);
+  assert.equal(history.latest?.version, 5);
+});

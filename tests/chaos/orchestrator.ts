@@ -256,6 +256,8 @@ export const config = defineConfig({
   faults.sharedProducer = 1;
   const procName = (p: Proc) => `${p.role}-${p.index}`;
 
+  /** Every stderr line of every process, stamped, written to the run's directory on failure. */
+  const logLines: string[] = [];
   async function readStderr(p: Proc, child: Deno.ChildProcess): Promise<void> {
     const decoder = new TextDecoder();
     let buffered = "";
@@ -265,6 +267,7 @@ export const config = defineConfig({
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
+        logLines.push(`${new Date().toISOString()} ${procName(p)} ${line}`);
         if (line.startsWith("chaos-fault ")) {
           const fault = JSON.parse(line.slice("chaos-fault ".length)) as { kind: string };
           if (fault.kind === "kill") {
@@ -707,6 +710,10 @@ export const config = defineConfig({
   if (violations.length === 0) await Deno.remove(dir, { recursive: true }).catch(() => {});
   else {
     log(`run failed; its directory is kept: ${dir}`);
+    await keepEvidence(dir, access, logLines).then(
+      () => log(`evidence kept in ${dir}: processes.log, objects.tsv, delta_log/`),
+      (e) => log(`cannot keep the evidence: ${(e as Error).message}`),
+    );
     for (const p of [...runners, ...edges]) {
       if (p.stderrTail.length) {
         log(`--- last stderr of ${procName(p)}:\n${p.stderrTail.slice(-10).join("\n")}`);
@@ -715,6 +722,29 @@ export const config = defineConfig({
     log(`--- trace up to the failure:\n${trace.join("\n")}`);
   }
   return result();
+}
+
+/**
+ * Keep what a failed run leaves for its diagnosis in `dir`: `processes.log` (every stderr line of
+ * every process, stamped), `objects.tsv` (every object of the table: path, size, modification
+ * time) and a copy of `_delta_log/` under `delta_log/` (an S3 table is gone with its server).
+ */
+async function keepEvidence(dir: string, access: TableAccess, logLines: string[]): Promise<void> {
+  await Deno.writeTextFile(join(dir, "processes.log"), logLines.join("\n") + "\n");
+  const objects = await access.list("");
+  await Deno.writeTextFile(
+    join(dir, "objects.tsv"),
+    objects.map((o) => `${o.path}\t${o.size}\t${new Date(o.lastModifiedMs).toISOString()}`)
+      .join("\n") + "\n",
+  );
+  await Deno.mkdir(join(dir, "delta_log"), { recursive: true });
+  for (const o of objects) {
+    if (!o.path.startsWith("_delta_log/")) continue;
+    const bytes = await access.get(o.path);
+    if (bytes) {
+      await Deno.writeFile(join(dir, "delta_log", o.path.slice("_delta_log/".length)), bytes);
+    }
+  }
 }
 
 /** Re-export for the CLI: a random seed when none is given. */
