@@ -101,11 +101,15 @@ export interface EdgeDeps {
   timers?: EdgeTimers;
   /** Random source for backoff jitter (default `Math.random`). */
   random?: () => number;
-  /** Flush when the oldest waiting request is this old (default 50). */
+  /**
+   * No effect since ADR 0030, kept so that existing settings still load (default 50; must be
+   * positive): a table forwards at once when nothing is in flight, and the requests that arrive
+   * meanwhile go in the next batch, sent when the one in flight is answered.
+   */
   flushIntervalMs?: number;
-  /** Flush at this many waiting rows; also the largest multi-request batch (default 10,000). */
+  /** Rows of the largest batch made of several requests (default 10,000). */
   flushRowsMax?: number;
-  /** Flush at this many waiting bytes; also the largest multi-request batch (default 4 MiB). */
+  /** Bytes of the largest batch made of several requests (default 4 MiB). */
   flushBytesMax?: number;
   /** Bytes a table buffers (waiting plus in flight) before answering 429 (default 64 MiB). */
   bufferBytesMax?: number;
@@ -267,7 +271,6 @@ function parseJsonEvents(bytes: Uint8Array, ndjson: boolean): unknown[] {
  *   },
  *   tokens: { secret: "*" },
  *   producerId: "edge-1",
- *   flushIntervalMs: 1,
  *   forward: (batch) => Promise.resolve({ version: 7, rows: 2 }),
  * });
  * const res = await app.request("/v1/tables/events/events", {
@@ -325,7 +328,6 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       clock,
       timers,
       random,
-      flushIntervalMs: settings.flushIntervalMs,
       flushRowsMax: settings.flushRowsMax,
       flushBytesMax: settings.flushBytesMax,
       bufferBytesMax: settings.bufferBytesMax,
@@ -344,7 +346,6 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       grants,
     })),
   );
-  const retryAfterS = String(Math.max(1, Math.ceil(settings.flushIntervalMs / 1000)));
 
   const app = new Hono<Env>();
   app.use(requestId());
@@ -489,7 +490,8 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
             "Cannot buffer a request larger than the table's buffer",
           );
         }
-        c.header("Retry-After", retryAfterS);
+        // A batch in flight is answered within a commit: a second is plenty to find room again.
+        c.header("Retry-After", "1");
         return errorBody(
           c,
           429,

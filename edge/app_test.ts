@@ -72,15 +72,40 @@ Deno.test("healthz answers ok", async () => {
   app.close();
 });
 
-Deno.test("a request is answered after the commit with its version and rows", async () => {
-  const { app, runner, timers } = setup();
+Deno.test("a request reaching an idle edge is forwarded at once, without the flush timer", async () => {
+  const { app, runner, timers } = setup({ flushIntervalMs: 60_000 });
+  const startMs = timers.nowMs();
   const pending = post(app, "events", events(0, 3));
-  await until(() => app.stats("events")?.waitingRows === 3, "the request to be buffered");
-  assert.equal(runner.received.length, 0);
-  await timers.advance(50);
+  // Time does not move: the request must reach the runner without any timer firing.
+  await until(() => runner.received.length === 1, "the request to be forwarded");
   const res = await pending;
   assert.deepEqual(await res.json(), { version: 1, rows: 3 });
   assert.deepEqual(runner.rows("events").map((r) => r.id), [0n, 1n, 2n]);
+  assert.equal(timers.nowMs(), startMs);
+  assert.equal(timers.pending, 0, "no timer left behind");
+  app.close();
+});
+
+Deno.test("requests arriving while a forward is in flight are grouped into the next forward", async () => {
+  const { app, runner, timers } = setup();
+  const startMs = timers.nowMs();
+  let open!: () => void;
+  runner.gate = new Promise((resolve) => (open = resolve));
+  const a = post(app, "events", events(0, 2));
+  await until(() => runner.received.length === 1, "a in flight");
+  const b = post(app, "events", events(2, 3));
+  const c = post(app, "events", events(5, 1));
+  await until(() => app.stats("events")?.waitingRequests === 2, "b and c waiting");
+  assert.equal(runner.received.length, 1, "nothing else is sent while a is in flight");
+  runner.gate = undefined;
+  open();
+  assert.deepEqual(await (await a).json(), { version: 1, rows: 2 });
+  // b and c go together, sent as soon as a is answered, still without any timer.
+  assert.deepEqual(await (await b).json(), { version: 2, rows: 3 });
+  assert.deepEqual(await (await c).json(), { version: 2, rows: 1 });
+  assert.deepEqual(runner.commits.map((x) => [x.seq, x.table_.numRows]), [[1, 2], [2, 4]]);
+  assert.deepEqual(runner.rows("events").map((r) => Number(r.id)), [0, 1, 2, 3, 4, 5]);
+  assert.equal(timers.nowMs(), startMs);
   app.close();
 });
 
@@ -212,25 +237,21 @@ Deno.test("error codes", async (t) => {
 });
 
 Deno.test("unknown fields are dropped when the table says so", async () => {
-  const { app, runner, timers } = setup();
+  const { app, runner } = setup();
   const pending = post(app, "loose", '[{"id":1,"extra":{"deep":1}}]');
-  await until(() => app.stats("loose")?.waitingRows === 1, "buffering");
-  await timers.advance(50);
   assert.equal((await pending).status, 200);
   assert.deepEqual(Object.keys(runner.rows("loose")[0]!), ["id", "kind", "n"]);
   app.close();
 });
 
 Deno.test("a partition value no storage accepts is 422 before it joins a batch", async () => {
-  const { app, runner, timers } = setup({
+  const { app, runner } = setup({
     tables: { events: { schema, partitionColumns: ["kind"] } },
   });
   const bad = await post(app, "events", JSON.stringify([{ id: 1, kind: "x".repeat(300) }]));
   const body = await expectError(bad, 422, "schema_violation");
   assert.equal(body.field, "kind");
   const pending = post(app, "events", events(0, 2));
-  await until(() => app.stats("events")?.waitingRows === 2, "buffering");
-  await timers.advance(50);
   assert.equal((await pending).status, 200);
   assert.equal(runner.received.length, 1);
   app.close();
@@ -256,53 +277,52 @@ Deno.test("429 with Retry-After when the table's buffer is full", async () => {
   app.close();
 });
 
-Deno.test("flush by rows, by bytes and by interval", async (t) => {
-  await t.step("rows", async () => {
-    const { app, runner } = setup({ flushRowsMax: 5 });
-    const a = post(app, "events", events(0, 2));
-    await until(() => app.stats("events")?.waitingRows === 2, "buffering");
-    assert.equal(runner.received.length, 0);
-    const b = post(app, "events", events(2, 3)); // reaches 5 rows: flushes without any timer
-    assert.deepEqual(await (await a).json(), { version: 1, rows: 2 });
-    assert.deepEqual(await (await b).json(), { version: 1, rows: 3 });
-    assert.equal(runner.commits.length, 1);
+Deno.test("a batch keeps to flushRowsMax and flushBytesMax; a request never splits", async (t) => {
+  /** Holds `first` in flight, posts `rest` meanwhile, then lets everything through. */
+  async function behindOne(setupOverrides: Partial<EdgeDeps>, first: string, rest: string[]) {
+    const { app, runner, timers } = setup(setupOverrides);
+    let open!: () => void;
+    runner.gate = new Promise((resolve) => (open = resolve));
+    const pending = [post(app, "events", first)];
+    await until(() => runner.received.length === 1, "the first batch in flight");
+    for (const body of rest) {
+      pending.push(post(app, "events", body));
+      const waiting = pending.length - 1;
+      await until(() => app.stats("events")?.waitingRequests === waiting, "waiting");
+    }
+    runner.gate = undefined;
+    open();
+    const answers = [];
+    for (const r of pending) answers.push(await (await r).json());
+    assert.equal(timers.pending, 0);
     app.close();
+    return { answers, batches: runner.commits.map((c) => c.table_.numRows) };
+  }
+  await t.step("rows", async () => {
+    const { answers, batches } = await behindOne({ flushRowsMax: 5 }, events(0, 1), [
+      events(1, 2),
+      events(3, 3), // 5 rows with the 2 before: fits
+      events(6, 2), // would make 7: the batch after
+    ]);
+    assert.deepEqual(batches, [1, 5, 2]);
+    assert.deepEqual(answers.map((a) => [a.version, a.rows]), [[1, 1], [2, 2], [2, 3], [3, 2]]);
   });
   await t.step("bytes", async () => {
     // 1 event is 21 bytes of Arrow, 10 events 174 bytes.
-    const { app, runner } = setup({ flushBytesMax: 150 });
-    const a = post(app, "events", events(0, 1));
-    await until(() => app.stats("events")?.waitingRows === 1, "buffering");
-    assert.equal(runner.received.length, 0);
-    const b = post(app, "events", events(1, 10)); // 195 bytes waiting: flush, a alone, then b
-    assert.deepEqual(await (await a).json(), { version: 1, rows: 1 });
-    assert.deepEqual(await (await b).json(), { version: 2, rows: 10 });
-    app.close();
+    const { batches } = await behindOne({ flushBytesMax: 150 }, events(0, 1), [
+      events(1, 1),
+      events(2, 10), // 195 bytes with the one before: the next batch, alone (over the limit)
+      events(12, 1),
+    ]);
+    assert.deepEqual(batches, [1, 1, 10, 1]);
   });
-  await t.step("interval", async () => {
-    const { app, runner, timers } = setup();
-    const a = post(app, "events", events(0, 1));
-    await until(() => app.stats("events")?.waitingRows === 1, "buffering");
-    await timers.advance(49);
-    assert.equal(runner.received.length, 0);
-    await timers.advance(1);
-    assert.equal((await a).status, 200);
-    assert.equal(runner.received.length, 1);
-    app.close();
-  });
-  await t.step("a request never splits; a batch keeps to flushRowsMax", async () => {
-    const { app, runner, timers } = setup({ flushRowsMax: 4 });
-    const a = post(app, "events", events(0, 3));
-    await until(() => app.stats("events")?.waitingRows === 3, "buffering");
-    const b = post(app, "events", events(3, 3)); // 6 >= 4 rows: seals a, b waits
-    assert.equal((await a).status, 200);
-    await until(() => app.stats("events")?.waitingRows === 3, "b waiting");
-    await timers.advance(50);
-    assert.equal((await b).status, 200);
-    assert.deepEqual(runner.commits.map((c) => c.table_.numRows), [3, 3]);
-    const big = await post(app, "events", events(6, 9)); // larger than flushRowsMax: alone
-    assert.deepEqual(await big.json(), { version: 3, rows: 9 });
-    app.close();
+  await t.step("a request larger than flushRowsMax travels alone", async () => {
+    const { answers, batches } = await behindOne({ flushRowsMax: 4 }, events(0, 1), [
+      events(1, 9),
+      events(10, 3),
+    ]);
+    assert.deepEqual(batches, [1, 9, 3]);
+    assert.deepEqual(answers.map((a) => a.rows), [1, 9, 3]);
   });
 });
 

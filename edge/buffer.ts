@@ -3,23 +3,27 @@
  * few ordered, retry-safe batches for the runner.
  *
  * A request that passed validation is *submitted* as one entry (its Arrow record batches, rows and
- * bytes). Entries wait in a FIFO until a flush trigger fires: the oldest waiting entry is
- * `flushIntervalMs` old, or the waiting rows reach `flushRowsMax`, or the waiting bytes reach
- * `flushBytesMax`. A flush *seals* entries from the front of the FIFO into one batch, takes the next
- * sequence number, encodes the batch as one Arrow IPC stream and sends it. A request's events never
- * split across batches: a batch holds whole entries, up to `flushRowsMax` rows and `flushBytesMax`
- * bytes, except that a single entry larger than that travels alone. So every request is answered by
- * exactly one commit, after all its events are committed, with its own row count.
+ * bytes). Batching is natural (ADR 0030): when nothing is in flight for the table, the buffer
+ * *seals* what waits at once, takes the next sequence number, encodes the batch as one Arrow IPC
+ * stream and sends it, so a request that reaches an idle edge is forwarded without any timer. The
+ * requests that arrive while a batch is in flight wait in a FIFO and group into the next batch,
+ * sealed the moment the batch in flight is answered. The busier the runner, the longer a batch is
+ * in flight and the larger the next one: no timer sets the pace, the commit does. A batch holds
+ * whole entries, up to `flushRowsMax` rows and `flushBytesMax` bytes, except that a single entry
+ * larger than that travels alone; what does not fit waits for the batch after. A request's events
+ * never split across batches, so every request is answered by exactly one commit, after all its
+ * events are committed, with its own row count.
  *
  * ```
- *            submit                      trigger (age / rows / bytes)
- *   idle ───────────────▶ waiting ─────────────────────────────────────▶ in flight ──┐
- *    ▲                      ▲  │ deadline: entry removed, 503 (not written)   │  ▲    │ transient
- *    │                      │  ▼                                             │  └────┘ error: backoff,
- *    │                      └──── FIFO keeps filling while a batch is in flight │      same seq, same bytes
- *    │                                                                           │
- *    └──────── commit: every live entry of the batch gets 200 {version, rows} ◀──┤
- *              (then the next batch is sealed if a trigger already fired)       │
+ *            submit, nothing in flight: seal at once
+ *   idle ───────────────────────────────────────────────────────────────▶ in flight ──┐
+ *    ▲                                                                      │  ▲    │ transient
+ *    │         submit while in flight                                       │  └────┘ error: backoff,
+ *    │       ─────────────────────────▶ waiting (FIFO)                      │      same seq, same bytes
+ *    │                                   │ deadline: entry removed, 503 (not written)
+ *    │                                   │                                   │
+ *    └──── commit: every live entry of the batch gets 200 {version, rows} ◀─┤
+ *          then, if entries wait, the next batch is sealed and sent at once │
  *                                     definitive 4xx rejection: entries get 502 ◀┘
  * ```
  *
@@ -83,15 +87,13 @@ export interface TableBufferOptions {
   forward: ForwardBatch;
   /** Time source for deadlines. */
   clock: EdgeClock;
-  /** Timers for flushes, deadlines, attempt timeouts and backoff. */
+  /** Timers for deadlines, attempt timeouts and backoff. */
   timers: EdgeTimers;
   /** Random source in [0, 1) for backoff jitter. */
   random: () => number;
-  /** Age of the oldest waiting entry that triggers a flush. */
-  flushIntervalMs: number;
-  /** Waiting rows that trigger a flush, and the largest batch made of several requests. */
+  /** Rows of the largest batch made of several requests. */
   flushRowsMax: number;
-  /** Waiting bytes that trigger a flush, and the largest batch made of several requests. */
+  /** Bytes of the largest batch made of several requests. */
   flushBytesMax: number;
   /** Waiting plus in-flight bytes above which new requests are refused. */
   bufferBytesMax: number;
@@ -185,14 +187,13 @@ function failureWay(e: ForwardError): string {
  * const buffer = createTableBuffer({
  *   table: "t", producerId: "edge-1", schema, clock: timers, timers, random: () => 0.5,
  *   forward: (batch) => { seen.push(batch.seq); return Promise.resolve({ version: 1, rows: 2 }); },
- *   flushIntervalMs: 50, flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
+ *   flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
  *   attemptTimeoutMs: 1000, retryDelayBaseMs: 10, retryDelayMaxMs: 1000, batchAttemptsMax: 10,
  *   seqStart: 100,
  * });
  * const rows = arrow.tableFromArrays({ n: Int32Array.of(1, 2) }).batches;
  * const result = buffer.submit(rows, 8, 5000);
- * if (!result.accepted) throw new Error("refused");
- * await timers.advance(50);
+ * if (!result.accepted) throw new Error("refused"); // nothing in flight: forwarded at once
  * const outcome = await result.outcome;
  * if (outcome.status !== "committed" || outcome.rows !== 2 || seen[0] !== 100) throw new Error();
  * ```
@@ -203,8 +204,6 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
   let waitingRows = 0;
   let waitingBytes = 0;
   let inFlight: Batch | undefined;
-  let flushTimer: unknown;
-  let flushDue = false;
   let nextSeq = o.seqStart;
   let producerId = o.producerId;
   let failuresInRow = 0;
@@ -220,15 +219,6 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     entry.resolve(outcome);
   };
 
-  const armFlushTimer = () => {
-    if (flushTimer !== undefined || flushDue || waiting.length === 0) return;
-    flushTimer = o.timers.setTimeout(() => {
-      flushTimer = undefined;
-      flushDue = true;
-      maybeSend();
-    }, o.flushIntervalMs);
-  };
-
   const onDeadline = (entry: Entry) => {
     if (entry.settled) return;
     if (!entry.sealed) {
@@ -237,11 +227,6 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
         waiting.splice(k, 1);
         waitingRows -= entry.rows;
         waitingBytes -= entry.bytes;
-      }
-      if (waiting.length === 0 && flushTimer !== undefined) {
-        o.timers.clearTimeout(flushTimer);
-        flushTimer = undefined;
-        flushDue = false;
       }
       settle(entry, { status: "timeout", written: "no" });
     } else {
@@ -272,19 +257,13 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     return { producerId, seq: nextSeq++, entries, rows, bytes, body, attempts: 0 };
   };
 
+  /** Seals and sends what waits, unless a batch is in flight (its answer calls this again). */
   const maybeSend = () => {
     if (closed || inFlight !== undefined || waiting.length === 0) return;
-    if (!(flushDue || waitingRows >= o.flushRowsMax || waitingBytes >= o.flushBytesMax)) return;
-    if (flushTimer !== undefined) {
-      o.timers.clearTimeout(flushTimer);
-      flushTimer = undefined;
-    }
-    flushDue = false;
     const batch = seal();
     inFlight = batch;
-    // Entries left behind keep their place; they flush at the latest one interval from now, or
-    // right after this commit when a trigger fires meanwhile.
-    armFlushTimer();
+    // Entries left behind (over flushRowsMax or flushBytesMax) keep their place and go in the
+    // batch sealed when this one is answered.
     void send(batch);
   };
 
@@ -421,7 +400,6 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
       waiting.push(entry);
       waitingRows += rows;
       waitingBytes += bytes;
-      armFlushTimer();
       maybeSend();
       return { accepted: true, outcome };
     },
@@ -442,8 +420,6 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     close() {
       if (closed) return;
       closed = true;
-      if (flushTimer !== undefined) o.timers.clearTimeout(flushTimer);
-      flushTimer = undefined;
       for (const s of sleeps) {
         o.timers.clearTimeout(s.handle);
         s.wake();

@@ -17,11 +17,15 @@ export interface EdgeInput {
   port?: number;
   /** Interface the edge listens on (default `0.0.0.0`). */
   hostname?: string;
-  /** Flush a table's buffer when its oldest request is this old (default 50). */
+  /**
+   * No effect since ADR 0030 (accepted so that existing configs load; default 50): a table's
+   * buffer forwards at once when nothing is in flight, and what arrives meanwhile goes in the next
+   * batch, sent when the one in flight is answered.
+   */
   flushIntervalMs?: number;
-  /** Flush at this many waiting rows (default 10,000). */
+  /** Rows of the largest batch made of several requests (default 10,000). */
   flushRowsMax?: number;
-  /** Flush at this many waiting bytes (default 4 MiB). */
+  /** Bytes of the largest batch made of several requests (default 4 MiB). */
   flushBytesMax?: number;
   /** Bytes a table buffers before answering 429 (default 64 MiB). */
   bufferBytesMax?: number;
