@@ -49,6 +49,7 @@ import {
   tableNamesOf,
 } from "../config/shared_sections.ts";
 import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.ts";
+import { COMMITS_PER_SECOND_MAX_SCHEMA } from "./runner/commit_ceiling.ts";
 import { RUNNER_LIMITS_SECTION } from "./runner/runner.ts";
 import type { Plugin } from "../plugins/types.ts";
 
@@ -103,6 +104,8 @@ export interface TableConfig {
   dynamodb?: DynamoDbInput;
   /** The runner's maintenance schedule of the table (validated; defaults are the scheduler's). */
   maintenance?: MaintenanceInput;
+  /** Ceiling on the table's commits per second, when the config sets one (default the runner's). */
+  commitsPerSecondMax?: number;
 }
 
 /** Runner settings after validation, defaults filled in. */
@@ -221,6 +224,12 @@ function checkTable(
   }
   const dynamodb = checkDynamoDb(v.dynamodb, commitProtocol, uri, `${at}.dynamodb`, issues);
   const maintenance = checkMaintenance(v.maintenance, `${at}.maintenance`, issues);
+  const commitsPerSecondMax = v.commitsPerSecondMax === undefined ? undefined : checkSection(
+    COMMITS_PER_SECOND_MAX_SCHEMA,
+    v.commitsPerSecondMax,
+    `${at}.commitsPerSecondMax`,
+    issues,
+  );
   if (schema === undefined || unknownFields === undefined || issues.length > before) {
     return undefined;
   }
@@ -237,6 +246,7 @@ function checkTable(
     commitProtocolConfigured: v.commitProtocol !== undefined,
     ...(dynamodb === undefined ? {} : { dynamodb }),
     maintenance,
+    ...(commitsPerSecondMax === undefined ? {} : { commitsPerSecondMax }),
   };
 }
 

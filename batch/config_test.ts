@@ -697,3 +697,19 @@ Deno.test("validateConfig names every bad maintenance setting", () => {
   assert.deepEqual(ok.tables[0]!.maintenance, {});
   assert.equal(ok.runner.maintenance, true);
 });
+
+Deno.test("validateConfig reads a table's commitsPerSecondMax and refuses a bad one", () => {
+  const config = validateConfig({
+    tables: [
+      { name: "t", uri: "/t", schema: { x: "long" }, commitsPerSecondMax: 5 },
+      { name: "u", uri: "/u", schema: { x: "long" } },
+    ],
+  });
+  assert.equal(config.tables[0]!.commitsPerSecondMax, 5);
+  assert.equal(config.tables[1]!.commitsPerSecondMax, undefined, "the runner's default applies");
+  refused(
+    (c) => (c.tables[0]!.commitsPerSecondMax = 0),
+    "tables[0].commitsPerSecondMax: expected an integer from 1 to 1000, got 0",
+  );
+  refused((c) => (c.tables[0]!.commitsPerSecondMax = 2.5), /^tables\[0\]\.commitsPerSecondMax: /);
+});

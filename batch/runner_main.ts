@@ -205,7 +205,9 @@ export async function startRunner(
       t,
       options.clock === undefined ? {} : { clock: options.clock },
     );
-    tables[t.name] = opened.table;
+    tables[t.name] = t.commitsPerSecondMax === undefined
+      ? opened.table
+      : { ...opened.table, commitsPerSecondMax: t.commitsPerSecondMax };
     if (opened.created) created.push(t.name);
     first ??= {
       table: { name: t.name, uri: t.uri },

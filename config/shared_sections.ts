@@ -60,6 +60,7 @@ export const TABLE_KEYS: readonly string[] = [
   "commitProtocol",
   "dynamodb",
   "maintenance",
+  "commitsPerSecondMax",
 ];
 
 /** The keys of the `runner` section. */

@@ -52,6 +52,8 @@ export interface CommitterTable {
   storage: ObjectStorage;
   /** Passed to every `commitActions` call. */
   commitOptions?: RunnerCommitOptions;
+  /** Ceiling on the table's commits per second (ADR 0031); default 20. */
+  commitsPerSecondMax?: number;
 }
 
 /** One batch to commit. */

@@ -5,7 +5,11 @@
  * queue. When the loop is idle it takes a group from the head of the queue (at most
  * `groupBatchesMax` batches, `groupRowsMax` rows and `groupBytesMax` bytes, always at least one),
  * so every batch that arrived while a commit was in flight goes into the next commit together
- * (group commit). For a group it:
+ * (group commit). An idle table commits a lone batch at once; no timer sets the pace. Only the
+ * table's ceiling on commits per second (`commit_ceiling.ts`, ADR 0031) may hold a group back: a
+ * group that would start less than `1000 / commitsPerSecondMax` ms after the previous one waits
+ * for its slot, and the batches that arrive meanwhile join it (never refused for the ceiling).
+ * For a group it:
  *
  * 1. answers the batches whose `(producer, seq)` is already committed as duplicates (nothing is
  *    written for them);
@@ -20,7 +24,7 @@
  *
  * ```
  *  submit ─▶ queue (≤ queueBatchesMax, ≤ queueBytesMax; full: 429)
- *              │ loop idle
+ *              │ loop idle, then the ceiling's slot (≤ 1000 / commitsPerSecondMax ms)
  *              ▼
  *  take group ─▶ drop committed seqs (answer duplicate) ─▶ writeFiles ∥ ─▶ beforeCommit
  *     ▲                                                                         │
@@ -38,6 +42,7 @@
  * The committer is three named parts, each a module with its own tests:
  *
  * * `group_queue.ts`: the bounded queue and how a group is taken from it;
+ * * `commit_ceiling.ts`: how long a group waits for the table's commits-per-second ceiling;
  * * `producer_sequences.ts`: the sequence rules and what the committer remembers of its commits;
  * * `commit_group.ts`: steps 1 to 5 of one group up to its answers.
  *
@@ -66,6 +71,7 @@ import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
 import type { Logger, WriteContext } from "../../plugins/types.ts";
+import { COMMITS_PER_SECOND_MAX_DEFAULT, createCommitCeiling } from "./commit_ceiling.ts";
 import {
   type BatchEntry,
   type BatchOutcome,
@@ -125,8 +131,22 @@ export const COMMITTER_LIMITS_DEFAULT: Readonly<CommitterLimits> = Object.freeze
   recentSeqsMax: 32,
 });
 
+/** `setTimeout` / `clearTimeout`, injectable for tests (the committer's wait for its ceiling). */
+export interface CommitterTimers {
+  /** Call `fn` after `delayMs`; returns a handle for `clearTimeout`. */
+  setTimeout(fn: () => void, delayMs: number): unknown;
+  /** Cancel a timer; an unknown or fired handle is ignored. */
+  clearTimeout(handle: unknown): void;
+}
+
+const systemTimers: CommitterTimers = {
+  setTimeout: (fn, delayMs) => setTimeout(fn, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+};
+
 /** Dependencies of {@linkcode createCommitter}. */
 export interface CommitterDeps {
+  /** The table; `commitsPerSecondMax` defaults to {@linkcode COMMITS_PER_SECOND_MAX_DEFAULT}. */
   table: CommitterTable;
   /** A frozen registry with at least one `writeFiles` handler. */
   registry: PluginRegistry;
@@ -136,6 +156,8 @@ export interface CommitterDeps {
   metrics: RunnerMetrics;
   /** Aborts plugin hooks when the runner shuts down. */
   signal: AbortSignal;
+  /** Timers of the wait for the ceiling; default the runtime's (tests pass fakes with `clock`). */
+  timers?: CommitterTimers;
 }
 
 /** What the committer of a table is doing. */
@@ -221,6 +243,8 @@ export function createCommitter(deps: CommitterDeps): Committer {
   }));
   const pending = new Map<string, Promise<BatchOutcome>>();
   const sequences = createProducerSequences(limits);
+  const ceiling = createCommitCeiling(table.commitsPerSecondMax ?? COMMITS_PER_SECOND_MAX_DEFAULT);
+  const timers = deps.timers ?? systemTimers;
   let current: Snapshot | undefined;
   let loading: Promise<Snapshot> | undefined;
   let running: Promise<void> | undefined;
@@ -329,6 +353,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
     // The loop only ever runs once at a time (`running`), so groups commit one after the other.
     await Promise.resolve();
     while (queue.length > 0) {
+      await waitForCeiling();
       const group = queue.takeGroup();
       metrics.bufferDepth.set(labels, queue.length);
       inFlight = group.length;
@@ -350,6 +375,20 @@ export function createCommitter(deps: CommitterDeps): Committer {
         inFlight = 0;
       }
     }
+  }
+
+  /**
+   * Wait for the ceiling's slot, at most once per group: a clock that stepped back then delays a
+   * group by one spacing at most, never indefinitely. The group is taken after the wait, so the
+   * batches that arrived meanwhile join it.
+   */
+  async function waitForCeiling(): Promise<void> {
+    const delayMs = ceiling.delayMs(clock.nowMs());
+    if (delayMs > 0) {
+      metrics.ceilingWaits.inc(labels);
+      await new Promise<void>((resolve) => timers.setTimeout(resolve, delayMs));
+    }
+    ceiling.record(clock.nowMs());
   }
 
   async function commitWaiting(group: readonly Waiting[]): Promise<void> {

@@ -48,9 +48,15 @@ export {
   type CommitterLimits,
   type CommitterStats,
   type CommitterTable,
+  type CommitterTimers,
   createCommitter,
   type RunnerCommitOptions,
 } from "./committer.ts";
+export {
+  type CommitCeiling,
+  COMMITS_PER_SECOND_MAX_DEFAULT,
+  createCommitCeiling,
+} from "./commit_ceiling.ts";
 export { createRunnerMetrics, GROUP_SIZE_BUCKETS, type RunnerMetrics } from "./runner_metrics.ts";
 export {
   type Counter,

@@ -89,6 +89,11 @@ export interface RunnerTable {
   uri: string;
   /** Passed through to every `commitActions` call (commit protocol, `maxAttempts`). */
   commitOptions?: RunnerCommitOptions;
+  /**
+   * Ceiling on the table's commits per second (default `COMMITS_PER_SECOND_MAX_DEFAULT`, 20):
+   * a group that would start sooner waits, and what arrives meanwhile joins it (ADR 0031).
+   */
+  commitsPerSecondMax?: number;
 }
 
 /** Limits of the runner: the intake's plus each committer's. */
@@ -267,9 +272,19 @@ export function createRunner(deps: RunnerDeps): Runner {
   if (tableEntries.length === 0) throw new TypeError("Cannot create the runner: no tables");
   const committers = new Map<string, Committer>();
   for (const [name, t] of tableEntries) {
-    const table = t.commitOptions === undefined
-      ? { name, uri: t.uri, storage: t.storage }
-      : { name, uri: t.uri, storage: t.storage, commitOptions: t.commitOptions };
+    const ceiling = t.commitsPerSecondMax;
+    if (ceiling !== undefined && !(Number.isFinite(ceiling) && ceiling > 0)) {
+      throw new RangeError(
+        `Cannot create the runner: commitsPerSecondMax of table ${name} must be a positive number, got ${ceiling}`,
+      );
+    }
+    const table = {
+      name,
+      uri: t.uri,
+      storage: t.storage,
+      ...(t.commitOptions === undefined ? {} : { commitOptions: t.commitOptions }),
+      ...(ceiling === undefined ? {} : { commitsPerSecondMax: ceiling }),
+    };
     committers.set(
       name,
       createCommitter({ table, registry, clock, logger, limits, metrics, signal: shutdown.signal }),

@@ -18,6 +18,7 @@
  * | `lakestrike_runner_buffer_depth{table}` | gauge | batches waiting for the next commit |
  * | `lakestrike_runner_table_version{table}` | gauge | version of the runner's in-memory snapshot |
  * | `lakestrike_runner_after_commit_skipped_total{table}` | counter | afterCommit runs skipped because `afterCommitPendingMax` runs were waiting |
+ * | `lakestrike_runner_ceiling_waits_total{table}` | counter | groups that waited for the table's commits-per-second ceiling |
  *
  * @module
  */
@@ -50,6 +51,7 @@ export interface RunnerMetrics {
   readonly bufferDepth: Gauge;
   readonly tableVersion: Gauge;
   readonly afterCommitSkipped: Counter;
+  readonly ceilingWaits: Counter;
 }
 
 /**
@@ -102,6 +104,10 @@ export function createRunnerMetrics(
     afterCommitSkipped: registry.counter(
       `${p}after_commit_skipped_total`,
       "afterCommit runs skipped because too many were waiting.",
+    ),
+    ceilingWaits: registry.counter(
+      `${p}ceiling_waits_total`,
+      "Groups that waited for the table's commits-per-second ceiling.",
     ),
   };
 }
