@@ -184,6 +184,7 @@ export async function applyCompaction(
     snapshot: Snapshot,
     all: CompactionBin[],
     signal: AbortSignal | undefined,
+    storageClock?: Clock,
   ): Promise<ApplyCompactionResult> => {
     const bins = all.slice(0, options.binsPerRunMax ?? all.length);
     const compaction = await compactTable(storage, snapshot, {
@@ -205,6 +206,7 @@ export async function applyCompaction(
       ...(signal ? { signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(table.protocol ? { commitProtocol: table.protocol } : {}),
+      storageClock,
     });
     return { status: "done", compaction, binsDeferred: all.length - bins.length };
   };
@@ -220,15 +222,15 @@ export async function applyCompaction(
     };
   }
   if (dryRun) return await run(latest, first, options.signal);
-  return await runExclusive(storage, "compact", async (leaseSignal) => {
+  return await runExclusive(storage, "compact", async (leaseSignal, storageClock) => {
     const signal = bothSignals(options.signal, leaseSignal);
     // Reload under the lease: another compaction may have committed since.
     const current = await loadSnapshot(storage, protocolOptionOf(table));
-    const result = await run(current, await plan(current, signal), signal);
+    const result = await run(current, await plan(current, signal), signal, storageClock);
     if (result.compaction.versions.length > 0) {
       // Compaction commits bypass the runner's afterCommit: take a due checkpoint here.
       await maybeCheckpoint(storage, result.compaction.snapshot, { clock });
     }
     return result;
-  });
+  }, clock);
 }

@@ -123,8 +123,12 @@ export async function applyVacuum(
   const dryRun = options.dryRun ?? false;
   const storage = table.storage;
   const pluginTable = pluginTableOf(table);
-  const job = async (signal: AbortSignal | undefined): Promise<ApplyVacuumResult> => {
+  const job = async (
+    signal: AbortSignal | undefined,
+    storageClock?: Clock,
+  ): Promise<ApplyVacuumResult> => {
     const signalOption = signal ? { signal } : {};
+    const storageNow = storageClock === undefined ? {} : { storageClock };
     let snapshot = await loadSnapshot(storage, protocolOptionOf(table));
     const out: Partial<ApplyVacuumResult> = {};
     const wantsRetention = (options.dataRetention ?? true) &&
@@ -138,6 +142,7 @@ export async function applyVacuum(
       } else {
         const applied = await applyDataRetention(storage, snapshot, registry, {
           clock,
+          ...storageNow,
           dryRun,
           table: pluginTable,
           logger,
@@ -157,6 +162,7 @@ export async function applyVacuum(
       mode: options.mode ?? "full",
       dryRun,
       clock,
+      ...storageNow,
       table: pluginTable,
       logger,
       ...signalOption,
@@ -178,8 +184,14 @@ export async function applyVacuum(
   };
   // A dry run changes nothing, so it needs no lease.
   if (dryRun) return await job(options.signal);
-  return await runExclusive(storage, "vacuum", (leaseSignal) =>
-    job(
-      options.signal === undefined ? leaseSignal : AbortSignal.any([options.signal, leaseSignal]),
-    ));
+  return await runExclusive(
+    storage,
+    "vacuum",
+    (leaseSignal, storageClock) =>
+      job(
+        options.signal === undefined ? leaseSignal : AbortSignal.any([options.signal, leaseSignal]),
+        storageClock,
+      ),
+    clock,
+  );
 }

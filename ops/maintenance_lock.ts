@@ -11,6 +11,7 @@
  */
 import { LakestrikeError } from "../core/errors.ts";
 import { createStorageLock, withMaintenanceLock } from "../core/lock/mod.ts";
+import { type Clock, systemClock } from "../core/clock.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 
 /** Another job of the same kind holds the table's maintenance lock (nothing was done). */
@@ -38,12 +39,14 @@ export const MAINTENANCE_LEASE_MS = 60_000;
 
 /**
  * Run `job` holding the table's maintenance lock, or fail with a clear error when another job holds
- * it. `job` gets a signal that aborts if the lease is lost.
+ * it. `job` gets a signal that aborts if the lease is lost, and the storage's clock as seen from
+ * `clock` ({@linkcode storageClockOf}; `undefined` when the lease cannot be listed).
  */
 export async function runExclusive<T>(
   storage: ObjectStorage,
   operation: "compact" | "vacuum",
-  job: (signal: AbortSignal) => Promise<T>,
+  job: (signal: AbortSignal, storageClock: Clock | undefined) => Promise<T>,
+  clock: Clock = systemClock,
 ): Promise<T> {
   const path = maintenanceLockPath(operation);
   const lock = createStorageLock(storage, path);
@@ -52,8 +55,42 @@ export async function runExclusive<T>(
     lock,
     owner,
     MAINTENANCE_LEASE_MS,
-    (signal) => job(signal),
+    async (signal) => job(signal, await storageClockOf(storage, path, clock)),
   );
   if (!result.acquired) throw new MaintenanceLockHeldError(operation, storage.location, path);
   return result.value;
 }
+
+/**
+ * The storage's own clock, as an offset from `clock`: the modification time of the newest lease
+ * record under `lockPath` (just written by the caller) against `clock`'s now. `undefined` when the
+ * records cannot be listed.
+ *
+ * Tombstones are stamped with the writer's clock and vacuum judges them by its own (Delta
+ * PROTOCOL): a host whose clock is behind makes what it removes look old, one whose clock is ahead
+ * deletes early. Maintenance takes the later of its clock and this one for the removes it commits,
+ * and the earlier for the horizon vacuum deletes before (ADR 0035). Clocks within
+ * {@linkcode CLOCK_SKEW_TOLERANCE_MS} of each other are taken to agree (S3 gives whole seconds,
+ * file systems coarse times, and the listing takes time).
+ */
+export async function storageClockOf(
+  storage: ObjectStorage,
+  lockPath: string,
+  clock: Clock = systemClock,
+): Promise<Clock | undefined> {
+  let newest: number;
+  try {
+    const records = await storage.list(`${lockPath}/`);
+    newest = Math.max(...records.map((r) => r.lastModifiedMs));
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(newest)) return undefined;
+  const offsetMs = newest - clock.nowMs();
+  // Within the tolerance the clocks agree: whole-second and coarse file times, the list's delay.
+  if (Math.abs(offsetMs) < CLOCK_SKEW_TOLERANCE_MS) return clock;
+  return { nowMs: () => clock.nowMs() + offsetMs };
+}
+
+/** Difference between this host's clock and the storage's below which they are taken to agree. */
+export const CLOCK_SKEW_TOLERANCE_MS = 2_000;

@@ -28,6 +28,7 @@ import { LakestrikeError } from "../../core/errors.ts";
 import type { Action, Add, Remove } from "../../core/log/actions.ts";
 import { commitActions, type CommitDraft, type CommitResult } from "../../core/log/commit.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
+import { tombstoneTimestampMs } from "../../core/log/tombstone_time.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { fileKey, type PartitionFilter } from "./check_compaction_plan.ts";
@@ -74,6 +75,13 @@ export interface CommitRewrittenBinsOptions {
   commitAttemptsMax?: number | undefined;
   /** How commit files are created; default put-if-absent on the storage. */
   commitProtocol?: CommitProtocol | undefined;
+  /**
+   * A table time read earlier (the timestamp of the snapshot the run planned on): no
+   * `deletionTimestamp` is earlier (see `core/log/tombstone_time.ts`).
+   */
+  notBeforeMs?: number | undefined;
+  /** The storage's clock: no `deletionTimestamp` is earlier than its now. */
+  storageClock?: Clock | undefined;
 }
 
 /** What {@linkcode commitRewrittenBins} did. */
@@ -146,7 +154,12 @@ export async function commitRewrittenBins(
       done = done.filter((r) => !gone.includes(r));
     }
     if (done.length === 0) return { snapshot: current, committed: [], dropped };
-    const now = clock.nowMs();
+    // Never earlier than the table's own time: a clock behind must not age the tombstones.
+    const now = tombstoneTimestampMs(
+      clock,
+      current,
+      Math.max(options.notBeforeMs ?? 0, options.storageClock?.nowMs() ?? 0),
+    );
     const actions: Action[] = [];
     for (const r of done) {
       for (const add of r.adds) actions.push({ add });

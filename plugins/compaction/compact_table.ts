@@ -131,6 +131,11 @@ export interface CompactTableOptions {
   onProgress?: (progress: CompactionProgress) => void;
   /** How commit files are created; default put-if-absent on `storage`. */
   commitProtocol?: CommitProtocol;
+  /**
+   * The storage's clock (`ops` reads it from the lease): no `deletionTimestamp` is earlier than its
+   * now, whatever `clock` says (see `core/log/tombstone_time.ts`).
+   */
+  storageClock?: Clock | undefined;
 }
 
 /** What a compaction did (for a dry run: what it would rewrite). */
@@ -339,6 +344,8 @@ export async function compactTable(
       conflictRetriesMax: options.conflictRetriesMax,
       commitAttemptsMax: options.commitAttemptsMax,
       commitProtocol: options.commitProtocol,
+      notBeforeMs: snapshot.timestampMs,
+      storageClock: options.storageClock,
     });
     current = committed.snapshot;
     metrics.numBinsDroppedByConflict += committed.dropped.length;

@@ -14,6 +14,7 @@ import { LakestrikeError, UnsupportedFeatureError } from "../../core/errors.ts";
 import type { Add, Remove } from "../../core/log/actions.ts";
 import { commitActions } from "../../core/log/commit.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
+import { tombstoneTimestampMs } from "../../core/log/tombstone_time.ts";
 import { assertWriteSupported } from "../../core/snapshot/protocol.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
@@ -25,6 +26,11 @@ import type { Logger, Plugin, VacuumContext } from "../types.ts";
 export interface ApplyDataRetentionOptions {
   /** Source of "now" (hooks and `deletionTimestamp`); default the system clock. */
   clock?: Clock;
+  /**
+   * The storage's clock (`ops` reads it from the lease): no `deletionTimestamp` is earlier than its
+   * now, whatever `clock` says (see `core/log/tombstone_time.ts`).
+   */
+  storageClock?: Clock | undefined;
   /** Plan only, commit nothing; default false. */
   dryRun?: boolean;
   /** The table as plugins see it; default from `storage.location`. */
@@ -141,7 +147,8 @@ export async function applyDataRetention(
     if (owned) await registry.dispose();
   }
   if (files.length === 0 || options.dryRun) return { files, snapshot };
-  const nowMs = clock.nowMs();
+  // Never earlier than the table's own time: a clock behind must not age the tombstones.
+  const nowMs = tombstoneTimestampMs(clock, snapshot, options.storageClock?.nowMs());
   const result = await commitActions(storage, snapshot, {
     operation: "DELETE",
     operationParameters: { predicate: JSON.stringify(["data retention"]) },

@@ -108,6 +108,11 @@ export interface VacuumOptions {
   dryRun?: boolean;
   /** Source of "now"; default the system clock. */
   clock?: Clock;
+  /**
+   * The storage's clock (`ops` reads it from the lease): "now" is never later than its now, so a
+   * host whose clock is ahead cannot delete early (see `core/log/tombstone_time.ts`).
+   */
+  storageClock?: Clock | undefined;
   /** A frozen registry whose `retentionHorizon` and `filterVacuumCandidates` hooks run. */
   plugins?: PluginRegistry;
   /** The table as plugins see it; default name and uri from `storage.location`. */
@@ -536,7 +541,8 @@ export async function vacuumTable(
   assertVacuumSupported(latest.protocol);
   const { retentionMs, tableRetentionMs } = retentionOf(latest, options);
 
-  const nowMs = clock.nowMs();
+  // The earlier of this host's clock and the storage's: a clock ahead must not age the files.
+  const nowMs = Math.min(clock.nowMs(), options.storageClock?.nowMs() ?? Infinity);
   const signal = options.signal ?? new AbortController().signal;
   const ctx: VacuumContext = {
     table: tableOf(storage, options),
