@@ -179,7 +179,11 @@ export async function applyVacuum(
     if (!options.logs) return result;
     signal?.throwIfAborted();
     const latest = await loadSnapshot(storage, protocolOptionOf(table));
-    result.logs = await cleanupExpiredLogs(storage, latest, { dryRun, clock });
+    // Like vacuum's horizon: the earlier of this host's clock and the storage's (ADR 0035).
+    const logClock = storageClock === undefined
+      ? clock
+      : { nowMs: () => Math.min(clock.nowMs(), storageClock.nowMs()) };
+    result.logs = await cleanupExpiredLogs(storage, latest, { dryRun, clock: logClock });
     return result;
   };
   // A dry run changes nothing, so it needs no lease.
