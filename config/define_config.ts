@@ -90,7 +90,7 @@ export interface TableInput {
   /** The runner's maintenance schedule for this table (compaction on, vacuum off by default). */
   maintenance?: MaintenanceInput;
   /**
-   * Ceiling on the table's commits per second, an integer from 1 to 1,000 (default 20): the runner
+   * Ceiling on the table's commits per second, an integer from 1 to 1,000 (default 25): the runner
    * commits at once when idle and groups what arrives during a commit; at the ceiling, batches
    * wait (at most `1000 / commitsPerSecondMax` ms) and join the next commit, never refused. Every
    * commit is a log version readers list and replay: see ADR 0031 before raising it.

@@ -102,9 +102,9 @@ export interface EdgeDeps {
   /** Random source for backoff jitter (default `Math.random`). */
   random?: () => number;
   /**
-   * No effect since ADR 0030, kept so that existing settings still load (default 50; must be
-   * positive): a table forwards at once when nothing is in flight, and the requests that arrive
-   * meanwhile go in the next batch, sent when the one in flight is answered.
+   * The longest a request is held when the runner says its table's next commit cannot start
+   * sooner (default 50). Otherwise nothing waits for a timer: a table forwards at once when
+   * nothing is in flight, and what arrives meanwhile goes in the next batch (ADR 0030, 0031).
    */
   flushIntervalMs?: number;
   /** Rows of the largest batch made of several requests (default 10,000). */
@@ -328,6 +328,7 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       clock,
       timers,
       random,
+      flushIntervalMs: settings.flushIntervalMs,
       flushRowsMax: settings.flushRowsMax,
       flushBytesMax: settings.flushBytesMax,
       bufferBytesMax: settings.bufferBytesMax,

@@ -94,6 +94,7 @@ Deno.test("requests arriving while a forward is in flight are grouped into the n
   const a = post(app, "events", events(0, 2));
   await until(() => runner.received.length === 1, "a in flight");
   const b = post(app, "events", events(2, 3));
+  await until(() => app.stats("events")?.waitingRequests === 1, "b waiting");
   const c = post(app, "events", events(5, 1));
   await until(() => app.stats("events")?.waitingRequests === 2, "b and c waiting");
   assert.equal(runner.received.length, 1, "nothing else is sent while a is in flight");
@@ -275,6 +276,58 @@ Deno.test("429 with Retry-After when the table's buffer is full", async () => {
   assert.equal(again.status, 200);
   assert.equal(timers.pending, 0);
   app.close();
+});
+
+Deno.test("the runner's pace holds the next batch; flushIntervalMs and the size limits end a hold", async (t) => {
+  await t.step("held until the runner's next commit, grouped in one batch", async () => {
+    const { app, runner, timers } = setup({ flushIntervalMs: 100 });
+    runner.nextCommitInMs = 30;
+    assert.equal((await post(app, "events", events(0, 1))).status, 200);
+    // The answer said: no commit for 30 ms. What arrives meanwhile waits here and goes together.
+    const b = post(app, "events", events(1, 2));
+    await until(() => app.stats("events")?.waitingRequests === 1, "b held");
+    await timers.advance(10);
+    const c = post(app, "events", events(3, 1));
+    await until(() => app.stats("events")?.waitingRequests === 2, "c held");
+    await timers.advance(19);
+    assert.equal(runner.received.length, 1, "nothing sent before the runner's next commit");
+    await timers.advance(1);
+    assert.deepEqual(await (await b).json(), { version: 2, rows: 2 });
+    assert.deepEqual(await (await c).json(), { version: 2, rows: 1 });
+    assert.deepEqual(runner.commits.map((x) => x.table_.numRows), [1, 3]);
+    // Once the pause is over, a request reaching the idle edge goes at once.
+    runner.nextCommitInMs = undefined;
+    await timers.advance(30);
+    const d = post(app, "events", events(4, 1));
+    await until(() => runner.received.length === 3, "d sent without a timer");
+    assert.equal((await d).status, 200);
+    assert.equal(timers.pending, 0);
+    app.close();
+  });
+  await t.step("never longer than flushIntervalMs", async () => {
+    const { app, runner, timers } = setup({ flushIntervalMs: 20 });
+    runner.nextCommitInMs = 500;
+    assert.equal((await post(app, "events", events(0, 1))).status, 200);
+    const b = post(app, "events", events(1, 1));
+    await until(() => app.stats("events")?.waitingRequests === 1, "b held");
+    await timers.advance(19);
+    assert.equal(runner.received.length, 1);
+    await timers.advance(1);
+    assert.equal((await b).status, 200);
+    app.close();
+  });
+  await t.step("not once the waiting rows reach flushRowsMax", async () => {
+    const { app, runner, timers } = setup({ flushRowsMax: 3 });
+    runner.nextCommitInMs = 500;
+    assert.equal((await post(app, "events", events(0, 1))).status, 200);
+    const b = post(app, "events", events(1, 2));
+    await until(() => app.stats("events")?.waitingRequests === 1, "b held");
+    const c = post(app, "events", events(3, 1)); // 3 rows wait: sent at once
+    assert.deepEqual(await (await b).json(), { version: 2, rows: 2 });
+    assert.deepEqual(await (await c).json(), { version: 2, rows: 1 });
+    await timers.settle();
+    app.close();
+  });
 });
 
 Deno.test("a batch keeps to flushRowsMax and flushBytesMax; a request never splits", async (t) => {

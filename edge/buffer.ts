@@ -14,6 +14,15 @@
  * never split across batches, so every request is answered by exactly one commit, after all its
  * events are committed, with its own row count.
  *
+ * **The runner's pace** (ADR 0031). A runner spaces a table's commits (its ceiling on commits per
+ * second) and says in an answer how long before the next commit may start (`nextCommitInMs`).
+ * Sending the next batch sooner would only make it wait in the runner while newer requests wait
+ * here for a whole further commit, so the buffer *holds* what waits for that long after the
+ * answer, but never longer than `flushIntervalMs`, and seals it all in one batch; reaching
+ * `flushRowsMax` or `flushBytesMax` ends a hold at once. So `flushIntervalMs` is the longest the
+ * edge itself makes a request wait, not the shortest. A hold is a timer only (no clock reading), so
+ * a clock that stands still or steps back cannot stretch it.
+ *
  * ```
  *            submit, nothing in flight: seal at once
  *   idle ───────────────────────────────────────────────────────────────▶ in flight ──┐
@@ -21,6 +30,7 @@
  *    │         submit while in flight                                       │  └────┘ error: backoff,
  *    │       ─────────────────────────▶ waiting (FIFO)                      │      same seq, same bytes
  *    │                                   │ deadline: entry removed, 503 (not written)
+ *    │                                   │ held until the runner's next commit (≤ flushIntervalMs)
  *    │                                   │                                   │
  *    └──── commit: every live entry of the batch gets 200 {version, rows} ◀─┤
  *          then, if entries wait, the next batch is sealed and sent at once │
@@ -87,13 +97,18 @@ export interface TableBufferOptions {
   forward: ForwardBatch;
   /** Time source for deadlines. */
   clock: EdgeClock;
-  /** Timers for deadlines, attempt timeouts and backoff. */
+  /** Timers for deadlines, holds, attempt timeouts and backoff. */
   timers: EdgeTimers;
   /** Random source in [0, 1) for backoff jitter. */
   random: () => number;
-  /** Rows of the largest batch made of several requests. */
+  /**
+   * The longest the buffer holds a request when the runner's answer says the table's next commit
+   * cannot start sooner (`nextCommitInMs`); without such an answer nothing is held.
+   */
+  flushIntervalMs: number;
+  /** Rows of the largest batch made of several requests; reaching it ends a hold. */
   flushRowsMax: number;
-  /** Bytes of the largest batch made of several requests. */
+  /** Bytes of the largest batch made of several requests; reaching it ends a hold. */
   flushBytesMax: number;
   /** Waiting plus in-flight bytes above which new requests are refused. */
   bufferBytesMax: number;
@@ -187,7 +202,7 @@ function failureWay(e: ForwardError): string {
  * const buffer = createTableBuffer({
  *   table: "t", producerId: "edge-1", schema, clock: timers, timers, random: () => 0.5,
  *   forward: (batch) => { seen.push(batch.seq); return Promise.resolve({ version: 1, rows: 2 }); },
- *   flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
+ *   flushIntervalMs: 50, flushRowsMax: 10_000, flushBytesMax: 1 << 22, bufferBytesMax: 1 << 26,
  *   attemptTimeoutMs: 1000, retryDelayBaseMs: 10, retryDelayMaxMs: 1000, batchAttemptsMax: 10,
  *   seqStart: 100,
  * });
@@ -204,6 +219,8 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
   let waitingRows = 0;
   let waitingBytes = 0;
   let inFlight: Batch | undefined;
+  /** Armed while the runner's pace holds the next batch (its answer's `nextCommitInMs`). */
+  let holdTimer: unknown;
   let nextSeq = o.seqStart;
   let producerId = o.producerId;
   let failuresInRow = 0;
@@ -257,9 +274,29 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     return { producerId, seq: nextSeq++, entries, rows, bytes, body, attempts: 0 };
   };
 
-  /** Seals and sends what waits, unless a batch is in flight (its answer calls this again). */
+  const clearHold = () => {
+    if (holdTimer !== undefined) o.timers.clearTimeout(holdTimer);
+    holdTimer = undefined;
+  };
+
+  /** Holds the next batch `ms` (at most `flushIntervalMs`): the runner's next commit is that far. */
+  const startHold = (ms: number) => {
+    clearHold();
+    holdTimer = o.timers.setTimeout(() => {
+      holdTimer = undefined;
+      maybeSend();
+    }, Math.min(ms, o.flushIntervalMs));
+  };
+
+  /**
+   * Seals and sends what waits, unless a batch is in flight (its answer calls this again) or the
+   * runner's pace holds it (the hold's timer calls this again).
+   */
   const maybeSend = () => {
     if (closed || inFlight !== undefined || waiting.length === 0) return;
+    const full = waitingRows >= o.flushRowsMax || waitingBytes >= o.flushBytesMax;
+    if (holdTimer !== undefined && !full) return;
+    clearHold();
     const batch = seal();
     inFlight = batch;
     // Entries left behind (over flushRowsMax or flushBytesMax) keep their place and go in the
@@ -316,6 +353,9 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
       batch.attempts++;
       const result = await attempt(batch);
       if (!(result instanceof ForwardError)) {
+        if (result.nextCommitInMs !== undefined && result.nextCommitInMs > 0) {
+          startHold(result.nextCommitInMs);
+        }
         finish(batch, { status: "committed", version: result.version, rows: 0 });
         return;
       }
@@ -420,6 +460,7 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
     close() {
       if (closed) return;
       closed = true;
+      clearHold();
       for (const s of sleeps) {
         o.timers.clearTimeout(s.handle);
         s.wake();

@@ -18,9 +18,9 @@ export interface EdgeInput {
   /** Interface the edge listens on (default `0.0.0.0`). */
   hostname?: string;
   /**
-   * No effect since ADR 0030 (accepted so that existing configs load; default 50): a table's
-   * buffer forwards at once when nothing is in flight, and what arrives meanwhile goes in the next
-   * batch, sent when the one in flight is answered.
+   * The longest a request is held when the runner says its table's next commit cannot start
+   * sooner (default 50). Otherwise nothing waits for a timer: a table forwards at once when
+   * nothing is in flight, and what arrives meanwhile goes in the next batch (ADR 0030, 0031).
    */
   flushIntervalMs?: number;
   /** Rows of the largest batch made of several requests (default 10,000). */

@@ -11,6 +11,7 @@ import {
   ARROW_STREAM_CONTENT_TYPE,
   createHttpForward,
   type ForwardBatch,
+  NEXT_COMMIT_HEADER,
   PRODUCER_HEADER,
   SEQ_HEADER,
 } from "./wire.ts";
@@ -44,6 +45,8 @@ export interface FakeRunner {
   activeMax: number;
   /** When set, each request waits for this promise before committing. */
   gate: Promise<void> | undefined;
+  /** When set, every `200` says the table's next commit is this many ms away (the runner's pace). */
+  nextCommitInMs: number | undefined;
   /** All committed rows of a table, in commit order. */
   rows(table: string): Record<string, unknown>[];
 }
@@ -62,6 +65,7 @@ export function createFakeRunner(token = "runner-token"): FakeRunner {
     active: 0,
     activeMax: 0,
     gate: undefined,
+    nextCommitInMs: undefined,
     rows(table) {
       return runner.commits.filter((c) => c.table === table).flatMap((c) =>
         c.table_.toArray().map((r) => r.toJSON() as Record<string, unknown>)
@@ -101,6 +105,9 @@ export function createFakeRunner(token = "runner-token"): FakeRunner {
       runner.commits.push({ table, producer, seq, version, table_: t });
       lastSeq.set(key, { seq, version });
       if (fault === "lose-answer") return c.json({ error: "answer lost" }, 500);
+      if (runner.nextCommitInMs !== undefined) {
+        c.header(NEXT_COMMIT_HEADER, String(runner.nextCommitInMs));
+      }
       return c.json({ version, rows: t.numRows });
     } finally {
       runner.active--;

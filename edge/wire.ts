@@ -17,6 +17,11 @@
  * written): a producer id is unique per edge incarnation (ADR 0022), so the edge answers a 409 by
  * taking a new producer id.
  *
+ * A `200` may carry `x-lakestrike-next-commit-in-ms: D` (ADR 0031): the table's next commit
+ * cannot start within `D` ms (its ceiling on commits per second), so the edge may hold its next
+ * batch that long and send more in it, instead of sending it at once to wait in the runner. An
+ * absent or unreadable value means no hold; it never makes an answer fail.
+ *
  * Status codes the runner uses and how the edge reads them: 2xx is the answer; 408, 425, 429 and
  * every 5xx are transient (retry with the same seq); any other 4xx is a definitive rejection of the
  * batch (it was not committed). Error bodies are `{error, detail, written}`, where `written` is
@@ -36,6 +41,10 @@ export const ARROW_STREAM_CONTENT_TYPE = "application/vnd.apache.arrow.stream";
 export const PRODUCER_HEADER = "x-lakestrike-producer";
 /** Header carrying the per producer and table sequence number of a batch. */
 export const SEQ_HEADER = "x-lakestrike-seq";
+/** Header of a `200` answer: ms before the table's next commit may start (its ceiling). */
+export const NEXT_COMMIT_HEADER = "x-lakestrike-next-commit-in-ms";
+/** Largest hold an answer's {@linkcode NEXT_COMMIT_HEADER} is read as (longer ones are cut). */
+export const NEXT_COMMIT_IN_MS_MAX = 1_000;
 
 /**
  * SHA-256 digest of a bearer token. The edge and the runner check tokens by comparing digests with
@@ -81,6 +90,8 @@ export interface BatchAnswer {
   rows: number;
   /** True when the batch was committed by an earlier attempt (nothing written this time). */
   duplicate?: boolean;
+  /** Ms before the table's next commit may start (the runner's ceiling); absent: no hold. */
+  nextCommitInMs?: number;
 }
 
 /**
@@ -270,7 +281,29 @@ export async function forwardBatch(
       response.status,
     );
   }
+  const nextCommitInMs = parseNextCommitInMs(response.headers.get(NEXT_COMMIT_HEADER));
+  if (nextCommitInMs !== undefined) answer.nextCommitInMs = nextCommitInMs;
   return answer;
+}
+
+/**
+ * Reads a {@linkcode NEXT_COMMIT_HEADER} value: a whole number of ms, cut to
+ * {@linkcode NEXT_COMMIT_IN_MS_MAX}; `undefined` when absent, zero or unreadable (no hold).
+ *
+ * @example
+ * ```ts
+ * import { parseNextCommitInMs } from "./wire.ts";
+ * if (parseNextCommitInMs("35") !== 35) throw new Error();
+ * if (parseNextCommitInMs("99999") !== 1000) throw new Error("cut");
+ * if (parseNextCommitInMs("soon") !== undefined || parseNextCommitInMs(null) !== undefined) {
+ *   throw new Error("no hold");
+ * }
+ * ```
+ */
+export function parseNextCommitInMs(value: string | null): number | undefined {
+  if (value === null || !/^\d{1,9}$/.test(value.trim())) return undefined;
+  const ms = Number(value.trim());
+  return ms > 0 ? Math.min(ms, NEXT_COMMIT_IN_MS_MAX) : undefined;
 }
 
 /**

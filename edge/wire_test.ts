@@ -4,6 +4,7 @@ import {
   digestsEqual,
   forwardBatch,
   ForwardError,
+  NEXT_COMMIT_HEADER,
   PRODUCER_HEADER,
   SEQ_HEADER,
   tokenDigest,
@@ -40,6 +41,22 @@ Deno.test("forwardBatch sends the contract's request", async () => {
   assert.equal(seen?.headers.get(SEQ_HEADER), "42");
   assert.equal(seen?.headers.get("authorization"), "Bearer tok");
   assert.deepEqual([...new Uint8Array(await seen!.arrayBuffer())], [1, 2, 3]);
+});
+
+Deno.test("forwardBatch reads the runner's pace; a bad value is no hold, never a failure", async () => {
+  const answerWith = async (value: string | undefined) => {
+    const headers: Record<string, string> = value === undefined ? {} : {
+      [NEXT_COMMIT_HEADER]: value,
+    };
+    const fetch: typeof globalThis.fetch = () =>
+      Promise.resolve(Response.json({ version: 3, rows: 3 }, { headers }));
+    return await forwardBatch(batch, { runnerUrl: "http://r", runnerToken: "t", fetch });
+  };
+  assert.deepEqual(await answerWith("40"), { version: 3, rows: 3, nextCommitInMs: 40 });
+  assert.equal((await answerWith("60000")).nextCommitInMs, 1_000, "cut to a second");
+  for (const bad of [undefined, "0", "-5", "1.5", "soon"]) {
+    assert.deepEqual(await answerWith(bad), { version: 3, rows: 3 }, String(bad));
+  }
 });
 
 Deno.test("forwardBatch classifies failures", async () => {

@@ -14,7 +14,9 @@ import {
   createCommitter,
 } from "./committer.ts";
 import { createRunnerMetrics, type RunnerMetrics } from "./runner_metrics.ts";
-import { createTestTable, rows, SCHEMA, until } from "./test_util.ts";
+import { NEXT_COMMIT_HEADER } from "../../edge/wire.ts";
+import { createRunner } from "./runner.ts";
+import { createTestTable, post, rows, SCHEMA, TOKEN, until } from "./test_util.ts";
 
 Deno.test("commit ceiling: an idle table commits at once, the next start waits for its slot", () => {
   const ceiling = createCommitCeiling(20);
@@ -146,4 +148,27 @@ Deno.test("committer: the default ceiling applies when the table sets none", asy
   fake.advance(spacingMs);
   assert.equal(await versionOf(next), 2);
   await committer.close();
+});
+
+Deno.test("runner: a table's commitsPerSecondMax paces it, and a 200 tells the edge the pace", async () => {
+  const storage = await createTestTable(createMemoryStorage());
+  const runner = createRunner({
+    tables: { events: { storage, uri: "memory://events", commitsPerSecondMax: 1 } },
+    registry: createPluginRegistry([writerPlugin()]).freeze(),
+    runnerToken: TOKEN,
+  });
+  const res = await post(runner, { seq: 1 });
+  assert.deepEqual(await res.json(), { version: 1, rows: 3 });
+  const nextMs = Number(res.headers.get(NEXT_COMMIT_HEADER));
+  assert.ok(nextMs > 0 && nextMs <= 1_000, `${NEXT_COMMIT_HEADER}: ${nextMs}`);
+  assert.throws(
+    () =>
+      createRunner({
+        tables: { events: { storage, uri: "memory://events", commitsPerSecondMax: 0 } },
+        registry: createPluginRegistry([writerPlugin()]).freeze(),
+        runnerToken: TOKEN,
+      }),
+    RangeError,
+  );
+  await runner.close();
 });

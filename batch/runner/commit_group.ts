@@ -52,7 +52,7 @@ export interface CommitterTable {
   storage: ObjectStorage;
   /** Passed to every `commitActions` call. */
   commitOptions?: RunnerCommitOptions;
-  /** Ceiling on the table's commits per second (ADR 0031); default 20. */
+  /** Ceiling on the table's commits per second (ADR 0031); default 25. */
   commitsPerSecondMax?: number;
 }
 

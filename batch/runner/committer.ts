@@ -182,6 +182,8 @@ export interface Committer {
   seqStatus(producer: string, seq: number): SeqStatus;
   /** Queue a batch; resolves when it is committed or failed. Never rejects. */
   submit(entry: BatchEntry): Promise<BatchOutcome>;
+  /** Ms before the next commit may start under the table's ceiling (0: it may start now). */
+  nextCommitInMs(): number;
   /** Current state. */
   stats(): CommitterStats;
   /** Refuse new batches (503), commit the queued ones, wait for afterCommit runs. */
@@ -440,6 +442,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
     snapshot,
     seqStatus,
     submit,
+    nextCommitInMs: () => ceiling.delayMs(clock.nowMs()),
     stats: () => ({
       version: current?.version,
       depth: queue.length,

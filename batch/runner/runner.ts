@@ -61,6 +61,7 @@ import { validateBatch } from "../../core/write/validate_batch.ts";
 import {
   ARROW_STREAM_CONTENT_TYPE,
   digestsEqual,
+  NEXT_COMMIT_HEADER,
   PRODUCER_HEADER,
   SEQ_HEADER,
   tokenDigest,
@@ -90,7 +91,7 @@ export interface RunnerTable {
   /** Passed through to every `commitActions` call (commit protocol, `maxAttempts`). */
   commitOptions?: RunnerCommitOptions;
   /**
-   * Ceiling on the table's commits per second (default `COMMITS_PER_SECOND_MAX_DEFAULT`, 20):
+   * Ceiling on the table's commits per second (default `COMMITS_PER_SECOND_MAX_DEFAULT`, 25):
    * a group that would start sooner waits, and what arrives meanwhile joins it (ADR 0031).
    */
   commitsPerSecondMax?: number;
@@ -499,6 +500,9 @@ export function createRunner(deps: RunnerDeps): Runner {
         });
       }
       metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
+      // The ceiling's pace, so an edge holds its next batch rather than send it to wait here.
+      const nextCommitInMs = committer.nextCommitInMs();
+      if (nextCommitInMs > 0) c.header(NEXT_COMMIT_HEADER, String(nextCommitInMs));
       return c.json(
         outcome.duplicate
           ? { version: outcome.version, rows: outcome.rows, duplicate: true }
