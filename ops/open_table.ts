@@ -50,6 +50,7 @@ import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { openStorage } from "../core/storage/mod.ts";
 import type { ObjectStorage } from "../core/storage/storage.ts";
 import { createTable } from "../core/write/create_table.ts";
+import { CREATED_TABLE_PROPERTIES_DEFAULT } from "../core/write/table_properties.ts";
 
 /** The table {@linkcode openTable} creates when it is missing. */
 export interface CreateIfMissing {
@@ -57,7 +58,7 @@ export interface CreateIfMissing {
   schema: StructType;
   /** Partition columns (default none). */
   partitionColumns?: string[];
-  /** Table properties (`delta.*`). */
+  /** Table properties (`delta.*`), over `CREATED_TABLE_PROPERTIES_DEFAULT` (ADR 0032). */
   configuration?: Record<string, string>;
   /** The table's name in its metadata. */
   name?: string;
@@ -159,7 +160,9 @@ export async function openTable(uri: string, options: OpenTableOptions = {}): Pr
   const create = options.createIfMissing;
   if (create === undefined || options.version !== undefined) throw notFound;
   try {
-    snapshot = await createTable(storage, { ...create, protocol });
+    // The ingest defaults (ADR 0032) under what the config sets.
+    const configuration = { ...CREATED_TABLE_PROPERTIES_DEFAULT, ...create.configuration };
+    snapshot = await createTable(storage, { ...create, configuration, protocol });
     return { storage, protocol, snapshot, created: true };
   } catch (e) {
     // Another process created it first: use theirs, read through the protocol like any table.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { isLakestrikeError } from "../core/errors.ts";
 import { createPutIfAbsentProtocol } from "../core/log/commit_protocol.ts";
+import { logRetentionMsOf } from "../core/log/log_cleanup.ts";
 import { commitPath } from "../core/log/paths.ts";
 import {
   registerCommitProtocol,
@@ -91,4 +92,21 @@ Deno.test("openTable: a table another process created first is loaded through th
     restoreProtocol();
     restoreStorage();
   }
+});
+
+Deno.test("openTable: a table it creates keeps 1 day of log and checkpoints every 100 versions unless the config says otherwise", async () => {
+  const created = await openTable(uniqueUri(), { createIfMissing: { schema } });
+  const configuration = created.snapshot.metadata.configuration;
+  assert.equal(configuration["delta.logRetentionDuration"], "interval 1 days");
+  assert.equal(logRetentionMsOf(configuration), 86_400_000);
+  assert.equal(configuration["delta.checkpointInterval"], "100");
+  assert.equal(configuration["delta.setTransactionRetentionDuration"], "interval 7 days");
+  const own = await openTable(uniqueUri(), {
+    createIfMissing: {
+      schema,
+      configuration: { "delta.logRetentionDuration": "interval 30 days" },
+    },
+  });
+  assert.equal(logRetentionMsOf(own.snapshot.metadata.configuration), 30 * 86_400_000);
+  assert.equal(own.snapshot.metadata.configuration["delta.checkpointInterval"], "100");
 });

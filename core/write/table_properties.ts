@@ -26,6 +26,33 @@ export const SET_TRANSACTION_RETENTION_PROPERTY = "delta.setTransactionRetention
  * tables created by other engines keep theirs.)
  */
 export const DEFAULT_SET_TRANSACTION_RETENTION = "interval 7 days";
+/** The table property that bounds how long log files (commits, checkpoints) are kept. */
+export const LOG_RETENTION_PROPERTY = "delta.logRetentionDuration";
+/**
+ * `delta.logRetentionDuration` of the tables lakestrike creates for ingestion (the runner's and the
+ * commands' `openTable` with `createIfMissing`, ADR 0032), unless the config sets its own: 1 day
+ * instead of Delta's 30. A table at its ceiling of commits per second writes
+ * about 2 million versions a day, and expired log cleanup (after every checkpoint, to the UTC
+ * midnight before `now - retention`) then keeps 1 to 2 days of them instead of 30 to 31. Time
+ * travel and a stream reader's lag are bounded by it; vacuum and `txn` dedupe are not (they read
+ * the tombstones and `txn`s that checkpoints carry).
+ */
+export const DEFAULT_CREATED_LOG_RETENTION = "interval 1 days";
+/**
+ * `delta.checkpointInterval` the tables lakestrike creates for ingestion write down (ADR 0032),
+ * unless the config sets its own: lakestrike's default, written so that every writer of the table
+ * uses it (Delta Spark's default is 10, a checkpoint every 0.4 s at 25 commits per second).
+ */
+export const DEFAULT_CREATED_CHECKPOINT_INTERVAL = String(DEFAULT_CHECKPOINT_INTERVAL);
+
+/**
+ * The properties `openTable` (`ops/open_table.ts`) gives a table it creates, under those the
+ * config sets (ADR 0032). `createTable` itself adds only `delta.setTransactionRetentionDuration`.
+ */
+export const CREATED_TABLE_PROPERTIES_DEFAULT: Readonly<Record<string, string>> = Object.freeze({
+  "delta.checkpointInterval": DEFAULT_CREATED_CHECKPOINT_INTERVAL,
+  [LOG_RETENTION_PROPERTY]: DEFAULT_CREATED_LOG_RETENTION,
+});
 
 const POSITIVE_INT = /^[1-9][0-9]*$/;
 const INT = /^-?[0-9]+$/;
