@@ -353,7 +353,7 @@ export function createTableBuffer(options: TableBufferOptions): TableBuffer {
       batch.attempts++;
       const result = await attempt(batch);
       if (!(result instanceof ForwardError)) {
-        if (result.nextCommitInMs !== undefined && result.nextCommitInMs > 0) {
+        if (!closed && result.nextCommitInMs !== undefined && result.nextCommitInMs > 0) {
           startHold(result.nextCommitInMs);
         }
         finish(batch, { status: "committed", version: result.version, rows: 0 });
