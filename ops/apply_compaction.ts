@@ -15,8 +15,10 @@
  *
  * Planning goes through the registry's `planCompaction` hooks only, with the built-in
  * `compactionPlugin` registered after the caller's plugins (`createMaintenanceRegistry`): a team's
- * planner answers first, the built-in answers for the rest. The context's limits are
- * `targetSizeBytes` and `minFiles` when the caller sets them. The first plan, on the latest state
+ * planner answers first, the built-in answers for the rest: bin-packing by default (an operator's
+ * OPTIMIZE), the tiered planner with `strategy: "tiered"` (`plugins/compaction/plan_tiered_bins.ts`,
+ * the runner's default, ADR 0036). The context's limits are `strategy`, and `targetSizeBytes`,
+ * `minFiles` and `tierFanout` when the caller sets them. The first plan, on the latest state
  * and without the lease, spares a lease write when there is nothing to do; the plan under the lease
  * is the one that runs, since another compaction may have committed in between.
  *
@@ -54,8 +56,15 @@ export interface ApplyCompactionOptions {
   plugins?: PluginRegistry;
   /** Target file size; default `delta.targetFileSize`, else 128 MiB. A planner limit too. */
   targetSizeBytes?: number;
-  /** Least files per bin of the built-in planner; default 5. A planner limit. */
+  /** Least files per bin of the built-in bin-packing planner; default 5. A planner limit. */
   minFiles?: number;
+  /**
+   * The built-in planner's strategy: `binpack` (default: an operator's OPTIMIZE compacts every
+   * small file now) or `tiered` (the runner's default, ADR 0036). A planner limit.
+   */
+  strategy?: "tiered" | "binpack";
+  /** Growth factor between two tiers of the tiered planner; default 10. A planner limit. */
+  tierFanout?: number;
   /** Only partitions with these values. */
   partitionFilter?: PartitionFilter;
   /** Plan only, without the lease: nothing is written or committed. */
@@ -93,6 +102,7 @@ function checkOptions(options: ApplyCompactionOptions): void {
   const entries = [
     ["targetSizeBytes", options.targetSizeBytes],
     ["minFiles", options.minFiles],
+    ["tierFanout", options.tierFanout],
     ["commitIntervalBins", options.commitIntervalBins],
     ["binsPerRunMax", options.binsPerRunMax],
     ["maxConcurrentIo", options.maxConcurrentIo],
@@ -103,6 +113,12 @@ function checkOptions(options: ApplyCompactionOptions): void {
         `Cannot compact: ${name} must be a positive integer, got ${value}`,
       );
     }
+  }
+  const strategy = options.strategy;
+  if (strategy !== undefined && strategy !== "tiered" && strategy !== "binpack") {
+    throw new InvalidArgumentError(
+      `Cannot compact: strategy must be 'tiered' or 'binpack', got '${strategy}'`,
+    );
   }
 }
 
@@ -159,6 +175,8 @@ export async function applyCompaction(
   const limits: CompactionLimits = {
     ...(options.targetSizeBytes === undefined ? {} : { targetSizeBytes: options.targetSizeBytes }),
     ...(options.minFiles === undefined ? {} : { minFiles: options.minFiles }),
+    strategy: options.strategy ?? "binpack",
+    ...(options.tierFanout === undefined ? {} : { tierFanout: options.tierFanout }),
   };
   const { name, uri } = pluginTableOf(table);
 

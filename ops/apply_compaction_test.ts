@@ -124,7 +124,7 @@ Deno.test("applyCompaction: the caller's planner is asked first with the limits;
   equal(seen.length, 2, "planned on the latest state, then under the lease");
   for (const ctx of seen) {
     equal(ctx.operation, "compact");
-    deepEqual(ctx.limits, { targetSizeBytes: 1 << 20, minFiles: 3 });
+    deepEqual(ctx.limits, { targetSizeBytes: 1 << 20, minFiles: 3, strategy: "binpack" });
     deepEqual(ctx.table, { name: "events", uri: "memory://lake/events" });
   }
   equal(r.compaction.versions.length, 2, "the built-in planned both partitions, one commit each");

@@ -83,6 +83,13 @@ export interface CompactionLimits {
   readonly targetSizeBytes?: number;
   /** Fewest small files of a partition worth a rewrite (`--min-files`, `compactMinFiles`). */
   readonly minFiles?: number;
+  /**
+   * How the built-in planner chooses bins: `tiered` (size tiers, the default) or `binpack`
+   * (`--strategy`, `compactStrategy`).
+   */
+  readonly strategy?: "tiered" | "binpack";
+  /** Growth factor between two tiers of the tiered planner (`--tier-fanout`, `compactTierFanout`). */
+  readonly tierFanout?: number;
 }
 
 /** The limits of a vacuum. */

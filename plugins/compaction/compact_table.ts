@@ -123,8 +123,8 @@ export interface CompactTableOptions {
   signal?: AbortSignal;
   /**
    * Chooses the bins (e.g. `(s) => registry.runPlanCompaction(s, ctx)`); `undefined` from it is an
-   * empty plan. Default: the built-in {@linkcode compactionPlugin} with `targetSizeBytes`,
-   * `minFiles` and `partitionFilter`, registered alone.
+   * empty plan. Default: the built-in {@linkcode compactionPlugin}, bin-packing with
+   * `targetSizeBytes`, `minFiles` and `partitionFilter`, registered alone.
    */
   planner?: CompactionPlanner;
   /** Called as the run advances. */
@@ -213,7 +213,9 @@ function builtinPlanner(
   if (options.targetSizeBytes !== undefined) planOptions.targetSizeBytes = options.targetSizeBytes;
   if (options.minFiles !== undefined) planOptions.minFiles = options.minFiles;
   if (options.partitionFilter !== undefined) planOptions.partitionFilter = options.partitionFilter;
-  const registry = createPluginRegistry([compactionPlugin(planOptions)]).freeze();
+  // The library's OPTIMIZE bin-packs, as Delta's does; the tiered planner is chosen by `ops`.
+  const registry = createPluginRegistry([compactionPlugin({ ...planOptions, strategy: "binpack" })])
+    .freeze();
   const dryRun = options.dryRun ?? false;
   return (snapshot) =>
     registry.runPlanCompaction(

@@ -1,6 +1,6 @@
 /**
- * Compaction (Delta `OPTIMIZE`, bin-packing): the built-in {@linkcode compactionPlugin} that plans
- * bins of small files, and {@linkcode compactTable}, the operation that rewrites them and commits
+ * Compaction (Delta `OPTIMIZE`): the built-in {@linkcode compactionPlugin} that plans bins of small
+ * files (size tiers by default, {@linkcode planTiers}; or bin-packing), and {@linkcode compactTable}, the operation that rewrites them and commits
  * the result with `dataChange: false`, made of three phases usable alone:
  * {@linkcode checkCompactionPlan}, {@linkcode rewriteBin} and {@linkcode commitRewrittenBins}. It
  * does not delete files; vacuum does. `deno task compact` and the runner reach it through
@@ -25,7 +25,7 @@
  *   if (!r.ok) throw new Error(r.reason);
  *   snapshot = r.snapshot;
  * }
- * const registry = createPluginRegistry([compactionPlugin()]).freeze();
+ * const registry = createPluginRegistry([compactionPlugin({ strategy: "binpack" })]).freeze();
  * const result = await compactTable(storage, snapshot, {
  *   planner: (s) => registry.runPlanCompaction(s, createCompactionContext(storage, s)),
  * });
@@ -34,7 +34,26 @@
  *
  * @module
  */
-export { compactionPlugin, type CompactionPluginOptions } from "./compaction_plugin.ts";
+export {
+  compactionPlugin,
+  type CompactionPluginOptions,
+  type CompactionStrategy,
+} from "./compaction_plugin.ts";
+export {
+  numRecordsOf,
+  partitionsToCompact,
+  type PartitionTiers,
+  planTieredBins,
+  type PlanTieredOptions,
+  planTiers,
+  TIER_FANOUT_DEFAULT,
+  tierCountOf,
+  type TieredPlan,
+  tierOf,
+  type TierSummary,
+  TRIGGER_FILES_DEFAULT,
+  type TriggerOptions,
+} from "./plan_tiered_bins.ts";
 export { type CompactionContextOptions, createCompactionContext } from "./compaction_context.ts";
 export {
   COMMIT_ATTEMPTS_MAX_DEFAULT,

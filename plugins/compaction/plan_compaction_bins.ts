@@ -140,7 +140,8 @@ export function parsePartitionFilter(entries: readonly string[]): Record<string,
   return filter;
 }
 
-function matchesFilter(
+/** True when `add` lies in the partition `filter` names (`undefined`: every partition). */
+export function matchesFilter(
   add: Add,
   partitionColumns: readonly string[],
   filter: Readonly<Record<string, string | null>> | undefined,

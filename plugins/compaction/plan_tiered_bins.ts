@@ -1,0 +1,340 @@
+/**
+ * The tiered (LSM-style, size-tiered) compaction planner: files are sorted into size classes that
+ * grow by a factor `fanout`, and a bin only ever merges files of one class into one file of the next
+ * class up. Small files therefore merge quickly and cheaply into medium ones, medium ones rarely
+ * into full ones, and every row is rewritten at most once per class it climbs:
+ * O(log_fanout(full / small)) times in all, never once per compaction run.
+ *
+ * A file's weight is the larger of its rows over `fullRows` and its bytes over the target size
+ * (rows from the file's stats; a file without stats is weighed by its bytes). A file of weight 1 or
+ * more is full: the rewrite cannot make a bigger one (its output is cut at the target size and at
+ * {@linkcode OUTPUT_FILE_ROWS_MAX} rows, `rewrite_bin.ts`), so it is never planned. Below it the
+ * tiers are, from the top, tier `tierCount - 1` with weights in [1/fanout, 1), tier
+ * `tierCount - 2` in [1/fanout², 1/fanout), ... down to tier 0, which also holds everything smaller
+ * (`tierCount` is the least count that puts a one-row file in tier 0: 5 for 100,000 rows and a
+ * fanout of 10).
+ *
+ * ```
+ *  weight:  <1e-4     [1e-4,1e-3)  [1e-3,1e-2)  [1e-2,0.1)  [0.1,1)     >=1
+ *           tier 0 ──▶ tier 1 ────▶ tier 2 ────▶ tier 3 ───▶ tier 4 ──▶ full (never rewritten)
+ *           (one bin: consecutive files of one tier of one partition, closed as soon as its
+ *            weight reaches the lower bound of the next tier: at most `fanout` files)
+ * ```
+ *
+ * Within a partition and a tier the files are taken in `modificationTime` order (log order on ties)
+ * and packed consecutively, as the bin-packing planner does, so rows written together stay
+ * together. A bin is closed as soon as its weight reaches the lower bound of the next tier; the
+ * open remainder waits for more files. Since every file of a tier weighs at least 1/fanout of that
+ * bound, a bin holds at most `fanout` files and its output lands in the next tier (rows add up
+ * exactly; bytes usually shrink a little as a merged file compresses better, which is why rows
+ * weigh in). A partition where no tier can close a bin is "at its tiers": it holds at most
+ * `fanout - 1` files per tier and nothing is planned for it, so a quiet table is never rewritten
+ * for nothing.
+ *
+ * The trigger ({@linkcode partitionsToCompact}) asks for a compaction of a partition when its
+ * non-full files reach `triggerFiles` (default 50, as Databricks' auto compaction) or their bytes
+ * reach `triggerBytes` (default the target size), and the plan for it is not empty.
+ *
+ * Pure: it reads only the snapshot, never storage.
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "../../core/errors.ts";
+import type { Add } from "../../core/log/actions.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { CompactionBin } from "../types.ts";
+import { checkPartitionFilter } from "./check_compaction_plan.ts";
+import { matchesFilter, type PlanCompactionOptions, targetSizeOf } from "./plan_compaction_bins.ts";
+import { OUTPUT_FILE_ROWS_MAX } from "./rewrite_bin.ts";
+
+/** Default growth factor between two tiers. */
+export const TIER_FANOUT_DEFAULT = 10;
+/** Default non-full files of a partition that trigger its compaction (Databricks' auto compaction). */
+export const TRIGGER_FILES_DEFAULT = 50;
+
+/** Options of {@linkcode planTieredBins}. */
+export interface PlanTieredOptions {
+  /** Target file size in bytes; default `delta.targetFileSize`, else 128 MiB. */
+  targetSizeBytes?: number;
+  /** Rows of a full file; default {@linkcode OUTPUT_FILE_ROWS_MAX}, what the rewrite writes at most. */
+  fullRows?: number;
+  /** Growth factor between two tiers, from 2; default {@linkcode TIER_FANOUT_DEFAULT}. */
+  fanout?: number;
+  /** Only partitions whose values equal all of these (as {@linkcode PlanCompactionOptions}). */
+  partitionFilter?: PlanCompactionOptions["partitionFilter"];
+}
+
+/** The files of one tier of one partition. */
+export interface TierSummary {
+  /** Tier index, 0 the smallest; `tierCount` stands for full files. */
+  tier: number;
+  files: number;
+  bytes: number;
+  /** Rows, from the stats (files without stats count 0). */
+  rows: number;
+  /** Bins the planner would rewrite from this tier now. */
+  binsPlanned: number;
+  /** Files those bins hold. */
+  filesPlanned: number;
+}
+
+/** The tiers of one partition. */
+export interface PartitionTiers {
+  partitionValues: Record<string, string | null>;
+  /** Every tier that holds a file, smallest first; the last may be the full files. */
+  tiers: TierSummary[];
+  /** Files below full and their bytes: what the trigger counts. */
+  smallFiles: number;
+  smallBytes: number;
+  /** The bins the planner would rewrite now, in tier order. */
+  bins: CompactionBin[];
+}
+
+/** The tier layout of a table: per partition, and the figures it rests on. */
+export interface TieredPlan {
+  /** Tiers below full; a row is rewritten at most this many times (the write amplification bound). */
+  tierCount: number;
+  fanout: number;
+  fullRows: number;
+  targetSizeBytes: number;
+  partitions: PartitionTiers[];
+  /** Every bin of every partition. */
+  bins: CompactionBin[];
+}
+
+/** Rows of a file from its stats, or `undefined` when it has none. */
+export function numRecordsOf(add: Add): number | undefined {
+  const parsed = add.statsParsed?.["numRecords"];
+  if (typeof parsed === "number") return parsed;
+  if (typeof parsed === "bigint") return Number(parsed);
+  if (!add.stats) return undefined;
+  try {
+    const n = JSON.parse(add.stats)?.numRecords;
+    return typeof n === "number" ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Tiers below full for a full file of `fullRows` rows: the least `n` with `fanout^n >= fullRows`,
+ * so a one-row file lands in tier 0. At least 1.
+ */
+export function tierCountOf(fullRows: number, fanout: number): number {
+  let n = 1;
+  while (fanout ** n < fullRows) n++;
+  return n;
+}
+
+/** A weight `rows / fullRows` or `bytes / target`, compared exactly: is it at least `fanout^-d`? */
+interface Scale {
+  fullRows: number;
+  target: number;
+  fanout: number;
+  tierCount: number;
+}
+
+/** True when `rows` and `bytes` weigh at least `1 / fanout^d` of a full file. */
+function weighsAtLeast(s: Scale, rows: number, bytes: number, d: number): boolean {
+  const f = s.fanout ** d;
+  return rows * f >= s.fullRows || bytes * f >= s.target;
+}
+
+/** The tier of a file of `rows` rows and `bytes` bytes; `tierCount` when it is full. */
+function tierOfWeight(s: Scale, rows: number, bytes: number): number {
+  if (weighsAtLeast(s, rows, bytes, 0)) return s.tierCount;
+  for (let d = 1; d < s.tierCount; d++) {
+    if (weighsAtLeast(s, rows, bytes, d)) return s.tierCount - d;
+  }
+  return 0;
+}
+
+function scaleOf(
+  snapshot: Pick<Snapshot, "metadata">,
+  options: PlanTieredOptions,
+): Scale {
+  const target = targetSizeOf(snapshot.metadata.configuration, options.targetSizeBytes);
+  const fullRows = options.fullRows ?? OUTPUT_FILE_ROWS_MAX;
+  const fanout = options.fanout ?? TIER_FANOUT_DEFAULT;
+  if (!Number.isSafeInteger(fullRows) || fullRows < 1) {
+    throw new InvalidArgumentError(`Cannot compact: fullRows must be >= 1, got ${fullRows}`);
+  }
+  if (!Number.isSafeInteger(fanout) || fanout < 2 || fanout > 1000) {
+    throw new InvalidArgumentError(
+      `Cannot compact: the tier fanout must be an integer from 2 to 1000, got ${fanout}`,
+    );
+  }
+  return { fullRows, target, fanout, tierCount: tierCountOf(fullRows, fanout) };
+}
+
+/**
+ * The tier of `add` (0 the smallest, `tierCount` for a full file) on a table whose files are full
+ * at `fullRows` rows or `targetSizeBytes` bytes.
+ *
+ * @example
+ * ```ts
+ * import { tierOf } from "./plan_tiered_bins.ts";
+ * const add = { path: "a", partitionValues: {}, size: 1000, modificationTime: 0, dataChange: true,
+ *   stats: JSON.stringify({ numRecords: 400 }) };
+ * // 400 rows of 100,000: in [1/1000, 1/100), tier 2 of 5.
+ * if (tierOf(add, { fullRows: 100_000, fanout: 10, targetSizeBytes: 1 << 30 }) !== 2) throw new Error();
+ * ```
+ */
+export function tierOf(
+  add: Add,
+  options: { fullRows: number; fanout: number; targetSizeBytes: number },
+): number {
+  const s: Scale = {
+    fullRows: options.fullRows,
+    target: options.targetSizeBytes,
+    fanout: options.fanout,
+    tierCount: tierCountOf(options.fullRows, options.fanout),
+  };
+  return tierOfWeight(s, numRecordsOf(add) ?? 0, add.size);
+}
+
+/**
+ * The tiers of every partition of `snapshot` and the bins the planner would rewrite now (see the
+ * module documentation). Partitions come in the order their first file appears; bins within a
+ * partition in tier order, smallest first.
+ *
+ * @throws {InvalidArgumentError} for a fanout outside 2 to 1000, a `fullRows` below 1, or a
+ * partition filter on a column that is not a partition column
+ *
+ * @example
+ * ```ts
+ * import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+ * import { planTiers } from "./plan_tiered_bins.ts";
+ * const file = (i: number, rows: number) => ({ path: `f${i}`, partitionValues: {}, size: rows * 10,
+ *   modificationTime: i, dataChange: true, stats: JSON.stringify({ numRecords: rows }) });
+ * // Twelve files of 300 rows (tier 2 of 5 for 100,000-row files): 300 × 4 reaches 1,000 rows,
+ * // the lower bound of tier 3, so three bins of four files; nothing is left.
+ * const files = Array.from({ length: 12 }, (_, i) => file(i, 300));
+ * const snapshot = { files, metadata: { partitionColumns: [], configuration: {} } } as unknown as Snapshot;
+ * const plan = planTiers(snapshot);
+ * if (plan.bins.length !== 3 || plan.tierCount !== 5) throw new Error("unexpected plan");
+ * ```
+ */
+export function planTiers(
+  snapshot: Pick<Snapshot, "files" | "metadata">,
+  options: PlanTieredOptions = {},
+): TieredPlan {
+  const s = scaleOf(snapshot, options);
+  checkPartitionFilter(snapshot, options.partitionFilter);
+  const partitionColumns = snapshot.metadata.partitionColumns;
+  type Entry = { add: Add; rows: number; tier: number };
+  const byPartition = new Map<string, { values: Record<string, string | null>; files: Entry[] }>();
+  for (const add of snapshot.files) {
+    if (!matchesFilter(add, partitionColumns, options.partitionFilter)) continue;
+    const values: Record<string, string | null> = {};
+    for (const c of partitionColumns) values[c] = add.partitionValues[c] ?? null;
+    const key = JSON.stringify(partitionColumns.map((c) => values[c]));
+    let p = byPartition.get(key);
+    if (p === undefined) byPartition.set(key, p = { values, files: [] });
+    const rows = numRecordsOf(add) ?? 0;
+    p.files.push({ add, rows, tier: tierOfWeight(s, rows, add.size) });
+  }
+  const partitions: PartitionTiers[] = [];
+  for (const { values, files } of byPartition.values()) {
+    const tiers: TierSummary[] = [];
+    const bins: CompactionBin[] = [];
+    let smallFiles = 0;
+    let smallBytes = 0;
+    for (let tier = 0; tier <= s.tierCount; tier++) {
+      // Array.prototype.sort is stable: equal modification times keep log order.
+      const inTier = files.filter((e) => e.tier === tier)
+        .sort((a, b) => a.add.modificationTime - b.add.modificationTime);
+      if (inTier.length === 0) continue;
+      const summary: TierSummary = {
+        tier,
+        files: inTier.length,
+        bytes: inTier.reduce((n, e) => n + e.add.size, 0),
+        rows: inTier.reduce((n, e) => n + e.rows, 0),
+        binsPlanned: 0,
+        filesPlanned: 0,
+      };
+      tiers.push(summary);
+      if (tier === s.tierCount) continue; // full files are never rewritten
+      smallFiles += summary.files;
+      smallBytes += summary.bytes;
+      // Close a bin as soon as it weighs the lower bound of the next tier up.
+      const up = s.tierCount - tier - 1;
+      let current: Add[] = [];
+      let rows = 0;
+      let bytes = 0;
+      for (const e of inTier) {
+        current.push(e.add);
+        rows += e.rows;
+        bytes += e.add.size;
+        if (current.length >= 2 && weighsAtLeast(s, rows, bytes, up)) {
+          bins.push({ partitionValues: values, files: current });
+          summary.binsPlanned++;
+          summary.filesPlanned += current.length;
+          current = [];
+          rows = 0;
+          bytes = 0;
+        }
+      }
+    }
+    partitions.push({ partitionValues: values, tiers, smallFiles, smallBytes, bins });
+  }
+  return {
+    tierCount: s.tierCount,
+    fanout: s.fanout,
+    fullRows: s.fullRows,
+    targetSizeBytes: s.target,
+    partitions,
+    bins: partitions.flatMap((p) => p.bins),
+  };
+}
+
+/**
+ * The bins of the tiered plan of `snapshot` ({@linkcode planTiers}`(...).bins`): what the built-in
+ * `compactionPlugin` answers with its default strategy.
+ */
+export function planTieredBins(
+  snapshot: Pick<Snapshot, "files" | "metadata">,
+  options: PlanTieredOptions = {},
+): CompactionBin[] {
+  return planTiers(snapshot, options).bins;
+}
+
+/** Options of {@linkcode partitionsToCompact}: the planner's plus the trigger's thresholds. */
+export interface TriggerOptions extends PlanTieredOptions {
+  /** Non-full files of a partition that trigger it; default {@linkcode TRIGGER_FILES_DEFAULT}. */
+  triggerFiles?: number;
+  /** Bytes of non-full files of a partition that trigger it; default the target size. */
+  triggerBytes?: number;
+}
+
+/**
+ * The partitions of `snapshot` whose non-full files reach `triggerFiles` or `triggerBytes` and for
+ * which the tiered plan is not empty: the ones the runner compacts after a commit. Pure; cheap
+ * enough to run after every commit (one pass over the active files).
+ *
+ * @example
+ * ```ts
+ * import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+ * import { partitionsToCompact } from "./plan_tiered_bins.ts";
+ * const file = (i: number, date: string) => ({ path: `f${i}`, partitionValues: { date }, size: 4000,
+ *   modificationTime: i, dataChange: true, stats: JSON.stringify({ numRecords: 400 }) });
+ * const files = [
+ *   ...Array.from({ length: 50 }, (_, i) => file(i, "d1")),
+ *   ...Array.from({ length: 49 }, (_, i) => file(100 + i, "d2")),
+ * ];
+ * const snapshot = { files, metadata: { partitionColumns: ["date"], configuration: {} } } as unknown as Snapshot;
+ * const due = partitionsToCompact(snapshot);
+ * if (due.length !== 1 || due[0]!.partitionValues.date !== "d1") throw new Error("wrong partitions");
+ * ```
+ */
+export function partitionsToCompact(
+  snapshot: Pick<Snapshot, "files" | "metadata">,
+  options: TriggerOptions = {},
+): PartitionTiers[] {
+  const plan = planTiers(snapshot, options);
+  const files = options.triggerFiles ?? TRIGGER_FILES_DEFAULT;
+  const bytes = options.triggerBytes ?? plan.targetSizeBytes;
+  return plan.partitions.filter((p) =>
+    p.bins.length > 0 && (p.smallFiles >= files || p.smallBytes >= bytes)
+  );
+}

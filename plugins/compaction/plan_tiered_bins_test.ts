@@ -1,0 +1,173 @@
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import fc from "fast-check";
+import type { Add } from "../../core/log/actions.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { CompactionBin } from "../types.ts";
+import {
+  numRecordsOf,
+  partitionsToCompact,
+  planTiers,
+  tierCountOf,
+  tierOf,
+} from "./plan_tiered_bins.ts";
+
+const FULL_ROWS = 100_000;
+const TARGET = 1 << 30;
+
+function snapshotOf(files: Add[]): Snapshot {
+  return { files, metadata: { partitionColumns: ["p"], configuration: {} } } as unknown as Snapshot;
+}
+
+let serial = 0;
+function fileOf(p: string | null, rows: number, bytes: number, time: number): Add {
+  return {
+    path: `f${serial++}`,
+    partitionValues: { p },
+    size: bytes,
+    modificationTime: time,
+    dataChange: true,
+    stats: JSON.stringify({ numRecords: rows }),
+  };
+}
+
+const opts = { fullRows: FULL_ROWS, fanout: 10, targetSizeBytes: TARGET };
+
+/** The model of a rewrite: one output file with the rows and bytes of its inputs, written now. */
+function applyPlan(files: Add[], bins: CompactionBin[], time: number): Add[] {
+  const planned = new Set(bins.flatMap((b) => b.files.map((f) => f.path)));
+  const outputs = bins.map((b) =>
+    fileOf(
+      b.partitionValues.p ?? null,
+      b.files.reduce((n, f) => n + numRecordsOf(f)!, 0),
+      b.files.reduce((n, f) => n + f.size, 0),
+      time,
+    )
+  );
+  return [...files.filter((f) => !planned.has(f.path)), ...outputs];
+}
+
+const fileSpec = fc.record({
+  rows: fc.integer({ min: 1, max: 60_000 }),
+  bytesPerRow: fc.integer({ min: 1, max: 50 }),
+  p: fc.constantFrom("a", "b", null),
+});
+
+Deno.test("tiers: a one-row file is in tier 0, a full file above every tier", () => {
+  equal(tierCountOf(100_000, 10), 5);
+  equal(tierCountOf(2, 2), 1);
+  equal(tierOf(fileOf(null, 1, 10, 0), opts), 0);
+  equal(tierOf(fileOf(null, 9_999, 10, 0), opts), 3);
+  equal(tierOf(fileOf(null, 10_000, 10, 0), opts), 4);
+  equal(tierOf(fileOf(null, 100_000, 10, 0), opts), 5);
+  // Bytes weigh in: a file of few rows but the target's size is full.
+  equal(tierOf(fileOf(null, 1, TARGET, 0), opts), 5);
+  throws(() => planTiers(snapshotOf([]), { fanout: 1 }), /fanout/);
+  throws(
+    () => planTiers(snapshotOf([]), { partitionFilter: { q: "x" } }),
+    /not a partition column/,
+  );
+});
+
+Deno.test("planTiers: property: every file in at most one bin, bins within one partition and one tier", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fileSpec, { maxLength: 120 }),
+      fc.integer({ min: 2, max: 12 }),
+      (specs, fanout) => {
+        const files = specs.map((s, i) => fileOf(s.p, s.rows, s.rows * s.bytesPerRow, i % 7));
+        const o = { ...opts, fanout };
+        const plan = planTiers(snapshotOf(files), o);
+        const seen = new Set<string>();
+        for (const bin of plan.bins) {
+          ok(bin.files.length >= 2 && bin.files.length <= fanout, "bin size");
+          const tiers = new Set(bin.files.map((f) => tierOf(f, o)));
+          equal(tiers.size, 1, "a bin mixes tiers");
+          ok([...tiers][0]! < plan.tierCount, "a full file is planned");
+          for (const f of bin.files) {
+            equal(f.partitionValues.p, bin.partitionValues.p, "a bin mixes partitions");
+            ok(!seen.has(f.path), "a file in two bins");
+            seen.add(f.path);
+          }
+        }
+      },
+    ),
+  );
+});
+
+Deno.test("planTiers: property: a partition compacted to its tiers gets no plan, at most fanout - 1 files a tier", () => {
+  fc.assert(
+    fc.property(fc.array(fileSpec, { maxLength: 150 }), (specs) => {
+      let files = specs.map((s, i) => fileOf(s.p, s.rows, s.rows * s.bytesPerRow, i));
+      let time = specs.length;
+      for (let round = 0; round < 20; round++) {
+        const bins = planTiers(snapshotOf(files), opts).bins;
+        if (bins.length === 0) break;
+        files = applyPlan(files, bins, time++);
+      }
+      const plan = planTiers(snapshotOf(files), opts);
+      deepEqual(plan.bins, [], "rounds did not settle");
+      for (const p of plan.partitions) {
+        for (const t of p.tiers) if (t.tier < plan.tierCount) ok(t.files <= 9, `tier ${t.tier}`);
+      }
+      // A settled table is not a trigger, whatever the thresholds.
+      deepEqual(partitionsToCompact(snapshotOf(files), { ...opts, triggerFiles: 1 }), []);
+    }),
+  );
+});
+
+Deno.test("planTiers: property: write amplification is at most the tier count", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fileSpec, { minLength: 1, maxLength: 300 }),
+      fc.integer({ min: 2, max: 10 }),
+      (specs, fanout) => {
+        const o = { ...opts, fanout };
+        let files: Add[] = [];
+        let ingested = 0;
+        let rewritten = 0;
+        let time = 0;
+        // Ingest one file at a time; compact whatever the planner plans after each commit.
+        for (const s of specs) {
+          files.push(fileOf(s.p, s.rows, s.rows * s.bytesPerRow, time++));
+          ingested += s.rows;
+          const bins = planTiers(snapshotOf(files), o).bins;
+          rewritten += bins.reduce(
+            (n, b) => n + b.files.reduce((m, f) => m + numRecordsOf(f)!, 0),
+            0,
+          );
+          files = applyPlan(files, bins, time++);
+        }
+        const tierCount = tierCountOf(FULL_ROWS, fanout);
+        ok(rewritten / ingested <= tierCount, `${rewritten / ingested} > ${tierCount}`);
+      },
+    ),
+  );
+});
+
+Deno.test("partitionsToCompact: files or bytes reach the threshold, and the plan is not empty", () => {
+  const files = [
+    ...Array.from({ length: 50 }, (_, i) => fileOf("a", 400, 4_000, i)),
+    ...Array.from({ length: 49 }, (_, i) => fileOf("b", 400, 4_000, i)),
+    ...Array.from({ length: 4 }, (_, i) => fileOf("c", 400, 1_000_000, i)),
+  ];
+  const s = snapshotOf(files);
+  deepEqual(partitionsToCompact(s).map((p) => p.partitionValues.p), ["a"]);
+  deepEqual(
+    partitionsToCompact(s, { triggerFiles: 49 }).map((p) => p.partitionValues.p),
+    ["a", "b"],
+  );
+  // Partition c: 4 MB of small files reach a 2 MB byte threshold (rows 400 of 100,000 each, but
+  // 1 MB of a 4 MB target weighs a quarter: tier 4 of 5, and four files make a full one).
+  deepEqual(
+    partitionsToCompact(s, { triggerBytes: 2_000_000, targetSizeBytes: 4_000_000 })
+      .map((p) => p.partitionValues.p),
+    ["a", "c"],
+  );
+  // Three such files are a trigger by bytes, but weigh less than a full file: no plan, no trigger.
+  const three = snapshotOf(files.filter((f) => f.partitionValues.p === "c").slice(0, 3));
+  deepEqual(
+    partitionsToCompact(three, { triggerBytes: 2_000_000, targetSizeBytes: 4_000_000 }),
+    [],
+  );
+  deepEqual(partitionsToCompact(s, { partitionFilter: { p: "b" }, triggerFiles: 10 }).length, 1);
+});
