@@ -47,6 +47,7 @@ import {
 } from "./runner/mod.ts";
 import {
   createMaintenanceScheduler,
+  type MaintenanceScheduler,
   registerMaintenanceMetrics,
 } from "./runner/maintenance_scheduler.ts";
 
@@ -227,8 +228,11 @@ export async function startRunner(
   // table get them from their own options).
   await registry.runSetup(first!);
   let runner: Runner;
+  // The scheduler is created once the runner is; commits before that have nothing to trigger.
+  const maintenance: { scheduler?: MaintenanceScheduler | undefined } = {};
   try {
     runner = createRunner({
+      onCommitted: (table, commit) => maintenance.scheduler?.notifyCommitted(table, commit),
       tables,
       registry,
       runnerToken: options.runnerToken,
@@ -242,7 +246,8 @@ export async function startRunner(
     throw e;
   }
   // Compaction (and vacuum where a table enables it) on a schedule, one job at a time, under the
-  // table's maintenance lock; never on the ingest commit path.
+  // table's maintenance lock; never on the ingest commit path. Commits tell the scheduler, which
+  // compacts a partition once it holds enough small files (ADR 0036).
   const scheduler = config.runner.maintenance
     ? createMaintenanceScheduler({
       tables: Object.fromEntries(
@@ -256,6 +261,7 @@ export async function startRunner(
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     })
     : undefined;
+  maintenance.scheduler = scheduler;
   scheduler?.start();
   const hostname = options.hostname ?? config.runner.hostname;
   const listening = Promise.withResolvers<Deno.NetAddr>();

@@ -19,19 +19,34 @@ import {
 } from "../config/section_schema.ts";
 
 /**
- * The runner's maintenance schedule of a table. Compaction runs every `compactIntervalMs`
- * (300,000) when the table has enough small files; vacuum deletes files, so it runs (every
- * `vacuumIntervalMs`, 3,600,000) only when `vacuumEnabled` is true. Every field is optional.
+ * The runner's maintenance schedule of a table. Compaction runs when a partition has accumulated
+ * enough small files (`compactTriggerFiles`, 50, or `compactTriggerBytes`, the target size), checked
+ * after every commit, and every `compactIntervalMs` (300,000) as a fallback; it plans with size
+ * tiers (`compactStrategy`, ADR 0036). Vacuum deletes files, so it runs (every `vacuumIntervalMs`,
+ * 3,600,000) only when `vacuumEnabled` is true. Every field is optional.
  */
 export interface MaintenanceSettings {
-  /** Run compaction ticks; default true. */
+  /** Run compaction (triggered and timed); default true. */
   compactEnabled?: boolean;
-  /** Time between compaction ticks; default the scheduler's `compactIntervalMs`. */
+  /** Time between compaction ticks (the fallback); default the scheduler's `compactIntervalMs`. */
   compactIntervalMs?: number;
   /** Target file size of compaction; default `delta.targetFileSize`, else 128 MiB. */
   compactTargetSizeBytes?: number;
-  /** Least small files per bin of the default planner; default 5. */
+  /**
+   * Least small files per bin of the bin-packing planner; default 5. Set without
+   * `compactStrategy`, it selects bin-packing (as `deno task compact --min-files`).
+   */
   compactMinFiles?: number;
+  /** The built-in planner: `tiered` (default) or `binpack` (Delta OPTIMIZE's). */
+  compactStrategy?: "tiered" | "binpack";
+  /** Growth factor between two tiers of the tiered planner; default 10. */
+  compactTierFanout?: number;
+  /** Compact a partition after a commit when it has accumulated enough small files; default true. */
+  compactTriggerEnabled?: boolean;
+  /** Small (not full) files of a partition that trigger its compaction; default 50. */
+  compactTriggerFiles?: number;
+  /** Bytes of small files of a partition that trigger its compaction; default the target size. */
+  compactTriggerBytes?: number;
   /** Run vacuum ticks; default false (vacuum deletes files). */
   vacuumEnabled?: boolean;
   /** Time between vacuum ticks; default the scheduler's `vacuumIntervalMs`. */
@@ -52,6 +67,14 @@ export const MAINTENANCE_SECTION = section({
   compactIntervalMs: intIn(1_000, 7 * 86_400_000).optional(),
   compactTargetSizeBytes: intIn(1, 2 ** 40).optional(),
   compactMinFiles: intIn(1, 100_000).optional(),
+  compactStrategy: z.enum(["tiered", "binpack"], {
+    error: (issue: { input?: unknown }) =>
+      `expected 'tiered' or 'binpack', got ${show(issue.input)}`,
+  }).optional(),
+  compactTierFanout: intIn(2, 1_000).optional(),
+  compactTriggerEnabled: bool().optional(),
+  compactTriggerFiles: intIn(2, 100_000).optional(),
+  compactTriggerBytes: intIn(1, 2 ** 40).optional(),
   vacuumEnabled: bool().optional(),
   vacuumIntervalMs: intIn(1_000, 30 * 86_400_000).optional(),
   vacuumRetentionHours: z.number(hours).min(0, hours).optional(),
@@ -70,6 +93,8 @@ export const MAINTENANCE_SECTION = section({
  * if (issues[0] !== "tables[0].maintenance.compactMinFiles: expected an integer from 1 to 100000, got 0") {
  *   throw new Error(issues[0]);
  * }
+ * checkMaintenance({ compactStrategy: "lsm" }, "m", issues);
+ * if (issues[1] !== "m.compactStrategy: expected 'tiered' or 'binpack', got 'lsm'") throw new Error(issues[1]);
  * ```
  */
 export function checkMaintenance(v: unknown, at: string, issues: string[]): MaintenanceSettings {

@@ -158,6 +158,20 @@ export interface CommitterDeps {
   signal: AbortSignal;
   /** Timers of the wait for the ceiling; default the runtime's (tests pass fakes with `clock`). */
   timers?: CommitterTimers;
+  /**
+   * Told of every commit after its batches are answered, synchronously: it must only take note
+   * (the maintenance scheduler's trigger checks later, off the commit path). A throw is logged.
+   */
+  onCommitted?: (commit: CommittedVersion) => void;
+}
+
+/** A version the committer wrote, as {@linkcode CommitterDeps.onCommitted} is told of it. */
+export interface CommittedVersion {
+  version: number;
+  /** The table state after the commit. */
+  snapshot: Snapshot;
+  /** The committed actions (`add`s of the new data files, `txn`s, `commitInfo`). */
+  actions: readonly Action[];
 }
 
 /** What the committer of a table is doing. */
@@ -413,6 +427,15 @@ export function createCommitter(deps: CommitterDeps): Committer {
     if (result.kind === "committed") {
       lastError = undefined;
       scheduleAfterCommit(result.version, result.snapshot, result.actions);
+      try {
+        deps.onCommitted?.({
+          version: result.version,
+          snapshot: result.snapshot,
+          actions: result.actions,
+        });
+      } catch (e) {
+        logger.error("onCommitted failed", { table: table.name, error: message(e) });
+      }
     }
   }
 

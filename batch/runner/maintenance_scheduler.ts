@@ -1,7 +1,27 @@
 /**
- * The runner's maintenance schedule: per table, a compaction tick every `compactIntervalMs`
- * (default 300 s, docs/design.md section 7) and, when the table enables it, a vacuum tick every
- * `vacuumIntervalMs` (default one hour; vacuum deletes files, so it is off unless enabled).
+ * The runner's maintenance schedule: per table, compaction when a partition has accumulated
+ * enough small files (checked after every commit), a compaction tick every `compactIntervalMs` as a
+ * fallback (default 300 s, docs/design.md section 7) and, when the table enables it, a vacuum tick
+ * every `vacuumIntervalMs` (default one hour; vacuum deletes files, so it is off unless enabled).
+ *
+ * The trigger (ADR 0036): the runner tells {@linkcode MaintenanceScheduler.notifyCommitted} of
+ * every commit, after its answers; it only keeps the snapshot and arms a zero-delay timer, so
+ * nothing is added to the commit path. The timer's check runs the tiered planner's trigger over
+ * that snapshot in memory (`partitionsToCompact`: a partition whose small files reach
+ * `compactTriggerFiles`, 50, or `compactTriggerBytes`, the target size, and for which the plan is
+ * not empty) and queues one compaction job for those partitions only. While a compaction of the
+ * table is queued or running, checks wait for the next commit after it, and a snapshot older than
+ * the scheduler's own last compaction commit is ignored. Under sustained ingest the jobs therefore
+ * follow each other as long as partitions fill up, each bounded by `compactBinsPerRunMax`; under
+ * light load nothing is planned until a partition is due, and a partition already at its tiers is
+ * never due.
+ *
+ * ```
+ *  commit ─▶ notifyCommitted (note the snapshot) ─▶ timer 0 ms ─▶ partitionsToCompact
+ *                                                                   │ some partitions due
+ *                                                                   ▼
+ *                                         queue: compact job {trigger: accumulated, partitions}
+ * ```
  *
  * Every (table, kind) pair is a small state machine. Its timer fires, the job joins the process's
  * one maintenance queue (FIFO, at most one entry per pair, so the queue holds at most two entries
@@ -18,7 +38,10 @@
  * ```
  *
  * A tick runs the same operation as the CLI (`ops/`), with the runner's registry plus the built-in
- * maintenance plugins. A compaction tick runs `applyCompaction`: it plans on the latest snapshot
+ * maintenance plugins. A compaction job runs `applyCompaction` (once per partition for a triggered
+ * job, with that partition as its filter) with the strategy `compactStrategy`, default `tiered`
+ * (`binpack` when only `compactMinFiles` is set, as the CLI's `--min-files`):
+ * it plans on the latest snapshot
  * (the registry's `planCompaction` plugins, then the built-in `compactionPlugin`) and with no bin is
  * skipped without touching the lock; otherwise it takes the table's `compact` lease, plans again on
  * the newest snapshot and rewrites at most `compactBinsPerRunMax` bins, each its own commit with a
@@ -33,7 +56,9 @@
  */
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
+import type { Action } from "../../core/log/actions.ts";
 import type { CommitProtocol } from "../../core/log/commit_protocol.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { applyCompaction } from "../../ops/apply_compaction.ts";
 import { applyVacuum } from "../../ops/apply_vacuum.ts";
@@ -41,6 +66,7 @@ import type { MaintainedTable } from "../../ops/maintained_table.ts";
 import { MaintenanceLockHeldError } from "../../ops/maintenance_lock.ts";
 import { createMaintenanceRegistry } from "../../ops/maintenance_registry.ts";
 import type { MaintenanceSettings } from "../../ops/maintenance_options.ts";
+import { partitionsToCompact } from "../../plugins/compaction/plan_tiered_bins.ts";
 import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
 import type { Logger } from "../../plugins/types.ts";
@@ -129,6 +155,16 @@ export interface CompactionRunSummary {
   rowsWritten: number;
   /** Bins planned that were left for the next tick (over `compactBinsPerRunMax`). */
   binsDeferred: number;
+  /** Bytes of the files removed and of the files written. */
+  bytesRemoved: number;
+  bytesWritten: number;
+  /**
+   * The table's write amplification since the scheduler started: bytes written by compaction over
+   * bytes of data files ingested (as told by `notifyCommitted`); 0 before any ingest was told.
+   */
+  writeAmplification: number;
+  /** The partitions a triggered job compacted (absent for a timed or manual job: all of them). */
+  partitions?: Record<string, string | null>[];
 }
 
 /** What one vacuum job did. */
@@ -145,9 +181,15 @@ export interface VacuumRunSummary {
   retentionVersion?: number;
 }
 
+/**
+ * What started a job: its timer, the small files that accumulated after commits (compaction only),
+ * or a `runOnce` call.
+ */
+export type MaintenanceTrigger = "timer" | "accumulated" | "manual";
+
 /** The outcome of one job. */
 export type MaintenanceOutcome =
-  & { table: string; kind: MaintenanceKind; durationMs: number }
+  & { table: string; kind: MaintenanceKind; durationMs: number; trigger?: MaintenanceTrigger }
   & (
     | { status: "ran"; compaction?: CompactionRunSummary; vacuum?: VacuumRunSummary }
     | { status: "skipped"; reason: MaintenanceSkipReason }
@@ -170,6 +212,8 @@ export interface MaintenanceKindStats {
   aborts: number;
   /** Clock time the next tick is due, when its timer is armed. */
   nextTickAtMs?: number;
+  /** Jobs started by accumulated small files (compaction; included in `runs` and `skips`). */
+  triggered: number;
   /** The last outcome. */
   last?: MaintenanceOutcome;
 }
@@ -184,6 +228,11 @@ export interface MaintenanceSchedulerStats {
   queued: number;
   /** Per table, per kind. */
   tables: Record<string, Record<MaintenanceKind, MaintenanceKindStats>>;
+  /** Per table: bytes ingested (told by `notifyCommitted`) and written by compaction since start. */
+  writeAmplification: Record<
+    string,
+    { ingestedBytes: number; compactionBytesWritten: number; ratio: number }
+  >;
 }
 
 /** Options of {@linkcode createMaintenanceScheduler}. */
@@ -227,6 +276,13 @@ export interface MaintenanceScheduler {
   runOnce(table: string, kind: MaintenanceKind): Promise<MaintenanceOutcome>;
   /** Resolves when no job runs or waits. */
   idle(): Promise<void>;
+  /**
+   * Tell the scheduler that `table` committed (the runner's `onCommitted`). It only takes note of
+   * the snapshot and the bytes ingested; a zero-delay timer then checks, off the commit path,
+   * whether a partition holds enough small files (`compactTriggerFiles`, `compactTriggerBytes`) and
+   * queues a compaction of those partitions. An unknown table is ignored.
+   */
+  notifyCommitted(table: string, commit: { snapshot: Snapshot; actions?: readonly Action[] }): void;
   /** Counters and state. */
   stats(): MaintenanceSchedulerStats;
 }
@@ -248,10 +304,25 @@ interface Pair {
   stats: MaintenanceKindStats;
   /** The queued or running job of this pair: a second request shares it. */
   pending: Promise<MaintenanceOutcome> | undefined;
+  /** The newest snapshot `notifyCommitted` told of (compaction), until a check reads it. */
+  latest: Snapshot | undefined;
+  /** The armed zero-delay timer of the trigger's check (compaction). */
+  checkTimer: unknown;
+  ingestedBytes: number;
+  compactionBytesWritten: number;
+  /** The newest version a compaction of this scheduler committed: older told snapshots are stale. */
+  compactedVersion: number;
+}
+
+/** What a queued job does: its trigger, and for an accumulated one the partitions to compact. */
+interface JobRequest {
+  trigger: MaintenanceTrigger;
+  partitions?: Record<string, string | null>[];
 }
 
 interface QueueEntry {
   pair: Pair;
+  request: JobRequest;
   resolve: (outcome: MaintenanceOutcome) => void;
 }
 
@@ -307,6 +378,13 @@ function tableEntries(tables: MaintenanceSchedulerOptions["tables"]): TableEntry
   });
 }
 
+/** Bytes written by compaction over bytes ingested, 0 before any ingest. */
+function writeAmplificationOf(
+  pair: { ingestedBytes: number; compactionBytesWritten: number },
+): number {
+  return pair.ingestedBytes === 0 ? 0 : pair.compactionBytesWritten / pair.ingestedBytes;
+}
+
 const emptySkips = (): Record<MaintenanceSkipReason, number> => ({
   lock_held: 0,
   nothing_to_do: 0,
@@ -338,7 +416,8 @@ const emptySkips = (): Record<MaintenanceSkipReason, number> => ({
  *   snapshot = r.snapshot;
  * }
  * const scheduler = createMaintenanceScheduler({
- *   tables: { events: { storage, uri: "memory://events" } },
+ *   // One-row files: bin-packing compacts them; the default, tiered, waits for more rows.
+ *   tables: { events: { storage, uri: "memory://events", maintenance: { compactStrategy: "binpack" } } },
  *   registry: createPluginRegistry([]).freeze(),
  *   clock: createManualClock(Date.UTC(2025, 0, 1)),
  * });
@@ -393,12 +472,26 @@ export function createMaintenanceScheduler(
       enabled,
       intervalMs,
       timer: undefined,
-      stats: { enabled, runs: 0, skips: emptySkips(), failures: 0, aborts: 0 },
+      stats: { enabled, runs: 0, skips: emptySkips(), failures: 0, aborts: 0, triggered: 0 },
       pending: undefined,
+      latest: undefined,
+      checkTimer: undefined,
+      ingestedBytes: 0,
+      compactionBytesWritten: 0,
+      compactedVersion: -1,
     });
     if (s.compactMinFiles !== undefined) checkPositiveInt("compactMinFiles", s.compactMinFiles);
     if (s.compactTargetSizeBytes !== undefined) {
       checkPositiveInt("compactTargetSizeBytes", s.compactTargetSizeBytes);
+    }
+    if (s.compactTriggerFiles !== undefined) {
+      checkPositiveInt("compactTriggerFiles", s.compactTriggerFiles);
+    }
+    if (s.compactTriggerBytes !== undefined) {
+      checkPositiveInt("compactTriggerBytes", s.compactTriggerBytes);
+    }
+    if (s.compactTierFanout !== undefined && !(s.compactTierFanout >= 2)) {
+      checkPositiveInt("compactTierFanout", 0);
     }
     pairs.set(table.name, {
       compact: make(
@@ -428,18 +521,22 @@ export function createMaintenanceScheduler(
     pair.timer = timers.setTimeout(() => {
       pair.timer = undefined;
       delete pair.stats.nextTickAtMs;
-      void enqueue(pair).then(() => arm(pair, jittered(pair.intervalMs)));
+      void enqueue(pair, { trigger: "timer" }).then(() => arm(pair, jittered(pair.intervalMs)));
     }, delayMs);
   };
   const jittered = (intervalMs: number) =>
     Math.round(intervalMs * (1 - jitterRatio + 2 * jitterRatio * random()));
 
-  const enqueue = (pair: Pair): Promise<MaintenanceOutcome> => {
+  const enqueue = (pair: Pair, request: JobRequest): Promise<MaintenanceOutcome> => {
     if (pair.pending !== undefined) return pair.pending;
     if (stopped) {
-      return Promise.resolve(finish(pair, undefined, { status: "skipped", reason: "stopped" }));
+      return Promise.resolve(
+        finish(pair, undefined, { status: "skipped", reason: "stopped" }, request.trigger),
+      );
     }
-    const pending = new Promise<MaintenanceOutcome>((resolve) => queue.push({ pair, resolve }));
+    const pending = new Promise<MaintenanceOutcome>((resolve) =>
+      queue.push({ pair, request, resolve })
+    );
     pair.pending = pending;
     pump();
     return pending;
@@ -453,7 +550,7 @@ export function createMaintenanceScheduler(
       return;
     }
     const startedAtMs = clock.nowMs();
-    const done = runJob(next.pair, startedAtMs).then((outcome) => {
+    const done = runJob(next.pair, next.request, startedAtMs).then((outcome) => {
       next.pair.pending = undefined;
       running = undefined;
       next.resolve(outcome);
@@ -470,17 +567,20 @@ export function createMaintenanceScheduler(
       | { status: "skipped"; reason: MaintenanceSkipReason }
       | { status: "failed"; error: unknown }
       | { status: "aborted" },
+    trigger: MaintenanceTrigger,
   ): MaintenanceOutcome => {
     const durationMs = startedAtMs === undefined ? 0 : Math.max(0, clock.nowMs() - startedAtMs);
     const outcome = {
       table: pair.table.name,
       kind: pair.kind,
       durationMs,
+      trigger,
       ...result,
     } as MaintenanceOutcome;
     const st = pair.stats;
     st.last = outcome;
-    const fields = { table: pair.table.name, kind: pair.kind, durationMs };
+    if (trigger === "accumulated") st.triggered++;
+    const fields = { table: pair.table.name, kind: pair.kind, durationMs, trigger };
     if (outcome.status === "ran") {
       st.runs++;
       logger.info(`Maintenance ${pair.kind} ran`, {
@@ -514,19 +614,78 @@ export function createMaintenanceScheduler(
     return outcome;
   };
 
-  const runJob = async (pair: Pair, startedAtMs: number): Promise<MaintenanceOutcome> => {
-    if (stopped) return finish(pair, startedAtMs, { status: "skipped", reason: "stopped" });
-    if (!pair.enabled) return finish(pair, startedAtMs, { status: "skipped", reason: "disabled" });
+  const runJob = async (
+    pair: Pair,
+    request: JobRequest,
+    startedAtMs: number,
+  ): Promise<MaintenanceOutcome> => {
+    const trigger = request.trigger;
+    if (stopped) {
+      return finish(pair, startedAtMs, { status: "skipped", reason: "stopped" }, trigger);
+    }
+    if (!pair.enabled) {
+      return finish(pair, startedAtMs, { status: "skipped", reason: "disabled" }, trigger);
+    }
     const signal = stopController.signal;
     try {
       const result = pair.kind === "compact"
-        ? await compactJob(pair.table, signal)
+        ? await compactJob(pair, request.partitions, signal)
         : await vacuumJob(pair.table, signal);
-      return finish(pair, startedAtMs, result);
+      return finish(pair, startedAtMs, result, trigger);
     } catch (error) {
-      if (signal.aborted) return finish(pair, startedAtMs, { status: "aborted" });
-      return finish(pair, startedAtMs, { status: "failed", error });
+      if (signal.aborted) return finish(pair, startedAtMs, { status: "aborted" }, trigger);
+      return finish(pair, startedAtMs, { status: "failed", error }, trigger);
     }
+  };
+
+  /**
+   * The trigger's check, on a zero-delay timer armed by `notifyCommitted`: the partitions of the
+   * newest told snapshot that hold enough small files, queued as one job. Pure planning over the
+   * snapshot in memory (no I/O); a job already queued or running for the table makes it wait for
+   * the next commit.
+   */
+  const checkTrigger = (pair: Pair) => {
+    pair.checkTimer = undefined;
+    const snapshot = pair.latest;
+    pair.latest = undefined;
+    if (snapshot === undefined || stopped || pair.pending !== undefined) return;
+    const s = pair.table.settings;
+    let due: Record<string, string | null>[];
+    try {
+      due = partitionsToCompact(snapshot, {
+        ...(s.compactTargetSizeBytes === undefined
+          ? {}
+          : { targetSizeBytes: s.compactTargetSizeBytes }),
+        ...(s.compactTierFanout === undefined ? {} : { fanout: s.compactTierFanout }),
+        ...(s.compactTriggerFiles === undefined ? {} : { triggerFiles: s.compactTriggerFiles }),
+        ...(s.compactTriggerBytes === undefined ? {} : { triggerBytes: s.compactTriggerBytes }),
+      }).map((p) => p.partitionValues);
+    } catch (e) {
+      logger.warn("Compaction trigger check failed", {
+        table: pair.table.name,
+        error: e instanceof Error ? e.message : String(e),
+      });
+      return;
+    }
+    if (due.length === 0) return;
+    void enqueue(pair, { trigger: "accumulated", partitions: due });
+  };
+
+  const notifyCommitted: MaintenanceScheduler["notifyCommitted"] = (table, commit) => {
+    const pair = pairs.get(table)?.compact;
+    if (pair === undefined) return;
+    for (const a of commit.actions ?? []) {
+      if ("add" in a && a.add.dataChange) pair.ingestedBytes += a.add.size;
+    }
+    if (!started || stopped || !pair.enabled) return;
+    if (!(pair.table.settings.compactTriggerEnabled ?? true)) return;
+    // A snapshot from before this scheduler's last compaction commit would name compacted files.
+    if (commit.snapshot.version < pair.compactedVersion) return;
+    if (pair.latest === undefined || pair.latest.version < commit.snapshot.version) {
+      pair.latest = commit.snapshot;
+    }
+    if (pair.checkTimer !== undefined) return;
+    pair.checkTimer = timers.setTimeout(() => checkTrigger(pair), 0);
   };
 
   const opsTable = (t: TableEntry): MaintainedTable => ({
@@ -546,39 +705,94 @@ export function createMaintenanceScheduler(
     }
   };
 
-  const compactJob = async (t: TableEntry, signal: AbortSignal) => {
+  /** One `applyCompaction` run; a lease held elsewhere is `held`. */
+  const compactOnce = (
+    t: TableEntry,
+    signal: AbortSignal,
+    binsMax: number,
+    partitionFilter?: Record<string, string | null>,
+  ) => {
     const s = t.settings;
-    const r = await unlessHeld(() =>
+    return unlessHeld(() =>
       applyCompaction(opsTable(t), {
         plugins: registry,
+        // As in `ops`: a minimum of files per bin without a strategy asks for bin-packing.
+        strategy: s.compactStrategy ?? (s.compactMinFiles === undefined ? "tiered" : "binpack"),
+        ...(s.compactTierFanout === undefined ? {} : { tierFanout: s.compactTierFanout }),
         ...(s.compactTargetSizeBytes === undefined
           ? {}
           : { targetSizeBytes: s.compactTargetSizeBytes }),
         ...(s.compactMinFiles === undefined ? {} : { minFiles: s.compactMinFiles }),
+        ...(partitionFilter === undefined ? {} : { partitionFilter }),
         // One bin per commit, a turn of the event loop between bins: ingest acks keep their budget.
         commitIntervalBins: 1,
-        binsPerRunMax,
+        binsPerRunMax: binsMax,
         maxConcurrentIo: ioConcurrencyMax,
         clock,
         signal,
         logger,
       })
     );
-    if ("held" in r) return { status: "skipped" as const, reason: "lock_held" as const };
-    if (r.value.status === "nothing_to_do") {
-      return { status: "skipped" as const, reason: "nothing_to_do" as const };
-    }
-    const c = r.value.compaction;
+  };
+
+  /**
+   * A compaction job: the whole table (timer, `runOnce`), or the partitions a trigger named, one
+   * `applyCompaction` (one lease) each, `compactBinsPerRunMax` bins in all.
+   */
+  const compactJob = async (
+    pair: Pair,
+    partitions: Record<string, string | null>[] | undefined,
+    signal: AbortSignal,
+  ) => {
+    const t = pair.table;
     const summary: CompactionRunSummary = {
-      versions: c.versions,
-      bins: c.plan.length - c.metrics.numBinsDroppedByConflict,
-      filesBefore: c.filesBefore,
-      filesAfter: c.filesAfter,
-      filesRemoved: c.metrics.numFilesRemoved,
-      filesAdded: c.metrics.numFilesAdded,
-      rowsWritten: c.metrics.numRowsWritten,
-      binsDeferred: r.value.binsDeferred,
+      versions: [],
+      bins: 0,
+      filesBefore: 0,
+      filesAfter: 0,
+      filesRemoved: 0,
+      filesAdded: 0,
+      rowsWritten: 0,
+      binsDeferred: 0,
+      bytesRemoved: 0,
+      bytesWritten: 0,
+      writeAmplification: 0,
     };
+    let ran = false;
+    let held = false;
+    const filters = partitions ?? [undefined];
+    for (let i = 0; i < filters.length; i++) {
+      const binsLeft = binsPerRunMax - summary.bins;
+      if (binsLeft <= 0) break;
+      const r = await compactOnce(t, signal, binsLeft, filters[i]);
+      if ("held" in r) {
+        held = true;
+        break;
+      }
+      const c = r.value.compaction;
+      if (i === 0) summary.filesBefore = c.filesBefore;
+      summary.filesAfter = c.filesAfter;
+      if (r.value.status === "nothing_to_do") continue;
+      ran = true;
+      summary.versions.push(...c.versions);
+      summary.bins += c.plan.length - c.metrics.numBinsDroppedByConflict;
+      summary.filesRemoved += c.metrics.numFilesRemoved;
+      summary.filesAdded += c.metrics.numFilesAdded;
+      summary.rowsWritten += c.metrics.numRowsWritten;
+      summary.binsDeferred += r.value.binsDeferred;
+      summary.bytesRemoved += c.metrics.numBytesRemoved;
+      summary.bytesWritten += c.metrics.numBytesAdded;
+    }
+    pair.compactionBytesWritten += summary.bytesWritten;
+    pair.compactedVersion = Math.max(pair.compactedVersion, ...summary.versions);
+    summary.writeAmplification = writeAmplificationOf(pair);
+    if (!ran) {
+      return {
+        status: "skipped" as const,
+        reason: held ? "lock_held" as const : "nothing_to_do" as const,
+      };
+    }
+    if (partitions !== undefined) summary.partitions = partitions;
     return { status: "ran" as const, compaction: summary };
   };
 
@@ -646,9 +860,21 @@ export function createMaintenanceScheduler(
           delete pair.stats.nextTickAtMs;
         }
       }
+      for (const p of pairs.values()) {
+        if (p.compact.checkTimer !== undefined) timers.clearTimeout(p.compact.checkTimer);
+        p.compact.checkTimer = undefined;
+        p.compact.latest = undefined;
+      }
       for (const entry of queue.splice(0)) {
         entry.pair.pending = undefined;
-        entry.resolve(finish(entry.pair, undefined, { status: "skipped", reason: "stopped" }));
+        entry.resolve(
+          finish(
+            entry.pair,
+            undefined,
+            { status: "skipped", reason: "stopped" },
+            entry.request.trigger,
+          ),
+        );
       }
       stopController.abort(new DOMException("The maintenance scheduler stopped", "AbortError"));
       stopping = (async () => {
@@ -659,11 +885,12 @@ export function createMaintenanceScheduler(
     },
     runOnce(table, kind) {
       try {
-        return enqueue(pairOf(table, kind));
+        return enqueue(pairOf(table, kind), { trigger: "manual" });
       } catch (e) {
         return Promise.reject(e);
       }
     },
+    notifyCommitted,
     idle() {
       if (running === undefined && queue.length === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
@@ -673,10 +900,19 @@ export function createMaintenanceScheduler(
       for (const [name, p] of pairs) {
         tables[name] = { compact: copyStats(p.compact.stats), vacuum: copyStats(p.vacuum.stats) };
       }
+      const writeAmplification: MaintenanceSchedulerStats["writeAmplification"] = {};
+      for (const [name, p] of pairs) {
+        writeAmplification[name] = {
+          ingestedBytes: p.compact.ingestedBytes,
+          compactionBytesWritten: p.compact.compactionBytesWritten,
+          ratio: writeAmplificationOf(p.compact),
+        };
+      }
       const out: MaintenanceSchedulerStats = {
         started: started && !stopped,
         queued: queue.length,
         tables,
+        writeAmplification,
       };
       if (running !== undefined) {
         out.running = {
@@ -714,6 +950,9 @@ export const MAINTENANCE_DURATION_BUCKETS_SECONDS: readonly number[] = Object.fr
  * | `lakestrike_runner_maintenance_skips_total{table,kind,reason}` | counter | skipped jobs by reason |
  * | `lakestrike_runner_maintenance_duration_seconds{table,kind}` | histogram | time of jobs that ran or failed |
  * | `lakestrike_runner_maintenance_files_total{table,kind}` | counter | files compacted away, or deleted by vacuum |
+ * | `lakestrike_runner_maintenance_triggered_total{table}` | counter | compaction jobs started by accumulated small files |
+ * | `lakestrike_runner_compaction_bytes_written_total{table}` | counter | bytes of the files compaction wrote |
+ * | `lakestrike_runner_compaction_write_amplification{table}` | gauge | bytes written by compaction over bytes ingested, since the runner started |
  *
  * @example
  * ```ts
@@ -743,9 +982,28 @@ export function registerMaintenanceMetrics(
     `${p}files_total`,
     "Files compacted away, or deleted by vacuum.",
   );
+  const triggered = registry.counter(
+    `${p}triggered_total`,
+    "Compaction jobs started by accumulated small files.",
+  );
+  const bytesWritten = registry.counter(
+    "lakestrike_runner_compaction_bytes_written_total",
+    "Bytes of the files compaction wrote.",
+  );
+  const amplification = registry.gauge(
+    "lakestrike_runner_compaction_write_amplification",
+    "Bytes written by compaction over bytes ingested, since the runner started.",
+  );
   return (o) => {
     const labels = { table: o.table, kind: o.kind };
     jobs.inc({ ...labels, outcome: o.status });
+    if (o.trigger === "accumulated") triggered.inc({ table: o.table });
+    if (o.status === "ran" && o.compaction !== undefined) {
+      if (o.compaction.bytesWritten > 0) {
+        bytesWritten.inc({ table: o.table }, o.compaction.bytesWritten);
+      }
+      amplification.set({ table: o.table }, o.compaction.writeAmplification);
+    }
     if (o.status === "skipped") {
       skips.inc({ ...labels, reason: o.reason });
       return;

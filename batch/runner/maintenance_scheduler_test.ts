@@ -108,7 +108,10 @@ function scheduler(
   extra: Partial<MaintenanceSchedulerOptions> = {},
 ) {
   return createMaintenanceScheduler({
-    tables: { events: { storage, uri: "memory://events" } },
+    // One-row files: the bin-packing planner compacts them, the tiered one waits for more rows.
+    tables: {
+      events: { storage, uri: "memory://events", maintenance: { compactStrategy: "binpack" } },
+    },
     registry: createPluginRegistry([]).freeze(),
     clock,
     random: () => 0.5,
@@ -411,7 +414,10 @@ Deno.test("one job at a time: a second request of a pair shares the queued job",
     },
   };
   const s = createMaintenanceScheduler({
-    tables: new Map([["a", { storage: a }], ["b", { storage: b }]]),
+    tables: new Map([["a", { storage: a }], ["b", { storage: b }]].map(([n, t]) => [
+      n as string,
+      { ...t as { storage: MemoryStorage }, maintenance: { compactStrategy: "binpack" as const } },
+    ])),
     registry: createPluginRegistry([probe]).freeze(),
     clock,
   });

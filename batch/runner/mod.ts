@@ -42,6 +42,7 @@ export {
 export {
   type BatchEntry,
   type BatchOutcome,
+  type CommittedVersion,
   type Committer,
   COMMITTER_LIMITS_DEFAULT,
   type CommitterDeps,
@@ -88,6 +89,7 @@ export {
   type MaintenanceSkipReason,
   type MaintenanceTable,
   type MaintenanceTimers,
+  type MaintenanceTrigger,
   type NamedMaintenanceTable,
   registerMaintenanceMetrics,
   type TableMaintenanceSettings,

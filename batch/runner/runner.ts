@@ -71,6 +71,7 @@ import { noopLogger } from "../../plugins/logger.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
 import type { Logger, WriteContext } from "../../plugins/types.ts";
 import {
+  type CommittedVersion,
   type Committer,
   COMMITTER_LIMITS_DEFAULT,
   type CommitterLimits,
@@ -147,6 +148,11 @@ export interface RunnerDeps {
   logger?: Logger;
   /** Where the metrics live; default a fresh set. */
   metrics?: RunnerMetrics;
+  /**
+   * Told of every version a table's committer writes, after its answers (the maintenance
+   * scheduler's compaction trigger, `maintenance_scheduler.ts`); it must only take note.
+   */
+  onCommitted?: (table: string, commit: CommittedVersion) => void;
 }
 
 /** State of one table of the runner. */
@@ -288,7 +294,16 @@ export function createRunner(deps: RunnerDeps): Runner {
     };
     committers.set(
       name,
-      createCommitter({ table, registry, clock, logger, limits, metrics, signal: shutdown.signal }),
+      createCommitter({
+        table,
+        registry,
+        clock,
+        logger,
+        limits,
+        metrics,
+        signal: shutdown.signal,
+        ...(deps.onCommitted ? { onCommitted: (c) => deps.onCommitted!(name, c) } : {}),
+      }),
     );
   }
   const runnerTokenDigest = tokenDigest(deps.runnerToken);
