@@ -56,6 +56,7 @@ interface Rig {
 async function rig(
   maintenance: MaintenanceSettings,
   storage: MemoryStorage = createMemoryStorage({ location: "memory://events" }),
+  compactBinsPerRunMax?: number,
 ): Promise<Rig> {
   const clock = createManualClock(START_MS);
   await createTestTable(storage);
@@ -77,6 +78,7 @@ async function rig(
     timers: held.timers,
     random: () => 0.5,
     onOutcome: registerMaintenanceMetrics(runner.metrics.registry),
+    ...(compactBinsPerRunMax === undefined ? {} : { compactBinsPerRunMax }),
   });
   scheduler.start();
   return { storage, runner, scheduler, fire: held.fire };
@@ -127,6 +129,28 @@ Deno.test("trigger: enough small files in a partition compact that partition onl
   equal(r.fire(), 1);
   await r.scheduler.idle();
   equal(r.scheduler.stats().tables.events!.compact.runs, 1);
+  await r.scheduler.stop();
+  await r.runner.close();
+});
+
+Deno.test("trigger: every due partition gets its share of a job's bins", async () => {
+  const r = await rig({ compactTriggerFiles: 10 }, undefined, 2);
+  await commitRows(r, "eu", 20, 1); // two bins each
+  await commitRows(r, "us", 20, 21);
+  r.fire();
+  await r.scheduler.idle();
+  const last = r.scheduler.stats().tables.events!.compact.last!;
+  ok(last.status === "ran");
+  deepEqual(last.compaction?.partitions, [{ region: "eu" }, { region: "us" }]);
+  equal(last.compaction?.bins, 2);
+  equal(last.compaction?.binsDeferred, 2);
+  deepEqual(await filesByRegion(r.storage), { eu: 11, us: 11 });
+  // The bins left over are due again at the next commit: each partition ends with two files of
+  // ten rows (tier 1; two do not make the next tier's 100 rows), eu with its new one-row file.
+  await commitRows(r, "eu", 1, 50);
+  r.fire();
+  await r.scheduler.idle();
+  deepEqual(await filesByRegion(r.storage), { eu: 3, us: 2 });
   await r.scheduler.stop();
   await r.runner.close();
 });

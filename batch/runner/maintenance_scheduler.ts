@@ -762,9 +762,11 @@ export function createMaintenanceScheduler(
     let held = false;
     const filters = partitions ?? [undefined];
     for (let i = 0; i < filters.length; i++) {
+      // Every due partition gets its share of the job's bins, so none waits behind another.
       const binsLeft = binsPerRunMax - summary.bins;
       if (binsLeft <= 0) break;
-      const r = await compactOnce(t, signal, binsLeft, filters[i]);
+      const share = Math.ceil(binsLeft / (filters.length - i));
+      const r = await compactOnce(t, signal, share, filters[i]);
       if ("held" in r) {
         held = true;
         break;

@@ -195,8 +195,9 @@ export function tierOf(
 
 /**
  * The tiers of every partition of `snapshot` and the bins the planner would rewrite now (see the
- * module documentation). Partitions come in the order their first file appears; bins within a
- * partition in tier order, smallest first.
+ * module documentation). Partitions come in the order their first file appears, each with its bins
+ * in tier order, smallest first; the plan's `bins` take one bin of each (partition, tier) in turn,
+ * the largest tiers first, so the first bins of a run serve every partition and every tier.
  *
  * @throws {InvalidArgumentError} for a fanout outside 2 to 1000, a `fullRows` below 1, or a
  * partition filter on a column that is not a partition column
@@ -284,8 +285,34 @@ export function planTiers(
     fullRows: s.fullRows,
     targetSizeBytes: s.target,
     partitions,
-    bins: partitions.flatMap((p) => p.bins),
+    bins: interleave(partitions.flatMap((p) => groupByTier(p.bins, s))),
   };
+}
+
+/** The bins of one partition, grouped by tier, the largest tier first. */
+function groupByTier(bins: readonly CompactionBin[], s: Scale): CompactionBin[][] {
+  const groups = new Map<number, CompactionBin[]>();
+  for (const bin of bins) {
+    const f = bin.files[0]!;
+    const tier = tierOfWeight(s, numRecordsOf(f) ?? 0, f.size);
+    let g = groups.get(tier);
+    if (g === undefined) groups.set(tier, g = []);
+    g.push(bin);
+  }
+  return [...groups].sort((a, b) => b[0] - a[0]).map(([, g]) => g);
+}
+
+/**
+ * One bin of each group in turn (round robin), so a run that rewrites only its first bins
+ * (`binsPerRunMax`) serves every partition and every tier, and a flood of new small files cannot
+ * starve the merges of the tiers above them.
+ */
+function interleave(groups: readonly CompactionBin[][]): CompactionBin[] {
+  const out: CompactionBin[] = [];
+  for (let i = 0; out.length < groups.reduce((n, g) => n + g.length, 0); i++) {
+    for (const g of groups) if (i < g.length) out.push(g[i]!);
+  }
+  return out;
 }
 
 /**

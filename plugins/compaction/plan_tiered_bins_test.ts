@@ -144,6 +144,19 @@ Deno.test("planTiers: property: write amplification is at most the tier count", 
   );
 });
 
+Deno.test("planTiers: property: the first bins serve every (partition, tier) that has one", () => {
+  fc.assert(
+    fc.property(fc.array(fileSpec, { maxLength: 200 }), (specs) => {
+      const files = specs.map((s, i) => fileOf(s.p, s.rows, s.rows * s.bytesPerRow, i));
+      const plan = planTiers(snapshotOf(files), opts);
+      const key = (b: CompactionBin) => `${b.partitionValues.p}/${tierOf(b.files[0]!, opts)}`;
+      const groups = new Set(plan.bins.map(key));
+      equal(new Set(plan.bins.slice(0, groups.size).map(key)).size, groups.size);
+      equal(plan.bins.length, plan.partitions.reduce((n, p) => n + p.bins.length, 0));
+    }),
+  );
+});
+
 Deno.test("partitionsToCompact: files or bytes reach the threshold, and the plan is not empty", () => {
   const files = [
     ...Array.from({ length: 50 }, (_, i) => fileOf("a", 400, 4_000, i)),
