@@ -295,7 +295,11 @@ export async function rewriteBin(
   const fill = () => {
     while (next < bin.files.length && reads.size < ioLimit) {
       const f = bin.files[next]!;
-      reads.set(next++, limit(() => storage.get(dataFileStoragePath(f.path, storage.location))));
+      const read = limit(() => storage.get(dataFileStoragePath(f.path, storage.location)));
+      // Awaited in order below; a read ahead that fails first must not be an unhandled rejection
+      // (it took the whole runner process down, ingest included).
+      read.catch(() => {});
+      reads.set(next++, read);
     }
   };
   const out: RewrittenBin = { bin, adds: [], rowsRead: 0, rowsWritten: 0, bytesRead: 0 };
@@ -305,7 +309,9 @@ export async function rewriteBin(
   let pendingBytes = 0;
   const flush = () => {
     if (pendingRows === 0) return;
-    puts.push(writeOutput(pending, puts.length));
+    const put = writeOutput(pending, puts.length);
+    put.catch(() => {}); // awaited with the others (or settled on failure) below
+    puts.push(put);
     out.rowsWritten += pendingRows;
     pending = [];
     pendingRows = 0;

@@ -117,6 +117,31 @@ Deno.test("rewriteBin: a failure deletes the files it wrote", async () => {
   deepEqual(storage.snapshotPaths(), before);
 });
 
+Deno.test("rewriteBin: a read ahead that fails while an earlier file is read is reported, not unhandled", async () => {
+  // Found by the chaos run: the prefetched read of a later file failed while the first was still
+  // being read; nothing awaited it yet, and the unhandled rejection ended the runner process.
+  let armed = false;
+  const faults: StorageFaults = {
+    async before(op, path) {
+      if (!armed || op !== "get" || !path.endsWith(".parquet")) return;
+      if (path === first) await new Promise((r) => setTimeout(r, 50));
+      else throw new Error("injected read failure");
+    },
+  };
+  const { storage, snapshot } = await table(3, 2, faults);
+  const first = snapshot.files[0]!.path;
+  const before = storage.snapshotPaths();
+  armed = true;
+  await rejects(
+    rewriteBin(storage, snapshot, binOf(snapshot), {
+      targetSizeBytes: 1 << 30,
+      maxConcurrentIo: 3,
+    }),
+    /injected read failure/,
+  );
+  deepEqual(storage.snapshotPaths(), before);
+});
+
 Deno.test("rewriteBin: an abort between files deletes the files it wrote", async () => {
   const { storage, snapshot } = await table(6, 2);
   const before = storage.snapshotPaths();
