@@ -1,11 +1,20 @@
 /**
- * `deno task inspect <table-uri> [--version N] [--json]`: what a table is at one version — protocol and
- * features, schema, partition columns, properties, active files, bytes, records (from stats) and the
- * recent history.
+ * `deno task inspect <table-uri> [--version N] [--json] [--tier-fanout F]`: what a table is at one
+ * version — protocol and features, schema, partition columns, properties, active files, bytes,
+ * records (from stats), the recent history, and the compaction tiers: per partition, its files by
+ * size class (tier) with their bytes and rows, and what the runner's tiered compaction would do next
+ * (the bins it would rewrite, and whether the partition is due for the trigger with the default
+ * thresholds; `plugins/compaction/plan_tiered_bins.ts`, ADR 0036).
  *
  * @module
  */
 import type { Add } from "../core/log/actions.ts";
+import {
+  type PartitionTiers,
+  planTiers,
+  type TieredPlan,
+  TRIGGER_FILES_DEFAULT,
+} from "../plugins/compaction/plan_tiered_bins.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import type { DataType } from "../core/schema/types.ts";
 import { loadHistory } from "../core/snapshot/mod.ts";
@@ -20,7 +29,8 @@ import {
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
 
-const USAGE = "usage: deno task inspect <table-uri> [--version N] [--history N] [--json]\n" +
+const USAGE =
+  "usage: deno task inspect <table-uri> [--version N] [--history N] [--json] [--tier-fanout F]\n" +
   `  ${TABLE_FLAGS_USAGE}`;
 
 /** Summary of a table at one version, as `inspect --json` prints it. */
@@ -44,6 +54,59 @@ export interface TableSummary {
   history: Array<
     { version: number; timestamp: string; operation: string | null; commitInfo: unknown }
   >;
+  /** The compaction tiers and what the tiered planner would do next. */
+  tiers: TiersSummary;
+}
+
+/** The compaction tiers of a table, as `inspect` shows them. */
+export interface TiersSummary {
+  /** Tiers below full, the growth factor, and what makes a file full. */
+  tierCount: number;
+  fanout: number;
+  fullRows: number;
+  targetSizeBytes: number;
+  /** Small files of a partition that make it due for the trigger (the default). */
+  triggerFiles: number;
+  /** Per partition, most files first. */
+  partitions: Array<
+    Omit<PartitionTiers, "bins"> & {
+      files: number;
+      bytes: number;
+      /** Bins the planner would rewrite now, and their files. */
+      binsPlanned: number;
+      filesPlanned: number;
+      /** The trigger would compact this partition after the next commit. */
+      due: boolean;
+    }
+  >;
+}
+
+/** The tiers of `snapshot` for `inspect` (see {@linkcode TiersSummary}). */
+export function summarizeTiers(
+  snapshot: Pick<Snapshot, "files" | "metadata">,
+  options: { fanout?: number } = {},
+): TiersSummary {
+  const plan: TieredPlan = planTiers(snapshot, options);
+  const partitions = plan.partitions.map(({ bins, ...p }) => {
+    const files = p.tiers.reduce((n, t) => n + t.files, 0);
+    return {
+      ...p,
+      files,
+      bytes: p.tiers.reduce((n, t) => n + t.bytes, 0),
+      binsPlanned: bins.length,
+      filesPlanned: bins.reduce((n, b) => n + b.files.length, 0),
+      due: bins.length > 0 &&
+        (p.smallFiles >= TRIGGER_FILES_DEFAULT || p.smallBytes >= plan.targetSizeBytes),
+    };
+  }).sort((a, b) => b.files - a.files);
+  return {
+    tierCount: plan.tierCount,
+    fanout: plan.fanout,
+    fullRows: plan.fullRows,
+    targetSizeBytes: plan.targetSizeBytes,
+    triggerFiles: TRIGGER_FILES_DEFAULT,
+    partitions,
+  };
 }
 
 /** Number of records of a file from its stats, or `undefined` when it has none. */
@@ -78,6 +141,7 @@ export function summarize(
   location: string,
   snapshot: Snapshot,
   history: Array<{ version: number; timestampMs: number; commitInfo?: Record<string, unknown> }>,
+  options: { fanout?: number } = {},
 ): TableSummary {
   let sizeBytes = 0;
   let numRecords = 0;
@@ -119,7 +183,51 @@ export function summarize(
         : null,
       commitInfo: h.commitInfo ?? null,
     })),
+    tiers: summarizeTiers(snapshot, options),
   };
+}
+
+/** Partitions `formatSummary` lists at most (most files first). */
+export const TIER_PARTITIONS_SHOWN_MAX = 20;
+
+/** The lines of the tiers section. */
+function formatTiers(t: TiersSummary): string[] {
+  if (t.partitions.length === 0) return [];
+  const lowerRows = (tier: number) => Math.ceil(t.fullRows / t.fanout ** (t.tierCount - tier));
+  const label = (tier: number) =>
+    tier === t.tierCount
+      ? "full"
+      : tier === 0
+      ? `0 (< ${lowerRows(1)} rows)`
+      : `${tier} (${lowerRows(tier)}+ rows)`;
+  const lines = [
+    `tiers       fanout ${t.fanout}, ${t.tierCount} tiers; full at ${t.fullRows} rows or ${
+      formatBytes(t.targetSizeBytes)
+    }; due at ${t.triggerFiles} small files or ${formatBytes(t.targetSizeBytes)}`,
+  ];
+  for (const p of t.partitions.slice(0, TIER_PARTITIONS_SHOWN_MAX)) {
+    const name = Object.entries(p.partitionValues).map(([k, v]) =>
+      `${k}=${v ?? "null"}`
+    ).join("/") ||
+      "(unpartitioned)";
+    const next = p.binsPlanned === 0
+      ? "nothing (at its tiers)"
+      : `${p.binsPlanned} bins of ${p.filesPlanned} files${p.due ? ", due now" : ", not due yet"}`;
+    lines.push(`  ${name}: ${p.files} files, ${formatBytes(p.bytes)}; next: ${next}`);
+    for (const tier of p.tiers) {
+      const planned = tier.binsPlanned
+        ? `  → ${tier.binsPlanned} bins (${tier.filesPlanned} files) to tier ${tier.tier + 1}`
+        : "";
+      lines.push(
+        `    ${label(tier.tier).padEnd(18)} ${String(tier.files).padStart(6)} files ${
+          formatBytes(tier.bytes).padStart(10)
+        } ${String(tier.rows).padStart(10)} rows${planned}`,
+      );
+    }
+  }
+  const hidden = t.partitions.length - TIER_PARTITIONS_SHOWN_MAX;
+  if (hidden > 0) lines.push(`  ... ${hidden} more partitions (--json lists them all)`);
+  return lines;
 }
 
 function formatBytes(n: number): string {
@@ -165,6 +273,7 @@ export function formatSummary(s: TableSummary): string {
   if (props.length) {
     lines.push("properties", ...props.map(([k, v]) => `  ${k} = ${v}`));
   }
+  lines.push(...formatTiers(s.tiers));
   if (s.history.length) {
     lines.push("history");
     for (const h of s.history) {
@@ -180,6 +289,7 @@ export async function main(args: string[]): Promise<void> {
     version: { type: "string" },
     history: { type: "string" },
     json: { type: "boolean" },
+    "tier-fanout": { type: "string" },
     ...TABLE_FLAGS,
   });
   if (positionals.length !== 1) {
@@ -194,7 +304,16 @@ export async function main(args: string[]): Promise<void> {
   const history = historyLimit === 0
     ? []
     : await loadHistory(storage, { limit: historyLimit, version: snapshot.version });
-  const summary = summarize(storage.location, snapshot, history);
+  const fanout = parseNonNegativeInt("tier-fanout", values["tier-fanout"]);
+  if (fanout !== undefined && fanout < 2) {
+    throw new UsageError("Invalid value for --tier-fanout: must be at least 2");
+  }
+  const summary = summarize(
+    storage.location,
+    snapshot,
+    history,
+    fanout === undefined ? {} : { fanout },
+  );
   console.log(values["json"] ? JSON.stringify(summary) : formatSummary(summary));
 }
 
