@@ -1,7 +1,8 @@
 /**
- * `deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v]...
- * [--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]`: compact a Delta
- * table (Delta `OPTIMIZE`, bin-packing) under the table's maintenance lock
+ * `deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--strategy binpack|tiered]
+ * [--partition k=v]... [--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]`:
+ * compact a Delta table (Delta `OPTIMIZE`, bin-packing; `--strategy tiered` plans in size tiers as
+ * the runner does, ADR 0036) under the table's maintenance lock
  * (`_lakestrike/locks/compact`, see `ops/maintenance_lock.ts`).
  *
  * It runs `applyCompaction` (`ops/`), as the runner's schedule does: the plan comes from the
@@ -32,8 +33,8 @@ import {
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
 
-const USAGE =
-  "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--partition k=v] " +
+const USAGE = "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] " +
+  "[--strategy binpack|tiered] [--partition k=v] " +
   "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts] " +
   TABLE_FLAGS_USAGE;
 
@@ -97,6 +98,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   const { values, positionals } = parseFlags(args, {
     "target-size": { type: "string" },
     "min-files": { type: "string" },
+    strategy: { type: "string" },
     partition: { type: "string", multiple: true },
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },
@@ -119,6 +121,15 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   if (minFiles !== undefined) {
     if (minFiles < 1) throw new UsageError("Invalid value for --min-files: must be at least 1");
     options.minFiles = minFiles;
+  }
+  const strategy = values["strategy"];
+  if (strategy !== undefined) {
+    if (strategy !== "binpack" && strategy !== "tiered") {
+      throw new UsageError(
+        `Invalid value for --strategy: expected binpack or tiered, got '${strategy}'`,
+      );
+    }
+    options.strategy = strategy;
   }
   const interval = parseNonNegativeInt("commit-interval", values["commit-interval"]);
   if (interval !== undefined) {

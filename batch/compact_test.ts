@@ -56,6 +56,22 @@ Deno.test("compact CLI: --dry-run prints the plan and changes nothing", async ()
   }
 });
 
+Deno.test("compact CLI: --strategy tiered plans in size tiers; a bad strategy is refused", async () => {
+  const dir = await tableDir(30); // 15 one-row files a day: tier 0 of 5
+  try {
+    const out = capture();
+    await main([dir, "--dry-run", "--json", "--strategy", "tiered"], out.io);
+    // One bin of ten files per day (they make the next tier's 10 rows); five wait.
+    deepEqual(JSON.parse(out.text()).plan.map((b: { files: unknown[] }) => b.files.length), [
+      10,
+      10,
+    ]);
+    await rejects(() => main([dir, "--strategy", "lsm"], capture().io), /--strategy/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("compact CLI: compacts with a summary, progress bar only on a terminal", async () => {
   const dir = await tableDir(10);
   try {
