@@ -40,13 +40,13 @@
  * A tick runs the same operation as the CLI (`ops/`), with the runner's registry plus the built-in
  * maintenance plugins. A compaction job runs `applyCompaction` (once per partition for a triggered
  * job, with that partition as its filter) with the strategy `compactStrategy`, default `tiered`
- * (`binpack` when only `compactMinFiles` is set, as the CLI's `--min-files`):
- * it plans on the latest snapshot
- * (the registry's `planCompaction` plugins, then the built-in `compactionPlugin`) and with no bin is
- * skipped without touching the lock; otherwise it takes the table's `compact` lease, plans again on
- * the newest snapshot and rewrites at most `compactBinsPerRunMax` bins, each its own commit with a
- * turn of the event loop between bins (appends landing meanwhile never fail it, see
- * `compactTable`), with `ioConcurrencyMax` reads and writes in flight. A vacuum tick runs
+ * (`binpack` when only `compactMinFiles` is set, as the CLI's `--min-files`): it plans on the
+ * latest snapshot (the registry's `planCompaction` plugins, then the built-in `compactionPlugin`)
+ * and with no bin is skipped without touching the lock; otherwise it takes the table's `compact`
+ * lease, plans again on the newest snapshot and rewrites at most `compactBinsPerRunMax` bins,
+ * `compactCommitIntervalBins` (8) to a commit, with a turn of the event loop between commits and I/O
+ * waits between files (appends landing meanwhile never fail it, see `compactTable`), with
+ * `ioConcurrencyMax` reads and writes in flight. A vacuum tick runs
  * `applyVacuum` under the `vacuum` lease: it commits the removes of expired data when the registry
  * has `planDataRetention` plugins (unless `vacuumApplyDataRetention` is false), then vacuums in full
  * mode with the table's retention, enforced. A lease held by someone else skips the tick; a failure
@@ -83,6 +83,11 @@ export const JITTER_RATIO_DEFAULT = 0.1;
 export const MAINTENANCE_IO_CONCURRENCY_DEFAULT = 2;
 /** Default bins rewritten per compaction tick at most; the rest waits for the next tick. */
 export const COMPACT_BINS_PER_RUN_MAX_DEFAULT = 64;
+/**
+ * Default bins per compaction commit: tiered bins are small (three to ten files), and one commit
+ * each would add a version per bin to the table's log (ADR 0036).
+ */
+export const COMPACT_COMMIT_INTERVAL_BINS_DEFAULT = 8;
 /** Shortest interval accepted, so a typo cannot turn the schedule into a busy loop. */
 export const MAINTENANCE_INTERVAL_MS_MIN = 1_000;
 /** Most tables one scheduler serves. */
@@ -141,7 +146,7 @@ export type MaintenanceSkipReason =
 
 /** What one compaction job did. */
 export interface CompactionRunSummary {
-  /** Versions committed, one per rewritten bin. */
+  /** Versions committed, one per `compactCommitIntervalBins` rewritten bins. */
   versions: number[];
   /** Bins rewritten. */
   bins: number;
@@ -264,6 +269,8 @@ export interface MaintenanceSchedulerOptions {
   ioConcurrencyMax?: number;
   /** Bins per compaction job at most; {@linkcode COMPACT_BINS_PER_RUN_MAX_DEFAULT}. */
   compactBinsPerRunMax?: number;
+  /** Bins per compaction commit; {@linkcode COMPACT_COMMIT_INTERVAL_BINS_DEFAULT}. */
+  compactCommitIntervalBins?: number;
 }
 
 /** The scheduler. */
@@ -461,6 +468,10 @@ export function createMaintenanceScheduler(
   const binsPerRunMax = checkPositiveInt(
     "compactBinsPerRunMax",
     options.compactBinsPerRunMax ?? COMPACT_BINS_PER_RUN_MAX_DEFAULT,
+  );
+  const commitIntervalBins = checkPositiveInt(
+    "compactCommitIntervalBins",
+    options.compactCommitIntervalBins ?? COMPACT_COMMIT_INTERVAL_BINS_DEFAULT,
   );
 
   const pairs = new Map<string, Record<MaintenanceKind, Pair>>();
@@ -724,8 +735,9 @@ export function createMaintenanceScheduler(
           : { targetSizeBytes: s.compactTargetSizeBytes }),
         ...(s.compactMinFiles === undefined ? {} : { minFiles: s.compactMinFiles }),
         ...(partitionFilter === undefined ? {} : { partitionFilter }),
-        // One bin per commit, a turn of the event loop between bins: ingest acks keep their budget.
-        commitIntervalBins: 1,
+        // A few bins per commit, a turn of the event loop between commits (and I/O waits between
+        // files): ingest acks keep their budget, and the log gains few versions.
+        commitIntervalBins,
         binsPerRunMax: binsMax,
         maxConcurrentIo: ioConcurrencyMax,
         clock,

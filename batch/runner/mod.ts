@@ -72,6 +72,7 @@ export {
 } from "./prometheus.ts";
 export {
   COMPACT_BINS_PER_RUN_MAX_DEFAULT,
+  COMPACT_COMMIT_INTERVAL_BINS_DEFAULT,
   COMPACT_INTERVAL_MS_DEFAULT,
   type CompactionRunSummary,
   createMaintenanceScheduler,
