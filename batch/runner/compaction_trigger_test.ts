@@ -3,7 +3,7 @@
  * manual clock and timers that fire only when the test says. Nothing here is timed: the tests
  * check what ran and in which order answers came.
  */
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { createManualClock } from "../../core/clock.ts";
 import { scanSnapshot } from "../../core/scan/scan_snapshot.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
@@ -228,4 +228,14 @@ Deno.test("acks are not delayed by a compaction in progress", async () => {
   deepEqual(await readIds(r.storage), [...Array.from({ length: 10 }, (_, i) => i + 1), 20]);
   await r.scheduler.stop();
   await r.runner.close();
+});
+
+Deno.test("trigger settings are checked", () => {
+  const storage = createMemoryStorage();
+  const registry = createPluginRegistry([]).freeze();
+  const make = (maintenance: MaintenanceSettings) =>
+    createMaintenanceScheduler({ tables: { events: { storage, maintenance } }, registry });
+  throws(() => make({ compactTierFanout: 1 }), /compactTierFanout must be an integer from 2/);
+  throws(() => make({ compactTriggerFiles: 0 }), /compactTriggerFiles must be a positive/);
+  throws(() => make({ compactTriggerBytes: -1 }), /compactTriggerBytes must be a positive/);
 });

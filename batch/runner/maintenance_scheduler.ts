@@ -501,8 +501,11 @@ export function createMaintenanceScheduler(
     if (s.compactTriggerBytes !== undefined) {
       checkPositiveInt("compactTriggerBytes", s.compactTriggerBytes);
     }
-    if (s.compactTierFanout !== undefined && !(s.compactTierFanout >= 2)) {
-      checkPositiveInt("compactTierFanout", 0);
+    const fanout = s.compactTierFanout;
+    if (fanout !== undefined && !(Number.isSafeInteger(fanout) && fanout >= 2 && fanout <= 1000)) {
+      throw new InvalidArgumentError(
+        `Cannot schedule maintenance: compactTierFanout must be an integer from 2 to 1000, got ${fanout}`,
+      );
     }
     pairs.set(table.name, {
       compact: make(
