@@ -100,12 +100,37 @@ function checkTableMatches(t: TableConfig, snapshot: Snapshot, location: string)
  * protocol when it repairs (`s3-dynamodb`), so a commit that a crashed writer decided is seen
  * before the first write. Then checks that the table is the one the config describes.
  *
+ * A `STORAGE` error is tried again after each of `retryDelaysMs` (default
+ * {@linkcode OPEN_RETRY_DELAYS_MS}); other errors are final at once.
+ *
  * @throws {LakestrikeError} `TABLE_NOT_FOUND` when missing and not to be created, `SCHEMA_MISMATCH`
- * when the table differs from the config, `INVALID_ARGUMENT` when the protocol is refused.
+ * when the table differs from the config, `INVALID_ARGUMENT` when the protocol is refused,
+ * `STORAGE` when storage still fails after the last retry.
  */
 export async function openConfiguredTable(
   t: TableConfig,
-  options: { clock?: Clock } = {},
+  options: { clock?: Clock; retryDelaysMs?: readonly number[] } = {},
+): Promise<OpenedTable> {
+  // A storage call that fails at start (a lost answer, a 5xx, a timeout) is tried again before the
+  // runner gives up: a process that exits on one transient read would depend on a supervisor.
+  const delays = options.retryDelaysMs ?? OPEN_RETRY_DELAYS_MS;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await openConfiguredTableOnce(t, options);
+    } catch (e) {
+      const transient = e instanceof LakestrikeError && e.code === "STORAGE";
+      if (!transient || attempt >= delays.length) throw e;
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+}
+
+/** Waits between attempts to open a table at start when storage fails: about 8 s in all. */
+export const OPEN_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000, 4_000];
+
+async function openConfiguredTableOnce(
+  t: TableConfig,
+  options: { clock?: Clock },
 ): Promise<OpenedTable> {
   const opened = await openTable(t.uri, {
     ...(t.commitProtocolConfigured === false ? {} : { protocol: t.commitProtocol }),

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, DEFAULT_RUNNER_TOKEN_ENV } from "./config.ts";
-import { checkRunnerToken, RUNNER_TOKEN_BYTES_MIN } from "./runner_main.ts";
+import { LakestrikeError } from "../core/errors.ts";
+import { ConfigError, DEFAULT_RUNNER_TOKEN_ENV, validateConfig } from "./config.ts";
+import { checkRunnerToken, openConfiguredTable, RUNNER_TOKEN_BYTES_MIN } from "./runner_main.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const CONFIG_MODULE_URL = new URL("./config.ts", import.meta.url).href;
@@ -75,6 +76,51 @@ export const config = defineConfig({
     await child.stderr.cancel();
     assert.equal((await child.status).code, 0);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openConfiguredTable: a storage read that fails at start is tried again; other errors are final", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "runner-open-retry-" });
+  const realReadFile = Deno.readFile;
+  try {
+    const config = validateConfig({
+      tables: [{ name: "e", uri: join(dir, "e"), schema: { id: "long" } }],
+    });
+    const t = config.tables[0]!;
+    assert.equal((await openConfiguredTable(t)).created, true);
+    // The next reads of commit files fail twice, as a lost answer or a 5xx would.
+    let failures = 0;
+    const failing = (limit: number) =>
+      ((path: string | URL, options?: Deno.ReadFileOptions) => {
+        if (/_delta_log\/\d{20}\.json$/.test(String(path)) && failures < limit) {
+          failures++;
+          return Promise.reject(new Error("injected read failure"));
+        }
+        return realReadFile(path, options);
+      }) as typeof Deno.readFile;
+    Deno.readFile = failing(2);
+    const opened = await openConfiguredTable(t, { retryDelaysMs: [1, 1, 1] });
+    assert.equal(opened.created, false);
+    assert.equal(failures, 2);
+    // Without retries left the storage error is the answer.
+    failures = 0;
+    Deno.readFile = failing(1);
+    await assert.rejects(
+      openConfiguredTable(t, { retryDelaysMs: [] }),
+      (e: unknown) => e instanceof LakestrikeError && e.code === "STORAGE",
+    );
+    // A table that differs from the config is refused at once, not retried.
+    Deno.readFile = realReadFile;
+    const other = validateConfig({
+      tables: [{ name: "e", uri: join(dir, "e"), schema: { id: "string" } }],
+    }).tables[0]!;
+    await assert.rejects(
+      openConfiguredTable(other, { retryDelaysMs: [60_000] }),
+      (e: unknown) => e instanceof LakestrikeError && e.code === "SCHEMA_MISMATCH",
+    );
+  } finally {
+    Deno.readFile = realReadFile;
     await Deno.remove(dir, { recursive: true });
   }
 });
