@@ -83,6 +83,13 @@ export interface ApplyCompactionOptions {
   logger?: Logger;
   /** Called as the rewrite advances. */
   onProgress?: (progress: CompactionProgress) => void;
+  /**
+   * The newest table state the caller knows (the runner's in-memory snapshot): planned and
+   * committed on as it is, instead of loading the table twice (before and under the lease). Safe
+   * when it is not the latest: the commit checks every later commit (a concurrent remove of an
+   * input drops its bin, appends pass), as it does for commits landing during the rewrite.
+   */
+  snapshot?: Snapshot;
 }
 
 /** What {@linkcode applyCompaction} did. */
@@ -230,7 +237,7 @@ export async function applyCompaction(
   };
 
   // The cheap check first: no lease write when there is nothing to compact.
-  const latest = await loadSnapshot(storage, protocolOptionOf(table));
+  const latest = options.snapshot ?? await loadSnapshot(storage, protocolOptionOf(table));
   const first = await plan(latest, options.signal);
   if (first.length === 0) {
     return {
@@ -242,8 +249,9 @@ export async function applyCompaction(
   if (dryRun) return await run(latest, first, options.signal);
   return await runExclusive(storage, "compact", async (leaseSignal, storageClock) => {
     const signal = bothSignals(options.signal, leaseSignal);
-    // Reload under the lease: another compaction may have committed since.
-    const current = await loadSnapshot(storage, protocolOptionOf(table));
+    // Reload under the lease: another compaction may have committed since (with the caller's
+    // snapshot, the commit's conflict check covers what landed after it).
+    const current = options.snapshot ?? await loadSnapshot(storage, protocolOptionOf(table));
     const result = await run(current, await plan(current, signal), signal, storageClock);
     if (result.compaction.versions.length > 0) {
       // Compaction commits bypass the runner's afterCommit: take a due checkpoint here.

@@ -157,3 +157,32 @@ Deno.test("applyCompaction: writes the checkpoint that falls due", async () => {
   deepEqual(r.compaction.versions, [11]);
   ok(storage.snapshotPaths().includes("_delta_log/00000000000000000011.checkpoint.parquet"));
 });
+
+Deno.test("applyCompaction: on the caller's stale snapshot, later appends stay and a later remove drops its bin", async () => {
+  const storage = await table(5); // five one-row files in eu and in us
+  const stale = await loadSnapshot(storage);
+  // After the caller's snapshot: an append to eu, and a remove of one us file.
+  const append = await appendBatch(
+    storage,
+    stale,
+    createArrowTable(SCHEMA, [{ id: 99n, region: "eu" }]),
+    { clock },
+  );
+  ok(append.ok);
+  const gone = stale.files.find((f) => f.partitionValues.region === "us")!;
+  const removed = await commitActions(storage, append.snapshot, {
+    operation: "DELETE",
+    actions: [{
+      remove: { path: gone.path, deletionTimestamp: clock.nowMs(), dataChange: true },
+    }],
+  }, { clock });
+  ok(removed.ok);
+  const r = await applyCompaction({ storage }, { clock, minFiles: 2, snapshot: stale });
+  equal(r.status, "done");
+  equal(r.compaction.metrics.numBinsDroppedByConflict, 1, "the us bin lost a file");
+  const after = await loadSnapshot(storage);
+  const byRegion = (region: string) =>
+    after.files.filter((f) => f.partitionValues.region === region).length;
+  equal(byRegion("eu"), 2, "the compacted eu file and the append after the snapshot");
+  equal(byRegion("us"), 4, "the us bin was dropped: four files left by the delete");
+});

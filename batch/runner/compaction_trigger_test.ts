@@ -239,3 +239,34 @@ Deno.test("trigger settings are checked", () => {
   throws(() => make({ compactTriggerFiles: 0 }), /compactTriggerFiles must be a positive/);
   throws(() => make({ compactTriggerBytes: -1 }), /compactTriggerBytes must be a positive/);
 });
+
+Deno.test("trigger: a triggered job plans on the runner's snapshot, without loading the table", async () => {
+  let counting = false;
+  let logLists = 0;
+  const storage = createMemoryStorage({
+    location: "memory://events",
+    faults: {
+      before: (op, path) => {
+        if (counting && op === "list" && path.startsWith("_delta_log")) logLists++;
+      },
+    },
+  });
+  const r = await rig({ compactTriggerFiles: 10 }, storage);
+  await commitRows(r, "eu", 10, 1);
+  counting = true;
+  r.fire();
+  await r.scheduler.idle();
+  counting = false;
+  equal(r.scheduler.stats().tables.events!.compact.last?.status, "ran");
+  equal(logLists, 0, "the job listed the log");
+  deepEqual(await filesByRegion(r.storage), { eu: 1 });
+  // The timer's job, with no snapshot from the runner, loads the table.
+  await commitRows(r, "eu", 5, 100);
+  equal(r.fire(), 1, "a check: not due");
+  counting = true;
+  equal(r.fire(300_000), 1);
+  await r.scheduler.idle();
+  ok(logLists > 0);
+  await r.scheduler.stop();
+  await r.runner.close();
+});

@@ -325,6 +325,8 @@ interface Pair {
 interface JobRequest {
   trigger: MaintenanceTrigger;
   partitions?: Record<string, string | null>[];
+  /** The snapshot the trigger planned on: the job plans and commits on it without loading. */
+  snapshot?: Snapshot;
 }
 
 interface QueueEntry {
@@ -643,7 +645,7 @@ export function createMaintenanceScheduler(
     const signal = stopController.signal;
     try {
       const result = pair.kind === "compact"
-        ? await compactJob(pair, request.partitions, signal)
+        ? await compactJob(pair, request, signal)
         : await vacuumJob(pair.table, signal);
       return finish(pair, startedAtMs, result, trigger);
     } catch (error) {
@@ -682,7 +684,7 @@ export function createMaintenanceScheduler(
       return;
     }
     if (due.length === 0) return;
-    void enqueue(pair, { trigger: "accumulated", partitions: due });
+    void enqueue(pair, { trigger: "accumulated", partitions: due, snapshot });
   };
 
   const notifyCommitted: MaintenanceScheduler["notifyCommitted"] = (table, commit) => {
@@ -725,11 +727,13 @@ export function createMaintenanceScheduler(
     signal: AbortSignal,
     binsMax: number,
     partitionFilter?: Record<string, string | null>,
+    snapshot?: Snapshot,
   ) => {
     const s = t.settings;
     return unlessHeld(() =>
       applyCompaction(opsTable(t), {
         plugins: registry,
+        ...(snapshot === undefined ? {} : { snapshot }),
         // As in `ops`: a minimum of files per bin without a strategy asks for bin-packing.
         strategy: s.compactStrategy ?? (s.compactMinFiles === undefined ? "tiered" : "binpack"),
         ...(s.compactTierFanout === undefined ? {} : { tierFanout: s.compactTierFanout }),
@@ -754,12 +758,12 @@ export function createMaintenanceScheduler(
    * A compaction job: the whole table (timer, `runOnce`), or the partitions a trigger named, one
    * `applyCompaction` (one lease) each, `compactBinsPerRunMax` bins in all.
    */
-  const compactJob = async (
-    pair: Pair,
-    partitions: Record<string, string | null>[] | undefined,
-    signal: AbortSignal,
-  ) => {
+  const compactJob = async (pair: Pair, request: JobRequest, signal: AbortSignal) => {
     const t = pair.table;
+    const partitions = request.partitions;
+    // A triggered job starts from the runner's snapshot and goes on from what each run commits:
+    // no snapshot load, whose cost grows with the log and the tombstones (ADR 0036).
+    let known = request.snapshot;
     const summary: CompactionRunSummary = {
       versions: [],
       bins: 0,
@@ -781,12 +785,13 @@ export function createMaintenanceScheduler(
       const binsLeft = binsPerRunMax - summary.bins;
       if (binsLeft <= 0) break;
       const share = Math.ceil(binsLeft / (filters.length - i));
-      const r = await compactOnce(t, signal, share, filters[i]);
+      const r = await compactOnce(t, signal, share, filters[i], known);
       if ("held" in r) {
         held = true;
         break;
       }
       const c = r.value.compaction;
+      if (known !== undefined) known = c.snapshot;
       if (i === 0) summary.filesBefore = c.filesBefore;
       summary.filesAfter = c.filesAfter;
       if (r.value.status === "nothing_to_do") continue;
