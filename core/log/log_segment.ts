@@ -218,13 +218,34 @@ export interface LoadLogSegmentOptions {
 }
 
 /**
- * List the log and plan the segment of a version, using `_last_checkpoint` as a hint.
+ * List the log and plan the segment of a version, using `_last_checkpoint` as a hint. A gap in the
+ * commits is listed again before it is believed (at most {@linkcode GAP_LISTINGS_MAX} listings).
  *
  * @throws {TableNotFoundError} when `_delta_log` holds no commit and no checkpoint
+ * @throws {CorruptLogError} when every listing shows the same kind of gap
  */
 export async function loadLogSegment(
   storage: ObjectStorage,
   options: LoadLogSegmentOptions = {},
+): Promise<LogSegment> {
+  // A directory listing is not a snapshot of the directory: files linked into place while it
+  // runs may or may not be in it (POSIX readdir), so a local listing taken while writers commit
+  // can hold N+1.json and not N.json. A gap is believed only when listing again shows it too.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await loadLogSegmentOnce(storage, options);
+    } catch (e) {
+      if (!(e instanceof CorruptLogError) || attempt >= GAP_LISTINGS_MAX) throw e;
+    }
+  }
+}
+
+/** Listings of the log before a gap in its commits is reported as corruption. */
+export const GAP_LISTINGS_MAX = 3;
+
+async function loadLogSegmentOnce(
+  storage: ObjectStorage,
+  options: LoadLogSegmentOptions,
 ): Promise<LogSegment> {
   const hint = await loadLastCheckpoint(storage);
   if (hint && (options.version === undefined || options.version >= hint.version)) {
