@@ -10,6 +10,7 @@
  */
 import type { Add } from "../core/log/actions.ts";
 import {
+  numRecordsOf,
   type PartitionTiers,
   planTiers,
   type TieredPlan,
@@ -110,18 +111,7 @@ export function summarizeTiers(
 }
 
 /** Number of records of a file from its stats, or `undefined` when it has none. */
-export function fileNumRecords(add: Add): number | undefined {
-  const parsed = add.statsParsed?.["numRecords"];
-  if (typeof parsed === "number") return parsed;
-  if (typeof parsed === "bigint") return Number(parsed);
-  if (!add.stats) return undefined;
-  try {
-    const n = JSON.parse(add.stats)?.numRecords;
-    return typeof n === "number" ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const fileNumRecords: (add: Add) => number | undefined = numRecordsOf;
 
 /** Render a Delta type as a short string (`struct<a: int>`, `array<string>`). */
 export function typeToString(t: DataType): string {
