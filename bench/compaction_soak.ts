@@ -28,9 +28,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
-import type { LoadResult } from "./load_gen.ts";
-
-const REPO_ROOT = new URL("..", import.meta.url).pathname;
+import { runLoadGen, startDev } from "./dev_server.ts";
 
 interface Options {
   minutes: number;
@@ -66,71 +64,6 @@ function parseOptions(args: string[]): Options {
     data: values.data,
     keep: values.keep,
   };
-}
-
-interface Server {
-  child: Deno.ChildProcess;
-  edgeUrl: string;
-  runnerUrl: string;
-  token: string;
-  tableDir: string;
-}
-
-/** Starts `deno task dev` and reads its URLs and client token from what it prints. */
-async function startDev(dataDir: string): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev", "--port", "0", "--data", dataDir],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!/Bearer [^'"\s]+/.test(text) || !/runner http:\/\/\S+/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`deno task dev exited before it was ready:\n${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  void (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe drained */ }
-  })().catch(() => {});
-  return {
-    child,
-    edgeUrl: /edge (http:\/\/\S+?),/.exec(text)![1]!,
-    runnerUrl: /runner (http:\/\/\S+)/.exec(text)![1]!,
-    token: /Bearer ([^'"\s]+)/.exec(text)![1]!,
-    tableDir: /table events: (\S+)/.exec(text)?.[1] ?? join(dataDir, "events"),
-  };
-}
-
-async function runLoadGen(server: Server, o: Options): Promise<LoadResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "bench/load_gen.ts",
-      "--url",
-      server.edgeUrl,
-      "--token",
-      server.token,
-      "--rate",
-      String(o.rate),
-      "--seconds",
-      String(o.windowSeconds),
-      "--events",
-      String(o.events),
-    ],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("the load generator failed");
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
 /** One sample of the runner's metric `name` (the first series), or NaN. */
@@ -226,7 +159,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     for (let w = 0; w < windows; w++) {
-      const load = runLoadGen(server, o);
+      const load = runLoadGen(server, { rate: o.rate, seconds: o.windowSeconds, events: o.events });
       await new Promise((r) => setTimeout(r, (o.windowSeconds * 1000) / 2));
       const sample = await measure(server.tableDir, scratch);
       const result = await load;

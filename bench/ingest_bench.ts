@@ -14,6 +14,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runLoadGen, startDev } from "./dev_server.ts";
 import type { LoadResult } from "./load_gen.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -53,43 +54,6 @@ function parseFlags() {
   return { rates, seconds, events, warmup };
 }
 
-interface Server {
-  child: Deno.ChildProcess;
-  edgeUrl: string;
-  runnerUrl: string;
-  token: string;
-  tableDir: string;
-}
-
-/** Starts `deno task dev` and reads its URLs and client token from what it prints. */
-async function startDev(dataDir: string): Promise<Server> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev", "--port", "0", "--data", dataDir],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!/Bearer [^'"\s]+/.test(text) || !/runner http:\/\/\S+/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`deno task dev exited before it was ready:\n${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  void (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe drained */ }
-  })().catch(() => {});
-  const edgeUrl = /edge (http:\/\/\S+?),/.exec(text)![1]!;
-  const runnerUrl = /runner (http:\/\/\S+)/.exec(text)![1]!;
-  const token = /Bearer ([^'"\s]+)/.exec(text)![1]!;
-  const tableDir = /table events: (\S+)/.exec(text)?.[1] ?? join(dataDir, "events");
-  return { child, edgeUrl, runnerUrl, token, tableDir };
-}
-
-/** Sums the samples of one metric in the Prometheus text of the runner. */
 async function metric(runnerUrl: string, name: string): Promise<number> {
   const text = await (await fetch(`${runnerUrl}/metrics`)).text();
   let sum = 0;
@@ -99,38 +63,6 @@ async function metric(runnerUrl: string, name: string): Promise<number> {
     }
   }
   return sum;
-}
-
-async function runLoadGen(
-  server: Server,
-  rate: number,
-  seconds: number,
-  events: number,
-): Promise<LoadResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "bench/load_gen.ts",
-      "--url",
-      server.edgeUrl,
-      "--token",
-      server.token,
-      "--rate",
-      String(rate),
-      "--seconds",
-      String(seconds),
-      "--events",
-      String(events),
-    ],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error(`load generator failed at rate ${rate}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
 interface Row {
@@ -171,11 +103,11 @@ if (import.meta.main) {
     console.log(
       `deno task dev on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
     );
-    if (warmup > 0) await runLoadGen(server, 1000, warmup, events);
+    if (warmup > 0) await runLoadGen(server, { rate: 1000, seconds: warmup, events });
     for (const rate of rates) {
       const commits0 = await metric(server.runnerUrl, "lakestrike_runner_commits_total");
       const files0 = await metric(server.runnerUrl, "lakestrike_runner_files_total");
-      const load = await runLoadGen(server, rate, seconds, events);
+      const load = await runLoadGen(server, { rate, seconds, events });
       const commits = await metric(server.runnerUrl, "lakestrike_runner_commits_total") - commits0;
       const files = await metric(server.runnerUrl, "lakestrike_runner_files_total") - files0;
       rows.push({

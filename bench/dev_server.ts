@@ -1,0 +1,81 @@
+/**
+ * The dev server and the load generator as the benchmarks drive them: `deno task dev` as a child
+ * process, its URLs and client token read from what it prints, and `bench/load_gen.ts` run against
+ * its edge. Shared by `ingest_bench.ts` and `compaction_soak.ts`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { LoadResult } from "./load_gen.ts";
+
+const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** A running `deno task dev`. */
+export interface DevServer {
+  child: Deno.ChildProcess;
+  edgeUrl: string;
+  runnerUrl: string;
+  token: string;
+  tableDir: string;
+}
+
+/** Starts `deno task dev` and reads its URLs and client token from what it prints. */
+export async function startDev(dataDir: string): Promise<DevServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "dev", "--port", "0", "--data", dataDir],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!/Bearer [^'"\s]+/.test(text) || !/runner http:\/\/\S+/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`deno task dev exited before it was ready:\n${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  void (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe drained */ }
+  })().catch(() => {});
+  return {
+    child,
+    edgeUrl: /edge (http:\/\/\S+?),/.exec(text)![1]!,
+    runnerUrl: /runner (http:\/\/\S+)/.exec(text)![1]!,
+    token: /Bearer ([^'"\s]+)/.exec(text)![1]!,
+    tableDir: /table events: (\S+)/.exec(text)?.[1] ?? join(dataDir, "events"),
+  };
+}
+
+/** Runs `bench/load_gen.ts` against the server's edge and returns its JSON result. */
+export async function runLoadGen(
+  server: DevServer,
+  load: { rate: number; seconds: number; events: number },
+): Promise<LoadResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "bench/load_gen.ts",
+      "--url",
+      server.edgeUrl,
+      "--token",
+      server.token,
+      "--rate",
+      String(load.rate),
+      "--seconds",
+      String(load.seconds),
+      "--events",
+      String(load.events),
+    ],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`the load generator failed at rate ${load.rate}`);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+}
