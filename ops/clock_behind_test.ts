@@ -48,36 +48,47 @@ const vacuumed = async (storage: ReturnType<typeof createMemoryStorage>, nowMs: 
   (await applyVacuum({ storage }, { clock: createManualClock(nowMs) })).vacuum.files
     .map((f) => f.path).sort();
 
+/** A vacuum on the storage's clock keeps `removed` 5 s later and deletes them 25 s later. */
+async function keptForTheRetention(
+  { storage, storageClock }: Awaited<ReturnType<typeof table>>,
+  removed: string[],
+): Promise<void> {
+  storageClock.advance(5_000);
+  deepEqual(await vacuumed(storage, storageClock.nowMs()), [], "vacuumed inside the retention");
+  storageClock.advance(20_000);
+  deepEqual(await vacuumed(storage, storageClock.nowMs()), removed);
+}
+
 Deno.test("a compaction whose clock is an hour behind: its inputs outlive the retention", async () => {
-  const { storage, storageClock, inputs } = await table("2026-11-04");
+  const t = await table("2026-11-04");
+  const { storage, storageClock, inputs } = t;
   const behind = createManualClock(storageClock.nowMs() - HOUR_MS);
   const r = await applyCompaction({ storage }, { clock: behind });
   equal(r.status, "done");
   const removes = (await loadSnapshot(storage)).tombstones;
   deepEqual(removes.map((t) => t.path).sort(), inputs);
-  for (const t of removes) {
+  for (const remove of removes) {
     // Stamped with the table's time, not the host's: a reader of the version before the
     // compaction keeps 20 seconds to finish.
-    equal(t.deletionTimestamp! >= storageClock.nowMs() - 1_000, true, String(t.deletionTimestamp));
+    equal(
+      remove.deletionTimestamp! >= storageClock.nowMs() - 1_000,
+      true,
+      String(remove.deletionTimestamp),
+    );
   }
-  storageClock.advance(5_000);
-  deepEqual(await vacuumed(storage, storageClock.nowMs()), [], "vacuumed inside the retention");
-  storageClock.advance(20_000);
-  deepEqual(await vacuumed(storage, storageClock.nowMs()), inputs);
+  await keptForTheRetention(t, inputs);
 });
 
 Deno.test("data retention whose clock is an hour behind: its removes outlive the retention", async () => {
-  const { storage, storageClock, inputs } = await table("2026-01-01");
+  const t = await table("2026-01-01");
+  const { storage, storageClock, inputs } = t;
   const registry = createPluginRegistry([partitionTtlPlugin({ column: "date", days: 30 })])
     .freeze();
   const behind = createManualClock(storageClock.nowMs() - HOUR_MS);
   const r = await applyVacuum({ storage }, { plugins: registry, clock: behind });
   deepEqual(r.retention?.files.map((f) => f.path).sort(), inputs);
   deepEqual(r.vacuum.files, [], "a clock behind deletes nothing it just removed");
-  storageClock.advance(5_000);
-  deepEqual(await vacuumed(storage, storageClock.nowMs()), [], "vacuumed inside the retention");
-  storageClock.advance(20_000);
-  deepEqual(await vacuumed(storage, storageClock.nowMs()), inputs);
+  await keptForTheRetention(t, inputs);
 });
 
 Deno.test("a vacuum whose clock is two hours ahead deletes nothing young", async () => {
