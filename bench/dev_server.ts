@@ -1,7 +1,8 @@
 /**
  * The dev server and the load generator as the benchmarks drive them: `deno task dev` as a child
  * process, its URLs and client token read from what it prints, and `bench/load_gen.ts` run against
- * its edge. Shared by `ingest_bench.ts` and `compaction_soak.ts`.
+ * its edge, and the runner's `/metrics` read back. Shared by `ingest_bench.ts`, `compaction_soak.ts`
+ * and `scaleout_bench.ts` (which starts its own runners and edges and passes their URLs).
  *
  * @module
  */
@@ -49,9 +50,12 @@ export async function startDev(dataDir: string): Promise<DevServer> {
   };
 }
 
-/** Runs `bench/load_gen.ts` against the server's edge and returns its JSON result. */
+/**
+ * Runs `bench/load_gen.ts` against the server's edge (or edges: `edgeUrl` may list several,
+ * separated by commas) and returns its JSON result.
+ */
 export async function runLoadGen(
-  server: DevServer,
+  server: Pick<DevServer, "edgeUrl" | "token">,
   load: { rate: number; seconds: number; events: number },
 ): Promise<LoadResult> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -78,4 +82,16 @@ export async function runLoadGen(
   }).output();
   if (!out.success) throw new Error(`the load generator failed at rate ${load.rate}`);
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+}
+
+/** The sum of every series of the runner's metric `name` (0 when it has none yet). */
+export async function readMetricSum(runnerUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${runnerUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
 }

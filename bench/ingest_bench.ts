@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runLoadGen, startDev } from "./dev_server.ts";
+import { readMetricSum, runLoadGen, startDev } from "./dev_server.ts";
 import type { LoadResult } from "./load_gen.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -52,17 +52,6 @@ function parseFlags() {
   const warmup = Number(values["warmup-seconds"]);
   if (!Number.isFinite(warmup) || warmup < 0) usage(`bad --warmup-seconds`);
   return { rates, seconds, events, warmup };
-}
-
-async function metric(runnerUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${runnerUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return sum;
 }
 
 interface Row {
@@ -105,11 +94,12 @@ if (import.meta.main) {
     );
     if (warmup > 0) await runLoadGen(server, { rate: 1000, seconds: warmup, events });
     for (const rate of rates) {
-      const commits0 = await metric(server.runnerUrl, "lakestrike_runner_commits_total");
-      const files0 = await metric(server.runnerUrl, "lakestrike_runner_files_total");
+      const commits0 = await readMetricSum(server.runnerUrl, "lakestrike_runner_commits_total");
+      const files0 = await readMetricSum(server.runnerUrl, "lakestrike_runner_files_total");
       const load = await runLoadGen(server, { rate, seconds, events });
-      const commits = await metric(server.runnerUrl, "lakestrike_runner_commits_total") - commits0;
-      const files = await metric(server.runnerUrl, "lakestrike_runner_files_total") - files0;
+      const commits = await readMetricSum(server.runnerUrl, "lakestrike_runner_commits_total") -
+        commits0;
+      const files = await readMetricSum(server.runnerUrl, "lakestrike_runner_files_total") - files0;
       rows.push({
         rate,
         load,

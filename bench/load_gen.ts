@@ -2,7 +2,9 @@
  * An open-loop load generator for the edge: posts requests of `--events` events at a fixed rate of
  * `--rate` events per second for `--seconds`, scheduled by the clock and never by answers (a slow
  * answer does not delay the next request, so latency is not hidden by coordinated omission).
- * Latency is measured from each request's *scheduled* send time to its answer.
+ * Latency is measured from each request's *scheduled* send time to its answer. `--url` may name
+ * several edges, separated by commas: requests go to them in turn, so one generator (and one set of
+ * latencies) covers a service of several edges.
  *
  * Prints one JSON line on stdout:
  * `{rate, seconds, requests, events, acked, statuses, latencyMs: {p50, p90, p99, max}, ackedEventsPerS,
@@ -18,7 +20,7 @@ import { parseArgs } from "node:util";
 
 /** Options of {@linkcode runLoad}. */
 export interface LoadOptions {
-  /** Edge base URL. */
+  /** Edge base URL, or several separated by commas (requests go to them in turn). */
   url: string;
   /** Client bearer token. */
   token: string;
@@ -78,7 +80,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const bodies = makeBodies(options.eventsPerRequest, 32);
   const intervalMs = 1000 * options.eventsPerRequest / options.rate;
   const total = Math.max(1, Math.floor(options.seconds * 1000 / intervalMs));
-  const endpoint = `${options.url.replace(/\/+$/, "")}/v1/tables/${options.table}/events`;
+  const endpoints = options.url.split(",").map((u) =>
+    `${u.trim().replace(/\/+$/, "")}/v1/tables/${options.table}/events`
+  );
   const headers = {
     authorization: `Bearer ${options.token}`,
     "content-type": "application/json",
@@ -94,7 +98,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const p = (async () => {
       let status = "error";
       try {
-        const res = await fetch(endpoint, {
+        const res = await fetch(endpoints[k % endpoints.length]!, {
           method: "POST",
           headers,
           body: bodies[k % bodies.length]!,

@@ -24,7 +24,11 @@ export function freePort(): number {
   return port;
 }
 
-async function waitUntilAnswering(
+/**
+ * Resolves once `endpoint` answers (any status), polling every 100 ms; throws, naming `name`, when
+ * `child` exits first or nothing answers within `timeoutMs`.
+ */
+export async function waitUntilAnswering(
   name: string,
   endpoint: string,
   child: Deno.ChildProcess,
@@ -61,7 +65,11 @@ function spawn(name: string, cmd: string, args: string[], cwd?: string): Deno.Ch
   }
 }
 
-function stopper(child: Deno.ChildProcess): () => Promise<void> {
+/**
+ * A stop function for `child`: SIGTERM, then SIGKILL when it has not exited 3 s later; resolves once
+ * it has exited (at once when it is already gone).
+ */
+export function stopper(child: Deno.ChildProcess): () => Promise<void> {
   return async () => {
     try {
       child.kill("SIGTERM");
