@@ -11,16 +11,21 @@
  *
  * | status | error | when |
  * |---|---|---|
- * | 400 | `invalid_table_name`, `malformed_body`, `empty_body` | name outside `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`; unparsable body; no events |
+ * | 400 | `invalid_table_name`, `malformed_body`, `empty_body`, `invalid_header` | name outside `^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`; unparsable body; no events; bad producer headers |
  * | 401 | `unauthorized` | no bearer token or an unknown one |
  * | 403 | `forbidden` | the token is not granted the table |
  * | 404 | `unknown_table`, `not_found` | table not configured; other paths |
  * | 413 | `payload_too_large` | body over `requestBodyBytesMax` (cut off while reading) or larger than the whole buffer |
  * | 415 | `unsupported_media_type` | other content types |
+ * | 409 | `sequence_gap`, `sequence_conflict` | producer headers only: not the producer's next sequence; carries `expectedSequence` |
  * | 422 | `schema_violation` | first invalid event; also carries `row` and `field` |
  * | 429 | `buffer_full` | the table's buffer is full; `Retry-After` in seconds |
  * | 502 | `runner_rejected` | the runner definitively refused the batch (not written) |
  * | 503 | `runner_unavailable` | no commit before the request deadline; `written` is `"no"` or `"unknown"` |
+ *
+ * A request with `Lakestrike-Producer` and `Lakestrike-Sequence` is committed at most once per
+ * (producer, sequence) and answered `duplicate: true` when it already was (`producer_forward.ts`,
+ * ADR 0037).
  *
  * A rejected request writes nothing: validation and conversion finish before anything enters the
  * buffer. Authentication comes before the table lookup so that unknown callers learn nothing about
@@ -53,6 +58,11 @@ import {
   type UnknownFields,
 } from "./convert.ts";
 import { type EdgeClock, type EdgeTimers, systemEdgeClock, systemTimers } from "./fake_timers.ts";
+import {
+  answerSequenced,
+  createSequencedForwarder,
+  readClientProducer,
+} from "./producer_forward.ts";
 import {
   ARROW_STREAM_CONTENT_TYPE,
   createHttpForward,
@@ -304,6 +314,12 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     }
     forward = createHttpForward(deps.runner);
   }
+  const sequenced = createSequencedForwarder({
+    forward,
+    clock,
+    timers,
+    bytesInFlightMax: settings.bufferBytesMax,
+  });
   const tableConfigs = new Map(
     deps.tables instanceof Map ? deps.tables : Object.entries(deps.tables),
   );
@@ -443,6 +459,8 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       const tableName = c.req.param("table");
       const state = tables.get(tableName)!;
       const type = mediaType(c.req.header("content-type"));
+      const producer = readClientProducer((name) => c.req.header(name));
+      if (typeof producer === "string") return errorBody(c, 400, "invalid_header", producer);
       const bytes = new Uint8Array(await c.req.arrayBuffer());
 
       let batches: arrow.RecordBatch[];
@@ -481,6 +499,21 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
       }
       let bytesTotal = 0;
       for (const b of batches) bytesTotal += recordBatchBytes(b);
+      if (producer !== undefined) {
+        const schema = state.converter.arrowSchema;
+        const request = {
+          table: tableName,
+          schema,
+          batches,
+          bytes: bytesTotal,
+          producer,
+          deadlineMs,
+        };
+        const outcome = sequenced.submit(request);
+        if (outcome !== undefined) return answerSequenced(c, await outcome);
+        c.header("Retry-After", "1");
+        return errorBody(c, 429, "buffer_full", `Cannot forward more events for "${tableName}"`);
+      }
       const result = state.buffer.submit(batches, bytesTotal, deadlineMs);
       if (!result.accepted) {
         if (result.reason === "too_large") {
@@ -530,6 +563,7 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     },
     close() {
       for (const t of tables.values()) t.buffer.close();
+      sequenced.close();
     },
   });
 }

@@ -37,6 +37,7 @@ import { PluginHookError } from "../../plugins/errors.ts";
 import type { PluginRegistry } from "../../plugins/registry.ts";
 import type { CommitDraft, Logger, WriteContext } from "../../plugins/types.ts";
 import { heldBackSeqs, type ProducerSequences, txnsOf } from "./producer_sequences.ts";
+import { gapOutcome } from "./client_producers.ts";
 import type { RunnerMetrics } from "./runner_metrics.ts";
 
 /** Options of `commitActions` a table passes through (commit protocol, attempts); not the clock. */
@@ -163,7 +164,10 @@ interface Written {
   adds: Add[];
 }
 
-/** Answer the batches already committed (duplicate) and the stale ones (409); return the rest. */
+/**
+ * Answer the batches already committed (duplicate), the stale ones and a client's gaps (409);
+ * return the rest.
+ */
 function dropCommitted<T>(
   deps: GroupCommitDeps,
   items: readonly T[],
@@ -183,7 +187,8 @@ function dropCommitted<T>(
         rows: entry.batch.numRows,
         duplicate: true,
       });
-    } else deps.answer(entry, staleOutcome(entry, status.committedSeq));
+    } else if (status.kind === "gap") deps.answer(entry, gapOutcome(entry, status.committedSeq));
+    else deps.answer(entry, staleOutcome(entry, status.committedSeq));
   }
   return rest;
 }

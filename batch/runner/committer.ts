@@ -79,6 +79,7 @@ import {
   type CommitterTable,
   type GroupCommitDeps,
 } from "./commit_group.ts";
+import { createFreshSnapshots } from "./client_producers.ts";
 import { createGroupQueue } from "./group_queue.ts";
 import { createProducerSequences, type SeqStatus } from "./producer_sequences.ts";
 import type { RunnerMetrics } from "./runner_metrics.ts";
@@ -194,6 +195,12 @@ export interface Committer {
   snapshot(): Promise<Snapshot>;
   /** Where `(producer, seq)` stands: new, a duplicate of a committed batch, or stale (409). */
   seqStatus(producer: string, seq: number): SeqStatus;
+  /**
+   * {@linkcode Committer.seqStatus} against the table as listed after this call (the in-memory
+   * snapshot is replaced when the load is newer): a client producer's gap is checked again so
+   * (`client_producers.ts`).
+   */
+  freshSeqStatus(producer: string, seq: number): Promise<SeqStatus>;
   /** Queue a batch; resolves when it is committed or failed. Never rejects. */
   submit(entry: BatchEntry): Promise<BatchOutcome>;
   /** Ms before the next commit may start under the table's ceiling (0: it may start now). */
@@ -296,6 +303,17 @@ export function createCommitter(deps: CommitterDeps): Committer {
   }
 
   function seqStatus(producer: string, seq: number): SeqStatus {
+    return sequences.status(producer, seq, current, clock.nowMs());
+  }
+
+  const fresh = createFreshSnapshots(() => {
+    const protocol = table.commitOptions?.protocol;
+    return loadSnapshot(table.storage, protocol ? { protocol } : {});
+  });
+
+  async function freshSeqStatus(producer: string, seq: number): Promise<SeqStatus> {
+    const s = await fresh.load();
+    if (current === undefined || current.version < s.version) setSnapshot(s);
     return sequences.status(producer, seq, current, clock.nowMs());
   }
 
@@ -464,6 +482,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
   return {
     snapshot,
     seqStatus,
+    freshSeqStatus,
     submit,
     nextCommitInMs: () => ceiling.delayMs(clock.nowMs()),
     stats: () => ({

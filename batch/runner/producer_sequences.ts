@@ -11,10 +11,15 @@
  *            remembered by this runner?          the table's txn c (not expired)?
  *  (p, s) ──▶ s ≤ remembered seq ─┬─ s listed ──▶ duplicate (its exact version)
  *            │                    └─ not listed ▶ stale (409)
- *            └ otherwise ─────────▶ no txn, or s > c ─▶ new
+ *            └ otherwise ─────────▶ no txn ─────────────▶ new
+ *                                   s > c + 1, client p ─▶ gap (409)
+ *                                   s > c ─────────────▶ new
  *                                   s == c ────────────▶ duplicate (the snapshot's version)
  *                                   s < c ─────────────▶ stale (409)
  * ```
+ *
+ * A client producer (appId `lakestrike-client:<id>`, ADR 0037) sends its seqs without gaps, so for
+ * it `s > c + 1` is a `gap` (409 with the expected seq `c + 1`); an edge's may skip seqs.
  *
  * A commit's `txn` carries each producer's highest seq of the group, and every seq at or below it
  * counts as committed from then on: so a batch that failed to write holds back its producer's
@@ -26,12 +31,15 @@
 import type { Txn } from "../../core/log/actions.ts";
 import { txnVersion } from "../../core/snapshot/mod.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import { isClientAppId } from "../../client/protocol.ts";
 
 /** Where a `(producer, seq)` stands against what the table holds (see the module doc). */
 export type SeqStatus =
   | { kind: "new" }
   | { kind: "duplicate"; version: number }
-  | { kind: "stale"; committedSeq: number };
+  | { kind: "stale"; committedSeq: number }
+  /** A client producer's seq beyond `committedSeq + 1` (ADR 0037). */
+  | { kind: "gap"; committedSeq: number };
 
 /** How much of its own commits a committer remembers. */
 export interface ProducerSequencesLimits {
@@ -101,7 +109,11 @@ export function createProducerSequences(limits: ProducerSequencesLimits): Produc
       }
       if (snapshot === undefined) return { kind: "new" };
       const committed = txnVersion(snapshot, producer, nowMs);
-      if (committed === undefined || seq > committed) return { kind: "new" };
+      if (committed === undefined) return { kind: "new" };
+      if (seq > committed + 1 && isClientAppId(producer)) {
+        return { kind: "gap", committedSeq: committed };
+      }
+      if (seq > committed) return { kind: "new" };
       if (seq === committed) return { kind: "duplicate", version: snapshot.version };
       return { kind: "stale", committedSeq: committed };
     },

@@ -126,3 +126,43 @@ Deno.test("txnsOf: one txn per producer at its highest seq, never below the tabl
     { appId: "b", version: 9, lastUpdated: 77 },
   ]);
 });
+
+Deno.test("status of a client producer: the next seq is new, beyond it a gap; edges may skip", () => {
+  const seqs = createProducerSequences({ producersMax: 10, recentSeqsMax: 4 });
+  const p = "lakestrike-client:p";
+  const s = snapshotWith(12, [
+    { appId: p, version: 5, lastUpdated: 0 },
+    { appId: "edge#1", version: 5, lastUpdated: 0 },
+  ]);
+  assert.deepEqual(seqs.status(p, 6, s, 1), { kind: "new" });
+  assert.deepEqual(seqs.status(p, 7, s, 1), { kind: "gap", committedSeq: 5 });
+  assert.deepEqual(seqs.status(p, 5, s, 1), { kind: "duplicate", version: 12 });
+  assert.deepEqual(seqs.status(p, 4, s, 1), { kind: "stale", committedSeq: 5 });
+  assert.deepEqual(seqs.status(p, 99, s, DAY_MS + 1), { kind: "new" }, "expired: starts anywhere");
+  assert.deepEqual(seqs.status("lakestrike-client:q", 99, s, 1), { kind: "new" }, "unknown");
+  assert.deepEqual(seqs.status("edge#1", 7, s, 1), { kind: "new" });
+});
+
+Deno.test("memory stays at producersMax under many producers; the snapshot's txns answer the rest", () => {
+  const seqs = createProducerSequences({ producersMax: 1_000, recentSeqsMax: 4 });
+  const n = 200_000;
+  const txns: Txn[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = `lakestrike-client:p${i}`;
+    seqs.remember(p, 3, 10 + i);
+    txns.push({ appId: p, version: 3, lastUpdated: 0 });
+  }
+  assert.equal(seqs.producers, 1_000);
+  const s = snapshotWith(10 + n, txns);
+  // Forgotten by the runner, known to the table: still a duplicate, and the next one is new.
+  assert.deepEqual(seqs.status("lakestrike-client:p0", 3, s, 1), {
+    kind: "duplicate",
+    version: 10 + n,
+  });
+  assert.deepEqual(seqs.status("lakestrike-client:p0", 4, s, 1), { kind: "new" });
+  // Remembered: the exact version.
+  assert.deepEqual(seqs.status(`lakestrike-client:p${n - 1}`, 3, s, 1), {
+    kind: "duplicate",
+    version: 10 + n - 1,
+  });
+});
