@@ -2,8 +2,8 @@
  * The direction of the dependencies, checked on the module graph `deno info --json` reports (static
  * and dynamic imports, type-only ones included):
  *
- * * the edge (`edge/main.ts`, `edge/mod.ts`) loads nothing of `batch/`, `plugins/`, `ops/`, `aws/`
- *   and no AWS SDK: it depends on the wire contract, its settings and the schema types;
+ * * the edge (`edge/main.ts`, `edge/mod.ts`) loads nothing of `batch/`, `plugins/`, `ops/`, `aws/`,
+ *   no AWS SDK and no DuckDB: it depends on the wire contract, its settings and the schema types;
  * * the library (`mod.ts`) and the config format (`config/mod.ts`) load no AWS SDK: S3 and DynamoDB
  *   are the AWS module's, registered by the applications that want them;
  * * the config format loads nothing of the runner or the plugins, and of the edge and the
@@ -52,6 +52,7 @@ for (const entry of ["edge/main.ts", "edge/mod.ts"]) {
     const { local, npm } = await moduleGraph(entry);
     assert.deepEqual(under(local, ["batch/", "plugins/", "ops/", "aws/"]), []);
     assert.deepEqual(awsPackages(npm), []);
+    assert.deepEqual(npm.filter((p) => p.includes("@duckdb/")), [], "no native engine at the edge");
     // It does load what it is made of: the check above would pass on an empty graph.
     assert.ok(local.includes("edge/app.ts") && local.includes("core/schema/types.ts"));
   });

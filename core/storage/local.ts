@@ -84,6 +84,10 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
 
   return {
     location,
+    localFilePath(path) {
+      validatePath(path);
+      return full(path);
+    },
     async get(path) {
       validatePath(path);
       try {

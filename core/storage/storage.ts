@@ -82,4 +82,10 @@ export interface ObjectStorage {
    * put left behind (`delete` takes their paths). Backends that leave none omit it.
    */
   listTempFiles?(prefix: string): Promise<ObjectMeta[]>;
+  /**
+   * Only for backends on the local file system: the absolute file path of an object, for engines
+   * that read files themselves (compaction's DuckDB rewrite). Reads through it bypass the backend,
+   * so it is for reads only; backends elsewhere omit it.
+   */
+  localFilePath?(path: string): string;
 }

@@ -40,6 +40,11 @@ import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { partitionPath } from "../../core/write/partition_path.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
+import {
+  duckdbCanRewrite,
+  DuckDBRewriteError,
+  rewriteBinWithDuckDB,
+} from "./rewrite_bin_duckdb.ts";
 
 /** Rows per output file at most (parquet-wasm's memory grows with its input and never shrinks). */
 export const OUTPUT_FILE_ROWS_MAX = 100_000;
@@ -62,7 +67,20 @@ export interface RewriteBinOptions {
   onFileRead?: (add: Add) => void;
   /** Called after every output file is written, with its row count. */
   onFileWritten?: (add: Add, rows: number) => void;
+  /**
+   * The rewrite engine: `"auto"` (default) takes DuckDB for the bins it rewrites exactly and
+   * parquet-wasm for the others and when DuckDB fails; `"duckdb"` fails instead of falling back;
+   * `"wasm"` never loads DuckDB (ADR 0043).
+   */
+  engine?: RewriteEngine | undefined;
+  /** DuckDB worker threads; default all cores. */
+  threads?: number | undefined;
+  /** DuckDB `memory_limit` (e.g. `"512MB"`); default 512 MB (`rewrite_bin_duckdb.ts`). */
+  memoryLimit?: string | undefined;
 }
+
+/** The engines that rewrite a bin. */
+export type RewriteEngine = "auto" | "duckdb" | "wasm";
 
 /** A bin rewritten into new files that are not committed yet. */
 export interface RewrittenBin {
@@ -255,6 +273,30 @@ export async function rewriteBin(
   checkPositiveInt("targetSizeBytes", target);
   checkPositiveInt("maxConcurrentIo", ioLimit);
   checkPositiveInt("outputFileRowsMax", rowsMax);
+  const engine = options.engine ?? "auto";
+  if (engine !== "auto" && engine !== "duckdb" && engine !== "wasm") {
+    throw new InvalidArgumentError(
+      `Cannot compact: engine must be auto, duckdb or wasm, got ${JSON.stringify(engine)}`,
+    );
+  }
+  if (options.threads !== undefined) checkPositiveInt("threads", options.threads);
+  if (engine !== "wasm") {
+    const why = duckdbCanRewrite(snapshot, bin);
+    if (why === undefined || engine === "duckdb") {
+      try {
+        return await rewriteBinWithDuckDB(
+          storage,
+          snapshot,
+          bin,
+          options,
+          (paths) => deleteUncommittedFiles(storage, paths),
+        );
+      } catch (e) {
+        if (engine === "duckdb" || !(e instanceof DuckDBRewriteError)) throw e;
+        // DuckDB could not read or cast these files: the exact reader below does.
+      }
+    }
+  }
   const clock = options.clock ?? systemClock;
   const partitionColumns = snapshot.metadata.partitionColumns;
   const dataSchema: StructType = {

@@ -56,7 +56,8 @@ Deno.test("rewriteBin: the bin's rows, in order, in new uncommitted files of the
   const written: number[] = [];
   const out = await rewriteBin(storage, snapshot, binOf(snapshot), {
     targetSizeBytes: 1 << 30,
-    outputFileRowsMax: 4,
+    outputFileRowsMax: 4, // a cap of the parquet-wasm engine (its memory grows with its input)
+    engine: "wasm",
     clock,
     onFileRead: (add) => read.push(add.path),
     onFileWritten: (_add, rows) => written.push(rows),
@@ -93,29 +94,34 @@ Deno.test("rewriteBin: an output file is cut at the target size, counted in inpu
   deepEqual(out.adds.map((a) => JSON.parse(a.stats!).numRecords), [2, 2]);
 });
 
-Deno.test("rewriteBin: a failure deletes the files it wrote", async () => {
-  let armed = false;
-  let puts = 0;
-  const faults: StorageFaults = {
-    before(op, path) {
-      if (armed && op === "put" && path.endsWith(".parquet") && ++puts === 2) {
-        throw new Error("disk full");
-      }
-    },
-  };
-  const { storage, snapshot } = await table(4, 2, faults);
-  const before = storage.snapshotPaths();
-  armed = true;
-  await rejects(
-    rewriteBin(storage, snapshot, binOf(snapshot), {
-      targetSizeBytes: 1 << 30,
-      outputFileRowsMax: 2,
-    }),
-    /disk full/,
-  );
-  ok(puts >= 2, "an output file was written before the failure");
-  deepEqual(storage.snapshotPaths(), before);
-});
+for (const engine of ["wasm", "duckdb"] as const) {
+  Deno.test(`rewriteBin (${engine}): a failure deletes the files it wrote`, async () => {
+    let armed = false;
+    let puts = 0;
+    const faults: StorageFaults = {
+      before(op, path) {
+        if (armed && op === "put" && path.endsWith(".parquet") && ++puts === 2) {
+          throw new Error("disk full");
+        }
+      },
+    };
+    const { storage, snapshot } = await table(4, 2, faults);
+    const before = storage.snapshotPaths();
+    armed = true;
+    await rejects(
+      rewriteBin(storage, snapshot, binOf(snapshot), {
+        // One output file per input file: the engines cut at the target size, parquet-wasm also
+        // at its row cap.
+        targetSizeBytes: snapshot.files[0]!.size,
+        outputFileRowsMax: 2,
+        engine,
+      }),
+      /disk full/,
+    );
+    ok(puts >= 2, "an output file was written before the failure");
+    deepEqual(storage.snapshotPaths(), before);
+  });
+}
 
 Deno.test("rewriteBin: a read ahead that fails while an earlier file is read is reported, not unhandled", async () => {
   // Found by the chaos run: the prefetched read of a later file failed while the first was still
@@ -142,24 +148,26 @@ Deno.test("rewriteBin: a read ahead that fails while an earlier file is read is 
   deepEqual(storage.snapshotPaths(), before);
 });
 
-Deno.test("rewriteBin: an abort between files deletes the files it wrote", async () => {
-  const { storage, snapshot } = await table(6, 2);
-  const before = storage.snapshotPaths();
-  const controller = new AbortController();
-  let read = 0;
-  await rejects(
-    rewriteBin(storage, snapshot, binOf(snapshot), {
-      targetSizeBytes: 1 << 30,
-      outputFileRowsMax: 2,
-      signal: controller.signal,
-      onFileRead: () => {
-        if (++read === 3) controller.abort(new Error("stopped"));
-      },
-    }),
-    /stopped/,
-  );
-  deepEqual(storage.snapshotPaths(), before);
-});
+for (const engine of ["wasm", "duckdb"] as const) {
+  Deno.test(`rewriteBin (${engine}): an abort between files deletes the files it wrote`, async () => {
+    const { storage, snapshot } = await table(6, 2);
+    const before = storage.snapshotPaths();
+    const controller = new AbortController();
+    let read = 0;
+    await rejects(
+      rewriteBin(storage, snapshot, binOf(snapshot), {
+        targetSizeBytes: snapshot.files[0]!.size,
+        engine,
+        signal: controller.signal,
+        onFileRead: () => {
+          if (++read === 3) controller.abort(new Error("stopped"));
+        },
+      }),
+      /stopped/,
+    );
+    deepEqual(storage.snapshotPaths(), before);
+  });
+}
 
 Deno.test("rewriteBin: options are checked", async () => {
   const { storage, snapshot } = await table(1, 1);

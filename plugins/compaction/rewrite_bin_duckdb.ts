@@ -1,0 +1,391 @@
+/**
+ * The native rewrite engine of compaction: DuckDB (`@duckdb/node-api`) reads a bin's Parquet files
+ * and writes the new zstd Parquet files, on all cores, outside the JavaScript heap and the event
+ * loop, in bounded memory (`memory_limit`, spilling to a temp directory). It is loaded only when a
+ * compaction runs (a dynamic import): the edge and every other path never load it (ADR 0043).
+ *
+ * It takes the bins it can rewrite exactly ({@linkcode duckdbCanRewrite}): no deletion vector (the
+ * rows a vector names must be dropped by position, which the exact reader of `core/scan` does) and
+ * only primitive columns (nested values and their statistics stay with the exact reader). Any other
+ * bin, or a bin DuckDB fails on (a type it cannot cast, a codec it lacks), is rewritten by the
+ * parquet-wasm engine of `rewrite_bin.ts`: the engine changes speed, never the rows.
+ *
+ * For each output file:
+ *
+ * 1. its input files are given to DuckDB as local paths: on local disk the table's own files through
+ *    symbolic links with plain names in a temp directory (a path with glob characters or quotes is
+ *    then harmless), on any other storage downloaded there with `storage.get`, `maxConcurrentIo` at
+ *    a time;
+ * 2. `COPY (SELECT CAST(col AS type) ... FROM read_parquet([...], union_by_name)) TO tmp` writes one
+ *    file in input order (`preserve_insertion_order`), columns cast to the table's types (a widened
+ *    type reads as the wider one; a column missing from every input is null), zstd, row groups of
+ *    {@linkcode ROW_GROUP_ROWS} rows;
+ * 3. one aggregate query over the new file gives its row count, null counts, and min and max of each
+ *    column; the min and max go through `computeStats` as a two-row table, so string prefixes,
+ *    timestamp rounding, NaN and infinities follow exactly the rules of every other file we write;
+ * 4. the bytes are `put` (if absent) at a new path of the bin's partition.
+ *
+ * An output file is cut when the input bytes that went into it reach the target size, as the
+ * parquet-wasm engine does, but with no row cap: a file holds whatever rows reach the target.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { InvalidArgumentError } from "../../core/errors.ts";
+import type { Add } from "../../core/log/actions.ts";
+import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
+import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+import { decimalParams } from "../../core/schema/parse_schema.ts";
+import type { StructField, StructType } from "../../core/schema/types.ts";
+import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
+import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import type { ObjectStorage } from "../../core/storage/storage.ts";
+import { partitionPath } from "../../core/write/partition_path.ts";
+import { numIndexedColsOf } from "../../core/write/table_properties.ts";
+import type { CompactionBin } from "../types.ts";
+import type { RewriteBinOptions, RewrittenBin } from "./rewrite_bin.ts";
+
+/** Rows per row group of the files DuckDB writes (DuckDB's default, about 1M rows per 8 groups). */
+export const ROW_GROUP_ROWS = 122_880;
+/** Default DuckDB `memory_limit` of a rewrite. */
+export const DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB";
+
+/** Why a bin is not for DuckDB, or `undefined` when it is. */
+export function duckdbCanRewrite(snapshot: Snapshot, bin: CompactionBin): string | undefined {
+  if (bin.files.some((f) => f.deletionVector)) return "a file has a deletion vector";
+  const nested = snapshot.schema.fields.find((f) => typeof f.type !== "string");
+  if (nested !== undefined) return `column ${nested.name} is nested`;
+  if (snapshot.columnMappingMode !== "none") return "the table uses column mapping";
+  for (const f of snapshot.schema.fields) {
+    if (duckdbType(f) === undefined) return `column ${f.name} has type ${String(f.type)}`;
+  }
+  return undefined;
+}
+
+/** A DuckDB error: the bin goes to the parquet-wasm engine. Storage errors are not wrapped. */
+export class DuckDBRewriteError extends Error {
+  /** Wraps what DuckDB threw. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DuckDBRewriteError";
+  }
+}
+
+/** The DuckDB type of a primitive Delta field, or `undefined`. */
+function duckdbType(field: StructField): string | undefined {
+  const t = field.type;
+  if (typeof t !== "string") return undefined;
+  switch (t) {
+    case "string":
+      return "VARCHAR";
+    case "long":
+      return "BIGINT";
+    case "integer":
+      return "INTEGER";
+    case "short":
+      return "SMALLINT";
+    case "byte":
+      return "TINYINT";
+    case "float":
+      return "FLOAT";
+    case "double":
+      return "DOUBLE";
+    case "boolean":
+      return "BOOLEAN";
+    case "binary":
+      return "BLOB";
+    case "date":
+      return "DATE";
+    case "timestamp":
+      return "TIMESTAMPTZ";
+    case "timestamp_ntz":
+      return "TIMESTAMP";
+  }
+  const d = decimalParams(t);
+  return d === undefined ? undefined : `DECIMAL(${d.precision},${d.scale})`;
+}
+
+/** A SQL string literal. */
+function literal(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier. */
+function ident(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+/** SQL giving a JavaScript value `createArrowTable` takes for the min or max of a column. */
+function boundSql(agg: "min" | "max", field: StructField): string {
+  const c = ident(field.name);
+  switch (field.type) {
+    case "boolean":
+    case "binary":
+      return "NULL"; // no min/max statistics for these (computeStats' rule)
+    case "float":
+    case "double":
+      return `${agg}(${c}) FILTER (WHERE NOT isnan(${c}))`;
+    case "date":
+      return `CAST(${agg}(${c}) - DATE '1970-01-01' AS INTEGER)`;
+    case "timestamp":
+    case "timestamp_ntz":
+      return `epoch_us(${agg}(${c}))`;
+  }
+  if (decimalParams(field.type as string) !== undefined) return `CAST(${agg}(${c}) AS VARCHAR)`;
+  return `${agg}(${c})`;
+}
+
+/** Groups of consecutive files, each cut once its input bytes reach `target`. */
+function outputGroups(files: readonly Add[], target: number): Add[][] {
+  const groups: Add[][] = [];
+  let group: Add[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    group.push(f);
+    bytes += f.size;
+    if (bytes >= target) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
+/** Bounded parallelism over `items`. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Options of {@linkcode rewriteBinWithDuckDB} beyond {@linkcode RewriteBinOptions}. */
+export interface DuckDBEngineOptions {
+  /** DuckDB worker threads; default all cores. */
+  threads?: number | undefined;
+  /** DuckDB `memory_limit`; default {@linkcode DUCKDB_MEMORY_LIMIT_DEFAULT}. */
+  memoryLimit?: string | undefined;
+}
+
+/**
+ * Rewrite the files of `bin` with DuckDB (see the module documentation). Nothing is committed.
+ *
+ * @throws {DuckDBRewriteError} when DuckDB fails (the caller falls back to the parquet-wasm engine);
+ * the storage's error, or the signal's reason; the files written so far are deleted first
+ */
+export async function rewriteBinWithDuckDB(
+  storage: ObjectStorage,
+  snapshot: Snapshot,
+  bin: CompactionBin,
+  options: RewriteBinOptions & DuckDBEngineOptions,
+  deleteWritten: (paths: string[]) => Promise<void>,
+): Promise<RewrittenBin> {
+  const why = duckdbCanRewrite(snapshot, bin);
+  if (why !== undefined) throw new InvalidArgumentError(`Cannot rewrite with DuckDB: ${why}`);
+  const clock: Clock = options.clock ?? systemClock;
+  const ioLimit = options.maxConcurrentIo ?? 8;
+  const partitionColumns = snapshot.metadata.partitionColumns;
+  const dataFields = snapshot.schema.fields.filter((f) => !partitionColumns.includes(f.name));
+  const numIndexedCols = numIndexedColsOf(snapshot.metadata.configuration);
+  const tmp = await Deno.makeTempDir({ prefix: "lakestrike-compact-" });
+  const written: string[] = [];
+  const out: RewrittenBin = { bin, adds: [], rowsRead: 0, rowsWritten: 0, bytesRead: 0 };
+  const puts: Promise<Add>[] = [];
+  let duck: DuckSession | undefined;
+  const onAbort = () => duck?.interrupt();
+  options.signal?.addEventListener("abort", onAbort);
+  try {
+    duck = await openDuckSession(tmp, options);
+    const groups = outputGroups(bin.files, options.targetSizeBytes);
+    for (let g = 0; g < groups.length; g++) {
+      options.signal?.throwIfAborted();
+      const group = groups[g]!;
+      const inputs = await localInputs(storage, group, `${tmp}/in-${g}`, ioLimit);
+      const outFile = `${tmp}/out-${g}.parquet`;
+      const { rows, stats } = await duck.copy(inputs, outFile, dataFields, numIndexedCols);
+      options.signal?.throwIfAborted();
+      await Deno.remove(`${tmp}/in-${g}`, { recursive: true });
+      for (const f of group) {
+        out.bytesRead += f.size;
+        options.onFileRead?.(f);
+      }
+      out.rowsRead += rows;
+      if (rows === 0) continue;
+      out.rowsWritten += rows;
+      const bytes = await Deno.readFile(outFile);
+      await Deno.remove(outFile);
+      const path = partitionPath(partitionColumns, bin.partitionValues) +
+        `part-${String(puts.length).padStart(5, "0")}-${crypto.randomUUID()}-c000.zstd.parquet`;
+      written.push(path);
+      const put = storage.put(path, bytes, { ifAbsent: true }).then((r): Add => {
+        if (!r.ok) throw new InvalidArgumentError(`Cannot write data file ${path}: it exists`);
+        const add: Add = {
+          path,
+          partitionValues: { ...bin.partitionValues },
+          size: bytes.length,
+          modificationTime: clock.nowMs(),
+          dataChange: false,
+          stats: statsToJson(stats),
+        };
+        options.onFileWritten?.(add, rows);
+        return add;
+      });
+      put.catch(() => {}); // awaited with the others below
+      puts.push(put);
+    }
+    out.adds = await Promise.all(puts);
+    return out;
+  } catch (e) {
+    await Promise.allSettled(puts);
+    await deleteWritten(written);
+    throw e;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    duck?.close();
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Local paths of `files` in `dir`: links to the table's files on local disk, else downloads. */
+async function localInputs(
+  storage: ObjectStorage,
+  files: readonly Add[],
+  dir: string,
+  ioLimit: number,
+): Promise<string[]> {
+  await Deno.mkdir(dir);
+  const paths = files.map((_, i) => `${dir}/${String(i).padStart(6, "0")}.parquet`);
+  await forEachLimited(files, ioLimit, async (f, i) => {
+    const storagePath = dataFileStoragePath(f.path, storage.location);
+    const local = storage.localFilePath?.(storagePath);
+    if (local !== undefined) {
+      await Deno.stat(local); // a missing file fails as the storage would, not as DuckDB
+      await Deno.symlink(local, paths[i]!);
+    } else {
+      await Deno.writeFile(paths[i]!, await storage.get(storagePath));
+    }
+  });
+  return paths;
+}
+
+/** One DuckDB instance and connection for one bin. */
+interface DuckSession {
+  copy(
+    inputs: readonly string[],
+    outFile: string,
+    fields: readonly StructField[],
+    numIndexedCols: number,
+  ): Promise<{ rows: number; stats: ReturnType<typeof computeStats> }>;
+  interrupt(): void;
+  close(): void;
+}
+
+async function openDuckSession(
+  tmp: string,
+  options: DuckDBEngineOptions,
+): Promise<DuckSession> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
+  let instance;
+  try {
+    instance = await DuckDBInstance.create(":memory:", {
+      threads: String(threads),
+      memory_limit: options.memoryLimit ?? DUCKDB_MEMORY_LIMIT_DEFAULT,
+      temp_directory: `${tmp}/spill`,
+      preserve_insertion_order: "true",
+      autoinstall_known_extensions: "false",
+      autoload_known_extensions: "false",
+    });
+  } catch (e) {
+    throw new DuckDBRewriteError(`DuckDB did not start: ${(e as Error).message}`, { cause: e });
+  }
+  const conn = await instance.connect();
+  const run = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw new DuckDBRewriteError(`DuckDB failed to ${what}: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  };
+  return {
+    async copy(inputs, outFile, fields, numIndexedCols) {
+      const list = `[${inputs.map(literal).join(", ")}]`;
+      const source = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
+      const present = new Set(
+        (await run(
+          "describe the input",
+          () => conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`),
+        ))
+          .getRowObjectsJS().map((r) => String(r["column_name"]).toLowerCase()),
+      );
+      const select = fields.map((f) => {
+        const type = duckdbType(f)!;
+        const value = present.has(f.name.toLowerCase()) ? ident(f.name) : "NULL";
+        return `CAST(${value} AS ${type}) AS ${ident(f.name)}`;
+      }).join(", ");
+      await run(
+        "rewrite",
+        () =>
+          conn.run(
+            `COPY (SELECT ${select} FROM ${source}) TO ${literal(outFile)}
+             (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+          ),
+      );
+      const aggregates = ["count(*) AS n"];
+      fields.forEach((f, i) => {
+        aggregates.push(`count(${ident(f.name)}) AS v${i}`);
+        aggregates.push(`${boundSql("min", f)} AS lo${i}`, `${boundSql("max", f)} AS hi${i}`);
+      });
+      const row = (await run(
+        "read statistics",
+        () =>
+          conn.runAndReadAll(
+            `SELECT ${aggregates.join(", ")} FROM read_parquet(${literal(outFile)})`,
+          ),
+      )).getRowObjectsJS()[0]!;
+      const rows = Number(row["n"]);
+      const lo: Record<string, unknown> = {};
+      const hi: Record<string, unknown> = {};
+      fields.forEach((f, i) => {
+        lo[f.name] = jsBound(row[`lo${i}`]);
+        hi[f.name] = jsBound(row[`hi${i}`]);
+      });
+      const schema: StructType = {
+        type: "struct",
+        // Both rows may be all null (an all-null column): the two-row table must accept them.
+        fields: fields.map((f) => ({ ...f, nullable: true })),
+      };
+      const stats = computeStats(createArrowTable(schema, [lo, hi]), schema, { numIndexedCols });
+      stats.numRecords = rows;
+      fields.forEach((f, i) => {
+        if (f.name in stats.nullCount) stats.nullCount[f.name] = rows - Number(row[`v${i}`]);
+      });
+      return { rows, stats };
+    },
+    interrupt() {
+      conn.interrupt();
+    },
+    close() {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** A value DuckDB returned, as `createArrowTable` takes it (infinities as their names). */
+function jsBound(v: unknown): unknown {
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return v;
+}
