@@ -1,6 +1,7 @@
 /**
  * `deno task compact <table-uri> [--target-size 128MiB] [--min-files N] [--strategy binpack|tiered]
- * [--partition k=v]... [--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts]`:
+ * [--partition k=v]... [--dry-run] [--json] [--commit-interval N] [--engine auto|duckdb|wasm]
+ * [--threads N] [--config lakestrike.config.ts]`:
  * compact a Delta table (Delta `OPTIMIZE`, bin-packing; `--strategy tiered` plans in size tiers as
  * the runner does, ADR 0036) under the table's maintenance lock
  * (`_lakestrike/locks/compact`, see `ops/maintenance_lock.ts`).
@@ -9,7 +10,8 @@
  * `planCompaction` hooks of the config's plugins when `--config` is given (first answer wins), then
  * from the built-in `compactionPlugin`. A progress bar is drawn only when stdout is a terminal; a
  * summary follows (files, bytes and rows before and after, time). `--dry-run` prints the plan and
- * changes nothing. Failures exit non-zero with a one-line error. It does not delete the removed
+ * changes nothing. The rewrite runs on DuckDB, on `--threads` cores (default all), for the bins it
+ * rewrites exactly, and on parquet-wasm for the others (`--engine`, ADR 0043). Failures exit non-zero with a one-line error. It does not delete the removed
  * files: `deno task vacuum` does.
  *
  * @module
@@ -35,8 +37,8 @@ import { openTable } from "./open_table.ts";
 
 const USAGE = "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] " +
   "[--strategy binpack|tiered] [--partition k=v] " +
-  "[--dry-run] [--json] [--commit-interval N] [--config lakestrike.config.ts] " +
-  TABLE_FLAGS_USAGE;
+  "[--dry-run] [--json] [--commit-interval N] [--engine auto|duckdb|wasm] [--threads N] " +
+  "[--config lakestrike.config.ts] " + TABLE_FLAGS_USAGE;
 
 /** Where `main` writes, injectable for tests. */
 export interface CompactIo {
@@ -103,6 +105,8 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
     "dry-run": { type: "boolean" },
     json: { type: "boolean" },
     "commit-interval": { type: "string" },
+    engine: { type: "string" },
+    threads: { type: "string" },
     config: { type: "string" },
     ...TABLE_FLAGS,
   });
@@ -135,6 +139,20 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   if (interval !== undefined) {
     if (interval < 1) throw new UsageError("Invalid value for --commit-interval: must be >= 1");
     options.commitIntervalBins = interval;
+  }
+  const engine = values["engine"];
+  if (engine !== undefined) {
+    if (engine !== "auto" && engine !== "duckdb" && engine !== "wasm") {
+      throw new UsageError(
+        `Invalid value for --engine: expected auto, duckdb or wasm, got '${engine}'`,
+      );
+    }
+    options.engine = engine;
+  }
+  const threads = parseNonNegativeInt("threads", values["threads"]);
+  if (threads !== undefined) {
+    if (threads < 1) throw new UsageError("Invalid value for --threads: must be at least 1");
+    options.threads = threads;
   }
   const partitions = (values as Record<string, unknown>)["partition"] as string[] | undefined;
   if (partitions !== undefined && partitions.length > 0) {

@@ -99,6 +99,21 @@ Deno.test("compact CLI: compacts with a summary, progress bar only on a terminal
   }
 });
 
+for (const engine of ["duckdb", "wasm"]) {
+  Deno.test(`compact CLI: --engine ${engine} --threads 1 compacts the same rows`, async () => {
+    const dir = await tableDir(6);
+    try {
+      const out = capture(false);
+      await main([dir, "--min-files", "2", "--engine", engine, "--threads", "1", "--json"], out.io);
+      const parsed = JSON.parse(out.text());
+      equal(parsed.filesAfter, 2, "one file per partition");
+      equal(parsed.rowsRewritten, 6);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
 Deno.test("compact CLI: bad flags name the flag", async () => {
   const out = capture();
   await rejects(main(["x", "--target-size", "12 parsecs"], out.io), /--target-size/);
@@ -106,6 +121,11 @@ Deno.test("compact CLI: bad flags name the flag", async () => {
   await rejects(main(["x", "--min-files", "0"], out.io), /--min-files/);
   await rejects(main(["x", "--commit-interval", "a"], out.io), /--commit-interval/);
   await rejects(main(["x", "--partition", "nokey"], out.io), /--partition/);
+  await rejects(
+    main(["x", "--engine", "spark"], out.io),
+    /--engine: expected auto, duckdb or wasm/,
+  );
+  await rejects(main(["x", "--threads", "0"], out.io), /--threads: must be at least 1/);
   await rejects(main([], out.io), /exactly one table URI/);
 });
 

@@ -41,6 +41,7 @@ import {
   type CompactTableResult,
   createCompactionContext,
   type PartitionFilter,
+  type RewriteEngine,
   targetSizeOf,
 } from "../plugins/compaction/mod.ts";
 import { noopLogger } from "../plugins/logger.ts";
@@ -75,6 +76,10 @@ export interface ApplyCompactionOptions {
   binsPerRunMax?: number;
   /** Storage reads and writes in flight; default `compactTable`'s (8). */
   maxConcurrentIo?: number;
+  /** The rewrite engine: `auto` (default: DuckDB where it rewrites exactly), `duckdb` or `wasm`. */
+  engine?: RewriteEngine;
+  /** DuckDB worker threads of the rewrite; default all cores. */
+  threads?: number;
   /** Source of "now" for plugins, commits and the checkpoint; default the system clock. */
   clock?: Clock;
   /** Cancels the run between files; uncommitted new files are deleted. */
@@ -113,6 +118,7 @@ function checkOptions(options: ApplyCompactionOptions): void {
     ["commitIntervalBins", options.commitIntervalBins],
     ["binsPerRunMax", options.binsPerRunMax],
     ["maxConcurrentIo", options.maxConcurrentIo],
+    ["threads", options.threads],
   ] as const;
   for (const [name, value] of entries) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
@@ -227,6 +233,8 @@ export async function applyCompaction(
       ...(options.maxConcurrentIo === undefined
         ? {}
         : { maxConcurrentIo: options.maxConcurrentIo }),
+      engine: options.engine,
+      threads: options.threads,
       clock,
       ...(signal ? { signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -47,6 +47,16 @@ export interface MaintenanceSettings {
   compactTriggerFiles?: number;
   /** Bytes of small files of a partition that trigger its compaction; default the target size. */
   compactTriggerBytes?: number;
+  /**
+   * The rewrite engine of compaction: `auto` (default: DuckDB for the bins it rewrites exactly,
+   * parquet-wasm for the others), `duckdb` or `wasm` (ADR 0043).
+   */
+  compactEngine?: "auto" | "duckdb" | "wasm";
+  /**
+   * DuckDB threads of the runner's compactions; default 1, so that ingest keeps a core (the
+   * rewrite runs outside the event loop either way). `deno task compact` uses every core.
+   */
+  compactThreads?: number;
   /** Run vacuum ticks; default false (vacuum deletes files). */
   vacuumEnabled?: boolean;
   /** Time between vacuum ticks; default the scheduler's `vacuumIntervalMs`. */
@@ -75,6 +85,11 @@ export const MAINTENANCE_SECTION = section({
   compactTriggerEnabled: bool().optional(),
   compactTriggerFiles: intIn(2, 100_000).optional(),
   compactTriggerBytes: intIn(1, 2 ** 40).optional(),
+  compactEngine: z.enum(["auto", "duckdb", "wasm"], {
+    error: (issue: { input?: unknown }) =>
+      `expected 'auto', 'duckdb' or 'wasm', got ${show(issue.input)}`,
+  }).optional(),
+  compactThreads: intIn(1, 1_024).optional(),
   vacuumEnabled: bool().optional(),
   vacuumIntervalMs: intIn(1_000, 30 * 86_400_000).optional(),
   vacuumRetentionHours: z.number(hours).min(0, hours).optional(),

@@ -238,6 +238,11 @@ Deno.test("trigger settings are checked", () => {
   throws(() => make({ compactTierFanout: 1 }), /compactTierFanout must be an integer from 2/);
   throws(() => make({ compactTriggerFiles: 0 }), /compactTriggerFiles must be a positive/);
   throws(() => make({ compactTriggerBytes: -1 }), /compactTriggerBytes must be a positive/);
+  throws(() => make({ compactThreads: 0 }), /compactThreads must be a positive/);
+  throws(
+    () => make({ compactEngine: "spark" as "wasm" }),
+    /compactEngine must be auto, duckdb or wasm, got "spark"/,
+  );
 });
 
 Deno.test("trigger: a triggered job plans on the runner's snapshot, without loading the table", async () => {

@@ -88,6 +88,8 @@ export const COMPACT_BINS_PER_RUN_MAX_DEFAULT = 64;
  * each would add a version per bin to the table's log (ADR 0036).
  */
 export const COMPACT_COMMIT_INTERVAL_BINS_DEFAULT = 8;
+/** DuckDB threads of a runner's compaction: one core stays with ingest (ADR 0043). */
+export const COMPACT_THREADS_DEFAULT = 1;
 /** Shortest interval accepted, so a typo cannot turn the schedule into a busy loop. */
 export const MAINTENANCE_INTERVAL_MS_MIN = 1_000;
 /** Most tables one scheduler serves. */
@@ -503,6 +505,15 @@ export function createMaintenanceScheduler(
     if (s.compactTriggerBytes !== undefined) {
       checkPositiveInt("compactTriggerBytes", s.compactTriggerBytes);
     }
+    if (s.compactThreads !== undefined) checkPositiveInt("compactThreads", s.compactThreads);
+    const engine = s.compactEngine;
+    if (engine !== undefined && engine !== "auto" && engine !== "duckdb" && engine !== "wasm") {
+      throw new InvalidArgumentError(
+        `Cannot schedule maintenance: compactEngine must be auto, duckdb or wasm, got ${
+          JSON.stringify(engine)
+        }`,
+      );
+    }
     const fanout = s.compactTierFanout;
     if (fanout !== undefined && !(Number.isSafeInteger(fanout) && fanout >= 2 && fanout <= 1000)) {
       throw new InvalidArgumentError(
@@ -747,6 +758,8 @@ export function createMaintenanceScheduler(
         commitIntervalBins,
         binsPerRunMax: binsMax,
         maxConcurrentIo: ioConcurrencyMax,
+        ...(s.compactEngine === undefined ? {} : { engine: s.compactEngine }),
+        threads: s.compactThreads ?? COMPACT_THREADS_DEFAULT,
         clock,
         signal,
         logger,

@@ -69,6 +69,7 @@ import {
   OUTPUT_FILE_ROWS_MAX,
   rewriteBin,
   type RewriteBinOptions,
+  type RewriteEngine,
   type RewrittenBin,
 } from "./rewrite_bin.ts";
 
@@ -111,8 +112,12 @@ export interface CompactTableOptions {
   commitIntervalBins?: number;
   /** Storage reads and writes in flight; default {@linkcode MAX_CONCURRENT_IO_DEFAULT}. */
   maxConcurrentIo?: number;
-  /** Rows per output file at most; default {@linkcode OUTPUT_FILE_ROWS_MAX}. */
+  /** Rows per output file of the parquet-wasm engine at most; default {@linkcode OUTPUT_FILE_ROWS_MAX}. */
   outputFileRowsMax?: number;
+  /** The rewrite engine: `auto` (default: DuckDB where it rewrites exactly), `duckdb` or `wasm`. */
+  engine?: RewriteEngine | undefined;
+  /** DuckDB worker threads; default all cores. */
+  threads?: number | undefined;
   /** Rounds of dropping conflicting bins; default {@linkcode CONFLICT_RETRIES_MAX_DEFAULT}. */
   conflictRetriesMax?: number;
   /** Put attempts of each commit; default {@linkcode COMMIT_ATTEMPTS_MAX_DEFAULT}. */
@@ -308,6 +313,8 @@ export async function compactTable(
     targetSizeBytes: target,
     maxConcurrentIo: options.maxConcurrentIo,
     outputFileRowsMax: options.outputFileRowsMax,
+    engine: options.engine,
+    threads: options.threads,
     clock,
     signal: options.signal,
     onFileRead: (add) => {

@@ -74,7 +74,13 @@ export {
   checkPartitionFilter,
   type PartitionFilter,
 } from "./check_compaction_plan.ts";
-export { rewriteBin, type RewriteBinOptions, type RewrittenBin } from "./rewrite_bin.ts";
+export {
+  rewriteBin,
+  type RewriteBinOptions,
+  type RewriteEngine,
+  type RewrittenBin,
+} from "./rewrite_bin.ts";
+export { duckdbCanRewrite } from "./rewrite_bin_duckdb.ts";
 export {
   commitRewrittenBins,
   type CommitRewrittenBinsOptions,
