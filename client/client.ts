@@ -278,6 +278,8 @@ export function createClient(options: ClientOptions): LakestrikeClient {
   }/events`;
   let producerId = options.producerId ?? randomProducerId();
   let nextSequence: number = o.firstSequence;
+  /** Highest sequence acknowledged under `producerId` (0: none). */
+  let ackedUpTo = 0;
   const waiting: Entry[] = [];
   let waitingEvents = 0;
   let inFlight: Batch | undefined;
@@ -387,6 +389,7 @@ export function createClient(options: ClientOptions): LakestrikeClient {
       // The batch may still commit under (producer, sequence): never send anything else under it.
       producerId = randomProducerId();
       nextSequence = o.firstSequence;
+      ackedUpTo = 0;
       m.producerRenewals++;
     } else if (batch.producerId === producerId && nextSequence === batch.sequence + 1) {
       nextSequence = batch.sequence; // nothing took it
@@ -403,6 +406,7 @@ export function createClient(options: ClientOptions): LakestrikeClient {
         const version = r.body.version;
         if (typeof version === "number" && Number.isSafeInteger(version)) {
           const duplicate = r.body.duplicate === true;
+          if (batch.producerId === producerId) ackedUpTo = Math.max(ackedUpTo, batch.sequence);
           m.committedBatches++;
           m.committedEvents += batch.events;
           if (duplicate) m.duplicates++;
@@ -429,8 +433,12 @@ export function createClient(options: ClientOptions): LakestrikeClient {
       const what = `Cannot send batch ${batch.sequence} of producer ${batch.producerId}`;
       if (status === 409) {
         const expected = r.kind === "answer" ? r.body.expectedSequence : undefined;
-        if (!batch.uncertain && typeof expected === "number" && Number.isSafeInteger(expected)) {
-          // Nothing of this batch was written and nothing of it is in flight: renumber it.
+        if (
+          !batch.uncertain && typeof expected === "number" && Number.isSafeInteger(expected) &&
+          expected > ackedUpTo
+        ) {
+          // Nothing of this batch was written and nothing of it is in flight: renumber it. Never
+          // to a sequence this client was told is committed: that would be answered "duplicate".
           m.sequenceResets++;
           batch.sequence = expected;
           nextSequence = expected + 1;

@@ -129,6 +129,21 @@ Deno.test("client: a 409 with nothing written takes the expected sequence; after
   }
 });
 
+Deno.test("client: a 409 never renumbers a batch to a sequence already acknowledged", async () => {
+  const stale = Response.json({ error: "sequence_gap", expectedSequence: 1, written: "no" }, {
+    status: 409,
+  });
+  const { seen, fetch } = scripted([ok(1), stale]);
+  const client = createClient({ url: "http://e", token: "t", table: "e", producerId: "p", fetch });
+  await client.send({ a: 1 });
+  await assert.rejects(
+    client.send({ b: 1 }),
+    (e: LakestrikeClientError) => e.status === 409 && e.written === "no",
+  );
+  assert.deepEqual(seen.map((s) => s.sequence), [1, 2], "sequence 1 is never sent again");
+  assert.equal(client.metrics().sequenceResets, 0);
+});
+
 Deno.test("client: a definitive refusal gives up with written no and frees the sequence; attemptsMax bounds retries", async () => {
   const bad = Response.json({ error: "schema_violation", row: 0 }, { status: 422 });
   const { seen, fetch } = scripted([bad, ok(3)]);
