@@ -15,6 +15,7 @@
  * | 413 | `payload_too_large` | body over `requestBodyBytesMax` (Hono `bodyLimit`) |
  * | 400 | `malformed_body` | empty body or not an Arrow IPC stream |
  * | 409 | `sequence_conflict` | seq below the producer's committed one and not known as a retry (carries `committedSeq`) |
+ * | 409 | `sequence_gap` | a client producer's seq beyond its committed one + 1, checked on a fresh load of the table (carries `committedSeq`; ADR 0037) |
  * | 422 | `schema_mismatch` | the batch (after `transformBatch`) does not fit the table schema; names the column |
  * | 422 | `transform_rejected` | a `transformBatch` hook threw a schema or argument error |
  * | 422 | `commit_rejected` | a `beforeCommit` hook rejected the group (final; a hook timeout is 503) |
@@ -80,6 +81,7 @@ import {
   type RunnerCommitOptions,
   staleOutcome,
 } from "./committer.ts";
+import { gapOutcome } from "./client_producers.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { createRunnerMetrics, type RunnerMetrics } from "./runner_metrics.ts";
 
@@ -468,15 +470,19 @@ export function createRunner(deps: RunnerDeps): Runner {
       } catch (e) {
         return errorBody(c, 503, "table_unavailable", (e as Error).message);
       }
-      const status = committer.seqStatus(producer, seq);
+      let status = committer.seqStatus(producer, seq);
+      // A client's gap may be this runner's stale view: look at the table again (ADR 0037).
+      if (status.kind === "gap") status = await committer.freshSeqStatus(producer, seq);
       if (status.kind === "duplicate") {
         metrics.batches.inc({ table: name, outcome: "duplicate" });
         metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
         return c.json({ version: status.version, rows: batch.numRows, duplicate: true });
       }
-      if (status.kind === "stale") {
+      if (status.kind === "stale" || status.kind === "gap") {
         metrics.batches.inc({ table: name, outcome: "rejected" });
-        const stale = staleOutcome({ producer, seq }, status.committedSeq);
+        const stale = status.kind === "gap"
+          ? gapOutcome({ producer, seq }, status.committedSeq)
+          : staleOutcome({ producer, seq }, status.committedSeq);
         return errorBody(c, 409, stale.error, stale.detail, {
           committedSeq: status.committedSeq,
         });
