@@ -29,6 +29,7 @@ import { checkMaintenance } from "../ops/maintenance_options.ts";
 import { AWS_REGION_RE, DYNAMODB_TABLE_NAME_RE } from "./cli.ts";
 import { importConfig } from "../config/import_config.ts";
 import {
+  checkAckSlaMs,
   checkEdge,
   checkPartitionColumns,
   checkRunnerAccess,
@@ -106,6 +107,8 @@ export interface TableConfig {
   maintenance?: MaintenanceInput;
   /** Ceiling on the table's commits per second, when the config sets one (default the runner's). */
   commitsPerSecondMax?: number;
+  /** Acknowledgement SLA in ms (default `ACK_SLA_MS_DEFAULT`, 250; ADR 0040). */
+  ackSlaMs: number;
 }
 
 /** Runner settings after validation, defaults filled in. */
@@ -230,7 +233,11 @@ function checkTable(
     `${at}.commitsPerSecondMax`,
     issues,
   );
-  if (schema === undefined || unknownFields === undefined || issues.length > before) {
+  const ackSlaMs = checkAckSlaMs(v.ackSlaMs, `${at}.ackSlaMs`, issues);
+  if (
+    schema === undefined || unknownFields === undefined || ackSlaMs === undefined ||
+    issues.length > before
+  ) {
     return undefined;
   }
   return {
@@ -247,6 +254,7 @@ function checkTable(
     ...(dynamodb === undefined ? {} : { dynamodb }),
     maintenance,
     ...(commitsPerSecondMax === undefined ? {} : { commitsPerSecondMax }),
+    ackSlaMs,
   };
 }
 

@@ -6,7 +6,8 @@
  *
  * The edge listens on `--port` (default the config's `edge.port`, 8080), the runner on a free
  * loopback port with a token made up for the process (unless the config or the environment gives
- * one). It prints the URL and a `curl` line that works as printed.
+ * one). It prints the URL, a `curl` line that works as printed and the link to the dashboard
+ * (`/ui`, with the runner token once: it sets a session cookie; ADR 0040).
  *
  * `--data DIR` moves the built-in demo table to `DIR/events` and sets `LAKESTRIKE_DATA_DIR=DIR`
  * before the config is loaded (the example config puts its tables there).
@@ -122,6 +123,11 @@ export function dataLocation(data: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(data) ? data.replace(/\/+$/, "") : resolve(data);
 }
 
+/** The dashboard link `deno task dev` prints: `/ui` with the token once, then a cookie. */
+export function dashboardUrl(runnerUrl: string, token: string): string {
+  return `${runnerUrl}/ui?token=${encodeURIComponent(token)}`;
+}
+
 /** Entry point of `deno task dev`. */
 export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(args, {
@@ -181,6 +187,8 @@ export async function main(args: string[]): Promise<void> {
   console.log(`lakestrike dev (${source}): edge ${edge.url}, runner ${runner.url}`);
   for (const t of config.tables) console.log(`  table ${t.name}: ${t.uri}`);
   console.log(`\ntry:\n  ${curlLine(config, edge.url, Date.now())}\n`);
+  // Loopback only, with the process's own token: the link opens the dashboard (ADR 0040).
+  console.log(`dashboard: ${dashboardUrl(runner.url, runnerToken)}`);
   console.log(`then: deno task scan ${config.tables[0]!.uri} --limit 5    (Ctrl-C stops)`);
 
   const stopped = Promise.withResolvers<void>();

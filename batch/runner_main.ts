@@ -29,6 +29,8 @@ import { createPluginRegistry, type PluginRegistry } from "../plugins/registry.t
 import type { LogFields, Logger, Plugin, PluginContext } from "../plugins/types.ts";
 import { writerPlugin } from "../plugins/writer/mod.ts";
 import { openTable } from "../ops/open_table.ts";
+import { createHealthSampler } from "./ui/health_sampler.ts";
+import { mountDashboard } from "./ui/dashboard.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
 import {
   ConfigError,
@@ -52,6 +54,9 @@ import {
 } from "./runner/maintenance_scheduler.ts";
 
 registerAws();
+
+/** Environment variable with operator tokens (comma-separated) that open the dashboard. */
+export const OPERATOR_TOKEN_ENV = "LAKESTRIKE_OPERATOR_TOKEN";
 
 /** A table the runner opened: its runner entry and the snapshot it was opened at. */
 export interface OpenedTable {
@@ -191,6 +196,8 @@ export interface StartRunnerOptions {
   logger?: Logger;
   /** Clock of commits and plugins. */
   clock?: Clock;
+  /** Tokens besides the runner's that open the dashboard (`GET /ui`, ADR 0040). */
+  operatorTokens?: readonly string[];
 }
 
 /** A running runner. */
@@ -231,9 +238,13 @@ export async function startRunner(
       t,
       options.clock === undefined ? {} : { clock: options.clock },
     );
-    tables[t.name] = t.commitsPerSecondMax === undefined
-      ? opened.table
-      : { ...opened.table, commitsPerSecondMax: t.commitsPerSecondMax };
+    tables[t.name] = {
+      ...opened.table,
+      ...(t.commitsPerSecondMax === undefined
+        ? {}
+        : { commitsPerSecondMax: t.commitsPerSecondMax }),
+      ...(t.ackSlaMs === undefined ? {} : { ackSlaMs: t.ackSlaMs }),
+    };
     if (opened.created) created.push(t.name);
     first ??= {
       table: { name: t.name, uri: t.uri },
@@ -288,6 +299,17 @@ export async function startRunner(
     : undefined;
   maintenance.scheduler = scheduler;
   scheduler?.start();
+  // The dashboard and its JSON beside /metrics; the sampler's tick also runs the SLA warnings.
+  const sampler = createHealthSampler({
+    runner,
+    tables,
+    ...(scheduler === undefined ? {} : { maintenance: () => scheduler.stats() }),
+  });
+  mountDashboard(runner.app, {
+    sampler,
+    tokens: [options.runnerToken, ...(options.operatorTokens ?? [])],
+  });
+  sampler.start();
   const hostname = options.hostname ?? config.runner.hostname;
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -305,6 +327,7 @@ export async function startRunner(
     created,
     shutdown() {
       stopped ??= (async () => {
+        sampler.stop();
         await scheduler?.stop();
         await runner.close();
         await server.shutdown();
@@ -370,7 +393,13 @@ export async function main(args: string[]): Promise<void> {
     runnerToken,
     config.runner.token === undefined ? config.runner.tokenEnv : "runner.token",
   );
-  const options: StartRunnerOptions = { runnerToken, logger: createConsoleLogger(level) };
+  const operatorTokens = (Deno.env.get(OPERATOR_TOKEN_ENV) ?? "").split(",").filter((t) => t);
+  for (const t of operatorTokens) checkRunnerToken(t, OPERATOR_TOKEN_ENV);
+  const options: StartRunnerOptions = {
+    runnerToken,
+    logger: createConsoleLogger(level),
+    operatorTokens,
+  };
   if (port !== undefined) options.port = port;
   if (typeof values.hostname === "string") options.hostname = values.hostname;
   const running = await startRunner(config, options);
@@ -378,7 +407,7 @@ export async function main(args: string[]): Promise<void> {
   console.log(
     `lakestrike runner listening on ${running.url}, tables ${
       config.tables.map((t) => t.name).join(", ")
-    }`,
+    }; dashboard ${running.url}/ui (runner or operator token)`,
   );
   const stopped = Promise.withResolvers<void>();
   const stop = () => void running.shutdown().then(stopped.resolve, stopped.reject);

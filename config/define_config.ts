@@ -96,6 +96,12 @@ export interface TableInput {
    * commit is a log version readers list and replay: see ADR 0031 before raising it.
    */
   commitsPerSecondMax?: number;
+  /**
+   * The acknowledgement SLA in ms, 1 to 600,000 (default 250): the latency a client should see from
+   * its request to the `200`. The edge and the runner count answers within and over it, the runner
+   * warns when the table's rolling p99 crosses it, and the dashboard draws it (ADR 0040).
+   */
+  ackSlaMs?: number;
 }
 
 /**

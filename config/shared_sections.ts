@@ -61,7 +61,33 @@ export const TABLE_KEYS: readonly string[] = [
   "dynamodb",
   "maintenance",
   "commitsPerSecondMax",
+  "ackSlaMs",
 ];
+
+/** A table's acknowledgement SLA unless its config sets `ackSlaMs` (ADR 0040). */
+export const ACK_SLA_MS_DEFAULT = 250;
+
+/** `tables[].ackSlaMs`: whole milliseconds, 1 ms to 10 minutes. */
+const ACK_SLA_MS_SCHEMA: z.ZodInt = intIn(1, 600_000);
+
+/**
+ * A table's acknowledgement SLA in ms (`tables[].ackSlaMs`, default {@linkcode ACK_SLA_MS_DEFAULT}):
+ * the latency a client should see from its request to the `200`. Both the runner and the edge
+ * read it; `undefined` when it is reported.
+ *
+ * @example
+ * ```ts
+ * import { checkAckSlaMs } from "./shared_sections.ts";
+ * const issues: string[] = [];
+ * if (checkAckSlaMs(undefined, "tables[0].ackSlaMs", issues) !== 250) throw new Error("default");
+ * checkAckSlaMs(0, "tables[0].ackSlaMs", issues);
+ * if (issues.length !== 1) throw new Error("0 ms is refused");
+ * ```
+ */
+export function checkAckSlaMs(v: unknown, at: string, issues: string[]): number | undefined {
+  if (v === undefined) return ACK_SLA_MS_DEFAULT;
+  return checkSection(ACK_SLA_MS_SCHEMA, v, at, issues);
+}
 
 /** The keys of the `runner` section. */
 export const RUNNER_KEYS: readonly string[] = [

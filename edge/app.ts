@@ -22,6 +22,7 @@
  * | 429 | `buffer_full` | the table's buffer is full; `Retry-After` in seconds |
  * | 502 | `runner_rejected` | the runner definitively refused the batch (not written) |
  * | 503 | `runner_unavailable` | no commit before the request deadline; `written` is `"no"` or `"unknown"` |
+ * | 503 | `deadline_unmeetable` | answered at once: the table's recent commits say the request cannot commit before its deadline (`ack_guard.ts`); `Retry-After`, `written: "no"` |
  *
  * A request with `Lakestrike-Producer` and `Lakestrike-Sequence` is committed at most once per
  * (producer, sequence) and answered `duplicate: true` when it already was (`producer_forward.ts`,
@@ -58,6 +59,8 @@ import {
   type UnknownFields,
 } from "./convert.ts";
 import { type EdgeClock, type EdgeTimers, systemEdgeClock, systemTimers } from "./fake_timers.ts";
+import { ackSlasOf, createAckGuard } from "./ack_guard.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../core/metrics/prometheus.ts";
 import {
   answerSequenced,
   createSequencedForwarder,
@@ -85,6 +88,8 @@ export interface EdgeTableConfig {
   partitionColumns?: readonly string[];
   /** Bearer tokens granted this table (in addition to the top-level `tokens`). */
   tokens?: readonly string[];
+  /** Acknowledgement SLA in ms (default 250): what answers are counted against (`ack_guard.ts`). */
+  ackSlaMs?: number;
 }
 
 /** Dependencies and settings of {@linkcode createEdgeApp}. */
@@ -314,6 +319,9 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     }
     forward = createHttpForward(deps.runner);
   }
+  // Times forwards (the floor of a table's commits) and meters answers against the SLA.
+  const ackGuard = createAckGuard(ackSlasOf(deps.tables), { clock });
+  forward = ackGuard.timed(forward);
   const sequenced = createSequencedForwarder({
     forward,
     clock,
@@ -386,6 +394,11 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
     }
     return c.json({ status: stuck ? "stuck" : "ok", tables: report });
   });
+
+  app.get(
+    "/metrics",
+    (c) => c.body(ackGuard.registry.render(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+  );
 
   const unauthorized = (c: Context) =>
     errorBody(c, 401, "unauthorized", "Cannot authenticate: a valid bearer token is required");
@@ -497,6 +510,17 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
           { written: "no" },
         );
       }
+      const refused = ackGuard.refusal(tableName, deadlineMs);
+      if (refused !== undefined) {
+        c.header("Retry-After", String(refused.retryAfterS));
+        return errorBody(
+          c,
+          503,
+          "deadline_unmeetable",
+          `Cannot commit before the deadline: table "${tableName}" takes at least ${refused.soonestMs} ms now`,
+          { written: "no" },
+        );
+      }
       let bytesTotal = 0;
       for (const b of batches) bytesTotal += recordBatchBytes(b);
       if (producer !== undefined) {
@@ -533,7 +557,11 @@ export function createEdgeApp(deps: EdgeDeps): EdgeApp {
           `Cannot buffer more events for table "${tableName}": retry later`,
         );
       }
-      return answer(c, await result.outcome);
+      const outcome = await result.outcome;
+      if (outcome.status === "committed") {
+        ackGuard.observe(tableName, clock.nowMs() - (deadlineMs - settings.requestTimeoutMs));
+      }
+      return answer(c, outcome);
     },
   );
 

@@ -25,6 +25,7 @@
  */
 import { importConfig } from "../config/import_config.ts";
 import {
+  checkAckSlaMs,
   checkEdge,
   checkPartitionColumns,
   checkRunnerAccess,
@@ -56,6 +57,8 @@ export interface EdgeConfigTable {
   partitionColumns: string[];
   /** Unknown event fields are rejected or dropped. */
   unknownFields: "reject" | "drop";
+  /** Acknowledgement SLA in ms (default 250): what the edge measures answers against (ADR 0040). */
+  ackSlaMs: number;
 }
 
 /** What the edge reads of a config, validated, defaults filled in. */
@@ -88,13 +91,14 @@ function checkEdgeTable(v: unknown, at: string, issues: string[]): EdgeConfigTab
     issues,
   );
   const unknownFields = checkUnknownFields(v.unknownFields, `${at}.unknownFields`, issues);
+  const ackSlaMs = checkAckSlaMs(v.ackSlaMs, `${at}.ackSlaMs`, issues);
   if (
     name === undefined || schema === undefined || unknownFields === undefined ||
-    issues.length > before
+    ackSlaMs === undefined || issues.length > before
   ) {
     return undefined;
   }
-  return { name, schema, partitionColumns, unknownFields };
+  return { name, schema, partitionColumns, unknownFields, ackSlaMs };
 }
 
 /**
@@ -221,6 +225,7 @@ export function edgeDepsFromConfig(
       schema: t.schema,
       unknownFields: t.unknownFields,
       partitionColumns: t.partitionColumns,
+      ackSlaMs: t.ackSlaMs,
     };
   }
   const edge = config.edge;

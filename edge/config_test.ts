@@ -55,6 +55,7 @@ Deno.test("validateEdgeConfig reads the edge's part of a config as the runner do
       schema: t.schema,
       partitionColumns: t.partitionColumns,
       unknownFields: t.unknownFields,
+      ackSlaMs: t.ackSlaMs,
     })),
   );
 });

@@ -5,7 +5,13 @@
  * | metric | type | meaning |
  * |---|---|---|
  * | `lakestrike_runner_requests_total{status}` | counter | answers of the batch endpoint by HTTP status |
- * | `lakestrike_runner_ack_latency_seconds{table}` | histogram | request arrival to `200` answer |
+ * | `lakestrike_runner_ack_latency_seconds{table}` | histogram | request arrival to `200` answer; a bucket at every table's SLA |
+ * | `lakestrike_runner_ack_within_sla_total{table}` | counter | `200` answers within the table's `ackSlaMs` |
+ * | `lakestrike_runner_ack_sla_breaches_total{table}` | counter | `200` answers over the table's `ackSlaMs` |
+ * | `lakestrike_runner_ack_sla_seconds{table}` | gauge | the table's `ackSlaMs` |
+ * | `lakestrike_runner_ack_p99_seconds{table}` | gauge | rolling p99 of the last minute's answers (0 without any) |
+ * | `lakestrike_runner_ack_sla_crossings_total{table}` | counter | times the rolling p99 went over the SLA (each logged) |
+ * | `lakestrike_runner_errors_total{table,error}` | counter | error answers of the batch endpoint by error code (`table` empty when unknown) |
  * | `lakestrike_runner_commit_latency_seconds{table}` | histogram | one `commitActions` call, put retries included |
  * | `lakestrike_runner_group_size_batches{table}` | histogram | batches per commit (group commit) |
  * | `lakestrike_runner_batches_total{table,outcome}` | counter | `committed`, `duplicate`, `rejected` (4xx), `failed` (5xx) |
@@ -52,6 +58,18 @@ export interface RunnerMetrics {
   readonly tableVersion: Gauge;
   readonly afterCommitSkipped: Counter;
   readonly ceilingWaits: Counter;
+  readonly ackWithinSla: Counter;
+  readonly ackSlaBreaches: Counter;
+  readonly ackSla: Gauge;
+  readonly ackP99: Gauge;
+  readonly ackSlaCrossings: Counter;
+  readonly errors: Counter;
+}
+
+/** Options of {@linkcode createRunnerMetrics}. */
+export interface RunnerMetricsOptions {
+  /** Buckets of the ack histogram (default the latency buckets; the runner adds each SLA). */
+  ackLatencyBucketsSeconds?: readonly number[];
 }
 
 /**
@@ -69,6 +87,7 @@ export interface RunnerMetrics {
  */
 export function createRunnerMetrics(
   registry: PrometheusRegistry = createPrometheusRegistry(),
+  options: RunnerMetricsOptions = {},
 ): RunnerMetrics {
   const p = "lakestrike_runner_";
   return {
@@ -77,7 +96,7 @@ export function createRunnerMetrics(
     ackLatency: registry.histogram(
       `${p}ack_latency_seconds`,
       "Time from request arrival to the 200 answer.",
-      LATENCY_BUCKETS_SECONDS,
+      options.ackLatencyBucketsSeconds ?? LATENCY_BUCKETS_SECONDS,
     ),
     commitLatency: registry.histogram(
       `${p}commit_latency_seconds`,
@@ -109,5 +128,20 @@ export function createRunnerMetrics(
       `${p}ceiling_waits_total`,
       "Groups that waited for the table's commits-per-second ceiling.",
     ),
+    ackWithinSla: registry.counter(
+      `${p}ack_within_sla_total`,
+      "200 answers within the table's ackSlaMs.",
+    ),
+    ackSlaBreaches: registry.counter(
+      `${p}ack_sla_breaches_total`,
+      "200 answers over the table's ackSlaMs.",
+    ),
+    ackSla: registry.gauge(`${p}ack_sla_seconds`, "The table's ackSlaMs, in seconds."),
+    ackP99: registry.gauge(`${p}ack_p99_seconds`, "Rolling p99 of the last minute's answers."),
+    ackSlaCrossings: registry.counter(
+      `${p}ack_sla_crossings_total`,
+      "Times the rolling ack p99 went over the table's SLA.",
+    ),
+    errors: registry.counter(`${p}errors_total`, "Error answers of the batch endpoint by code."),
   };
 }

@@ -340,7 +340,7 @@ Deno.test("runner: metrics are Prometheus text with labels and monotonic histogr
   const types = new Map<string, string>();
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const t = /^# TYPE ([a-z_]+) (counter|gauge|histogram)$/.exec(line);
+    const t = /^# TYPE ([a-z_][a-z0-9_]*) (counter|gauge|histogram)$/.exec(line);
     if (t) {
       types.set(t[1]!, t[2]!);
       continue;
