@@ -3,17 +3,24 @@
  * opener the runner uses too), given the table flags (`--commit-protocol`, `--dynamodb-*`) and an
  * optional version. With no `--commit-protocol` the protocol the table records is followed.
  *
- * The commands open `s3://` tables: importing this module registers the AWS module
- * (`registerAws()` of `aws/mod.ts`), which the core and `ops/` leave out.
+ * The commands open `s3://` tables: the first `s3://` (or `s3a://`) URI registers the AWS module
+ * (`registerAws()` of `aws/mod.ts`, which the core and `ops/` leave out) unless an application
+ * registered it already; it is loaded then, not at start, so that a command on a local table does
+ * not pay for loading the AWS SDK (about 130 ms).
  *
  * @module
  */
-import { registerAws } from "../aws/register_aws.ts";
 import type { DynamoDbSettings } from "../core/log/resolve_commit_protocol.ts";
+import { hasStorageScheme } from "../core/storage/open.ts";
 import { type OpenedTable, openTable as openTableOp } from "../ops/open_table.ts";
 import type { TableFlags } from "./cli.ts";
 
-registerAws();
+/** Register the AWS module before the first table on S3, unless the application did. */
+async function registerAwsFor(uri: string): Promise<void> {
+  if (!/^s3[an]?:\/\//i.test(uri) || hasStorageScheme("s3")) return;
+  const { registerAws } = await import("../aws/register_aws.ts");
+  if (!hasStorageScheme("s3")) registerAws();
+}
 
 export type { OpenedTable } from "../ops/open_table.ts";
 
@@ -38,9 +45,13 @@ function dynamodbOf(flags: TableFlags): DynamoDbSettings | undefined {
  * Open the table at `uri` as the table flags say (see `ops/open_table.ts` for how the commit
  * protocol is chosen); never creates it.
  */
-export function openTable(uri: string, options: OpenTableOptions = {}): Promise<OpenedTable> {
+export async function openTable(
+  uri: string,
+  options: OpenTableOptions = {},
+): Promise<OpenedTable> {
+  await registerAwsFor(uri);
   const dynamodb = dynamodbOf(options);
-  return openTableOp(uri, {
+  return await openTableOp(uri, {
     ...(options.version === undefined ? {} : { version: options.version }),
     ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
     ...(dynamodb === undefined ? {} : { dynamodb }),

@@ -57,6 +57,11 @@ function openMemory(uri: string): ObjectStorage {
 factories.set("file", openFile);
 factories.set("memory", openMemory);
 
+/** True when a factory is registered for `scheme` (built in: `file`, `memory`). */
+export function hasStorageScheme(scheme: string): boolean {
+  return factories.has(scheme.toLowerCase());
+}
+
 /**
  * Register the factory of a URI scheme (case-insensitive, without `://`), replacing any earlier one.
  * Returns a function that restores the previous registration.

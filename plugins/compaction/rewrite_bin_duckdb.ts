@@ -12,10 +12,8 @@
  *
  * For each output file:
  *
- * 1. its input files are given to DuckDB as local paths: on local disk the table's own files through
- *    symbolic links with plain names in a temp directory (a path with glob characters or quotes is
- *    then harmless), on any other storage downloaded there with `storage.get`, `maxConcurrentIo` at
- *    a time;
+ * 1. its input files are given to DuckDB as local paths: on local disk the table's own files, on any
+ *    other storage downloads into a temp directory (`storage.get`, `maxConcurrentIo` at a time);
  * 2. `COPY (SELECT CAST(col AS type) ... FROM read_parquet([...], union_by_name)) TO tmp` writes one
  *    file in input order (`preserve_insertion_order`), columns cast to the table's types (a widened
  *    type reads as the wider one; a column missing from every input is null), zstd, row groups of
@@ -256,7 +254,10 @@ export async function rewriteBinWithDuckDB(
   }
 }
 
-/** Local paths of `files` in `dir`: links to the table's files on local disk, else downloads. */
+/**
+ * Local paths of `files`: on local disk the table's own files (DuckDB reads an existing file by
+ * its name even when the name holds glob characters), else downloads into `dir`.
+ */
 async function localInputs(
   storage: ObjectStorage,
   files: readonly Add[],
@@ -268,12 +269,9 @@ async function localInputs(
   await forEachLimited(files, ioLimit, async (f, i) => {
     const storagePath = dataFileStoragePath(f.path, storage.location);
     const local = storage.localFilePath?.(storagePath);
-    if (local !== undefined) {
-      await Deno.stat(local); // a missing file fails as the storage would, not as DuckDB
-      await Deno.symlink(local, paths[i]!);
-    } else {
-      await Deno.writeFile(paths[i]!, await storage.get(storagePath));
-    }
+    // A missing local file fails in DuckDB: the bin falls back to parquet-wasm, which reports it.
+    if (local !== undefined) paths[i] = local;
+    else await Deno.writeFile(paths[i]!, await storage.get(storagePath));
   });
   return paths;
 }

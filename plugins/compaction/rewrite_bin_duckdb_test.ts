@@ -283,3 +283,38 @@ Deno.test("rewriteBin: the engine option is checked", async () => {
     /engine must be auto, duckdb or wasm, got "spark"/,
   );
 });
+
+Deno.test("rewriteBin duckdb: file names DuckDB would read as globs or quotes are read as names", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const storage = createLocalStorage(dir);
+    let snapshot = await tableOf(storage, EVENTS, 2, 3, event);
+    // Another writer's names: glob characters and a quote (files of the same content as ours).
+    const renamed = snapshot.files.map((add, i) => ({
+      ...add,
+      path: `part=p/odd-[${i}]-*?-'{a,b}.parquet`,
+    }));
+    for (let i = 0; i < renamed.length; i++) {
+      await storage.put(renamed[i]!.path, await storage.get(snapshot.files[i]!.path));
+    }
+    const r = await commitActions(storage, snapshot, {
+      operation: "RENAME",
+      actions: [
+        ...snapshot.files.map((add) => ({
+          remove: { path: add.path, deletionTimestamp: 1, dataChange: false },
+        })),
+        ...renamed.map((add) => ({ add: { ...add, dataChange: false } })),
+      ],
+    });
+    if (!r.ok) throw new Error(r.reason);
+    snapshot = await loadSnapshot(storage, {});
+    const out = await rewriteBin(storage, snapshot, binOf(snapshot), {
+      targetSizeBytes: 1 << 30,
+      engine: "duckdb",
+    });
+    const ids = (await rowsOf(storage, snapshot, out.adds)).map((row) => (row as unknown[])[0]);
+    deepEqual(ids, [0n, 1n, 2n, 3n, 4n, 5n]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
