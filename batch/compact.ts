@@ -33,6 +33,7 @@ import {
   TABLE_FLAGS_USAGE,
   UsageError,
 } from "./cli.ts";
+import { preloadDuckDB } from "../plugins/compaction/mod.ts";
 import { openTable } from "./open_table.ts";
 
 const USAGE = "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] " +
@@ -163,6 +164,7 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   const json = values["json"] === true;
 
   const started = performance.now();
+  if (!dryRun && options.engine !== "wasm") preloadDuckDB(); // loads while the table is read
   // The table's own commit protocol (put-if-absent, S3 conditional PUT or S3 + DynamoDB).
   const { storage, protocol } = await openTable(positionals[0]!, parseTableFlags(values));
   let plugins: PluginRegistry | undefined;

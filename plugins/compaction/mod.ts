@@ -80,7 +80,7 @@ export {
   type RewriteEngine,
   type RewrittenBin,
 } from "./rewrite_bin.ts";
-export { duckdbCanRewrite } from "./rewrite_bin_duckdb.ts";
+export { duckdbCanRewrite, preloadDuckDB } from "./rewrite_bin_duckdb.ts";
 export {
   commitRewrittenBins,
   type CommitRewrittenBinsOptions,

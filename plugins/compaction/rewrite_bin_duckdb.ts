@@ -288,11 +288,29 @@ interface DuckSession {
   close(): void;
 }
 
+let duckdbModule: Promise<typeof import("@duckdb/node-api")> | undefined;
+
+/**
+ * Start loading DuckDB's native module (about 100 ms) without waiting for it, so that it loads
+ * while the caller reads the table; a rewrite awaits the same load. Errors surface at the rewrite.
+ */
+export function preloadDuckDB(): void {
+  if (duckdbModule !== undefined) return;
+  duckdbModule = import("@duckdb/node-api");
+  duckdbModule.catch(() => {}); // reported by the rewrite that awaits it
+}
+
 async function openDuckSession(
   tmp: string,
   options: DuckDBEngineOptions,
 ): Promise<DuckSession> {
-  const { DuckDBInstance } = await import("@duckdb/node-api");
+  preloadDuckDB();
+  let DuckDBInstance;
+  try {
+    ({ DuckDBInstance } = await duckdbModule!);
+  } catch (e) {
+    throw new DuckDBRewriteError(`DuckDB did not load: ${(e as Error).message}`, { cause: e });
+  }
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
   let instance;
   try {
