@@ -16,7 +16,10 @@
  *
  * Every request's answer is booked per key: `200` acked (must be in the table exactly once), a
  * refusal that says nothing was written (4xx, 502, 503 `written: "no"`: must be absent), anything
- * else unknown (at most once). Poison requests must all be answered 4xx and their keys never
+ * else unknown (at most once). Half of the valid traffic goes through `lakestrike/client` instead
+ * (one client per edge, idempotent producers, ADR 0037), which retries on its own: every event a
+ * client was told is committed must be in the table exactly once, every event it gave up on at
+ * most once. Poison requests must all be answered 4xx and their keys never
  * appear. Edges' `/healthz` is polled to measure how long a table stays stuck.
  *
  * The run prints one JSON line last (see {@linkcode ChaosReport}) and its trace of scheduled
@@ -27,6 +30,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createRng, type Rng } from "./rng.ts";
+import { createClient, type LakestrikeClient } from "../../client/mod.ts";
 import { CHAOS_PARTITIONS, CHAOS_SCHEMA, makePoison, validEvent } from "./poison.ts";
 import type { FaultPlan } from "./faults.ts";
 import { checkInvariants } from "./invariants.ts";
@@ -39,6 +43,8 @@ const REQUEST_TIMEOUT_MS = 5_000;
 const ANSWER_GUARD_MS = 3_000;
 /** The longest a table may stay stuck: the edge's retry cap (10 attempts, 2 s each, backoff). */
 export const STUCK_LIMIT_MS = 35_000;
+/** Share of the valid requests sent through `lakestrike/client`. */
+const CLIENT_SHARE = 0.5;
 /** `delta.deletedFileRetentionDuration` of the chaos table: vacuum runs with a short retention. */
 const RETENTION_MS = 20_000;
 
@@ -91,6 +97,15 @@ export interface ChaosReport {
   latestVersion: number;
   /** Answers of valid requests by status (`0`: no answer), with the error code. */
   answers: Record<string, number>;
+  /** What the clients of `lakestrike/client` counted (summed over the clients). */
+  clients: {
+    committedEvents: number;
+    gaveUpEvents: number;
+    retries: number;
+    duplicates: number;
+    sequenceResets: number;
+    producerRenewals: number;
+  };
   /** Invariants that did not hold (empty when the run passed). */
   violations: string[];
 }
@@ -421,6 +436,33 @@ export const config = defineConfig({
   const answers: Record<string, number> = {};
   const outstanding = new Set<Promise<void>>();
   const trafficRng = rng.fork(1);
+  /** One client per edge; it retries through the edge's restarts with the same sequences. */
+  const clients: LakestrikeClient[] = edges.map((e) =>
+    createClient({
+      url: `http://127.0.0.1:${e.port}`,
+      token: CLIENT_TOKEN,
+      table: "events",
+      retryDelayMaxMs: 2_000,
+      attemptsMax: 30,
+    })
+  );
+
+  /** Sends `events` through the edge's client and books its keys by what the client says. */
+  async function sendThroughClient(edge: Proc, events: Record<string, unknown>[], keys_: string[]) {
+    let state: KeyState;
+    try {
+      const result = await clients[edge.index]!.send(events);
+      const label = result.duplicate ? "client 200 duplicate" : "client 200";
+      answers[label] = (answers[label] ?? 0) + 1;
+      state = "acked";
+    } catch (e) {
+      const err = e as { code?: string; written?: string };
+      const label = `client gave up ${err.code ?? String(e)} ${err.written ?? ""}`.trim();
+      answers[label] = (answers[label] ?? 0) + 1;
+      state = "unknown"; // given up: at most once
+    }
+    for (const k of keys_) keys.set(k, state);
+  }
 
   async function sendRequest(): Promise<void> {
     const edge = trafficRng.pick(edges);
@@ -449,6 +491,9 @@ export const config = defineConfig({
       contentType = ndjson ? "application/x-ndjson" : "application/json";
       requestKeys = events.map((e) => String(e.key));
       for (const k of requestKeys) keys.set(k, "inflight");
+      if (trafficRng.chance(CLIENT_SHARE)) {
+        return await sendThroughClient(edge, events, requestKeys);
+      }
     }
     const edgeStartsBefore = edge.starts;
     const sentMs = Date.now();
@@ -629,6 +674,21 @@ export const config = defineConfig({
     checks,
     latestVersion: last.latestVersion,
     answers,
+    clients: clients.map((c) => c.metrics()).reduce((sum, m) => ({
+      committedEvents: sum.committedEvents + m.committedEvents,
+      gaveUpEvents: sum.gaveUpEvents + m.gaveUpEvents,
+      retries: sum.retries + m.retries,
+      duplicates: sum.duplicates + m.duplicates,
+      sequenceResets: sum.sequenceResets + m.sequenceResets,
+      producerRenewals: sum.producerRenewals + m.producerRenewals,
+    }), {
+      committedEvents: 0,
+      gaveUpEvents: 0,
+      retries: 0,
+      duplicates: 0,
+      sequenceResets: 0,
+      producerRenewals: 0,
+    }),
     violations,
   });
 
