@@ -8,7 +8,8 @@
  *   are the AWS module's, registered by the applications that want them;
  * * the config format loads nothing of the runner or the plugins, and of the edge and the
  *   maintenance layer only the leaf modules where they declare their config sections;
- * * the core (`core/`) imports no other folder of the project.
+ * * the core (`core/`) imports no other folder of the project;
+ * * the client (`client/mod.ts`) loads nothing outside `client/` and no npm package.
  *
  * @module
  */
@@ -105,4 +106,11 @@ Deno.test("the core imports no other folder of the project", async () => {
     assert.deepEqual(local.filter((f) => !f.startsWith("core/")), [], entry);
     assert.deepEqual(awsPackages(npm), [], entry);
   }
+});
+
+Deno.test("client/mod.ts, lakestrike/client, loads only client/ and no npm package (it runs in browsers)", async () => {
+  const { local, npm } = await moduleGraph("client/mod.ts");
+  assert.deepEqual(local.filter((f) => !f.startsWith("client/")), []);
+  assert.deepEqual(npm, []);
+  assert.ok(local.includes("client/client.ts"));
 });
