@@ -7,8 +7,11 @@
  *
  * A file's weight is the larger of its rows over `fullRows` and its bytes over the target size
  * (rows from the file's stats; a file without stats is weighed by its bytes). A file of weight 1 or
- * more is full: the rewrite cannot make a bigger one (its output is cut at the target size and at
- * {@linkcode OUTPUT_FILE_ROWS_MAX} rows, `rewrite_bin.ts`), so it is never planned. Below it the
+ * more is full: the rewrite cannot make a bigger one, so it is never planned. `fullRows` is what the
+ * rewrite engine can write ({@linkcode fullRowsOf}): when DuckDB rewrites the table's bins, the rows
+ * of a target-size file at the table's bytes per row (rows weigh in because merged files compress
+ * better than their inputs, so bytes alone would leave an output in its inputs' tier); with
+ * parquet-wasm, its row cap {@linkcode OUTPUT_FILE_ROWS_MAX} (ADR 0043). Below it the
  * tiers are, from the top, tier `tierCount - 1` with weights in [1/fanout, 1), tier
  * `tierCount - 2` in [1/fanout², 1/fanout), ... down to tier 0, which also holds everything smaller
  * (`tierCount` is the least count that puts a one-row file in tier 0: 5 for 100,000 rows and a
@@ -46,6 +49,7 @@ import type { CompactionBin } from "../types.ts";
 import { checkPartitionFilter } from "./check_compaction_plan.ts";
 import { matchesFilter, type PlanCompactionOptions, targetSizeOf } from "./plan_compaction_bins.ts";
 import { OUTPUT_FILE_ROWS_MAX } from "./rewrite_bin.ts";
+import { duckdbCanRewriteTable } from "./rewrite_bin_duckdb.ts";
 
 /** Default growth factor between two tiers. */
 export const TIER_FANOUT_DEFAULT = 10;
@@ -56,7 +60,7 @@ export const TRIGGER_FILES_DEFAULT = 50;
 export interface PlanTieredOptions {
   /** Target file size in bytes; default `delta.targetFileSize`, else 128 MiB. */
   targetSizeBytes?: number;
-  /** Rows of a full file; default {@linkcode OUTPUT_FILE_ROWS_MAX}, what the rewrite writes at most. */
+  /** Rows of a full file; default {@linkcode fullRowsOf} the snapshot. */
   fullRows?: number;
   /** Growth factor between two tiers, from 2; default {@linkcode TIER_FANOUT_DEFAULT}. */
   fanout?: number;
@@ -149,12 +153,46 @@ function tierOfWeight(s: Scale, rows: number, bytes: number): number {
   return 0;
 }
 
+/** The table's files as the planners see them; the schema, when given, tells the rewrite engine. */
+export type TieredSnapshot =
+  & Pick<Snapshot, "files" | "metadata">
+  & Partial<Pick<Snapshot, "schema" | "columnMappingMode">>;
+
+/** Most rows of a full file the estimate gives (keeps the tier count small). */
+const FULL_ROWS_MAX = 2 ** 40;
+
+/**
+ * Rows of a full file, when the caller does not say: the rows of `target` bytes at the table's
+ * average bytes per row when DuckDB rewrites the table's bins (its files are cut at the target size
+ * only), else {@linkcode OUTPUT_FILE_ROWS_MAX} (the parquet-wasm engine's row cap). Never less than
+ * that cap: a table of wide rows keeps the old scale.
+ */
+export function fullRowsOf(snapshot: TieredSnapshot, target: number): number {
+  if (snapshot.schema === undefined || snapshot.columnMappingMode === undefined) {
+    return OUTPUT_FILE_ROWS_MAX;
+  }
+  if (duckdbCanRewriteTable(snapshot as Pick<Snapshot, "schema" | "columnMappingMode">)) {
+    return OUTPUT_FILE_ROWS_MAX;
+  }
+  let rows = 0;
+  let bytes = 0;
+  for (const add of snapshot.files) {
+    const n = numRecordsOf(add);
+    if (n === undefined || n === 0) continue;
+    rows += n;
+    bytes += add.size;
+  }
+  if (rows === 0 || bytes === 0) return OUTPUT_FILE_ROWS_MAX;
+  const estimate = Math.floor(target * (rows / bytes));
+  return Math.min(FULL_ROWS_MAX, Math.max(OUTPUT_FILE_ROWS_MAX, estimate));
+}
+
 function scaleOf(
-  snapshot: Pick<Snapshot, "metadata">,
+  snapshot: TieredSnapshot,
   options: PlanTieredOptions,
 ): Scale {
   const target = targetSizeOf(snapshot.metadata.configuration, options.targetSizeBytes);
-  const fullRows = options.fullRows ?? OUTPUT_FILE_ROWS_MAX;
+  const fullRows = options.fullRows ?? fullRowsOf(snapshot, target);
   const fanout = options.fanout ?? TIER_FANOUT_DEFAULT;
   if (!Number.isSafeInteger(fullRows) || fullRows < 1) {
     throw new InvalidArgumentError(`Cannot compact: fullRows must be >= 1, got ${fullRows}`);
@@ -217,7 +255,7 @@ export function tierOf(
  * ```
  */
 export function planTiers(
-  snapshot: Pick<Snapshot, "files" | "metadata">,
+  snapshot: TieredSnapshot,
   options: PlanTieredOptions = {},
 ): TieredPlan {
   const s = scaleOf(snapshot, options);

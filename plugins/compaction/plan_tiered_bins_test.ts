@@ -4,6 +4,7 @@ import type { Add } from "../../core/log/actions.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { CompactionBin } from "../types.ts";
 import {
+  fullRowsOf,
   numRecordsOf,
   partitionsToCompact,
   planTiers,
@@ -183,4 +184,35 @@ Deno.test("partitionsToCompact: files or bytes reach the threshold, and the plan
     [],
   );
   deepEqual(partitionsToCompact(s, { partitionFilter: { p: "b" }, triggerFiles: 10 }).length, 1);
+});
+
+Deno.test("fullRowsOf: DuckDB's scale (rows of a target-size file) when it rewrites the table, else the row cap", () => {
+  const primitive = {
+    type: "struct" as const,
+    fields: [{ name: "id", type: "long" as const, nullable: false, metadata: {} }],
+  };
+  const nested = {
+    type: "struct" as const,
+    fields: [{
+      name: "tags",
+      type: { type: "array" as const, elementType: "string" as const, containsNull: true },
+      nullable: true,
+      metadata: {},
+    }],
+  };
+  // 10 bytes a row: a 1 GiB target holds 107,374,182 rows.
+  const files = [fileOf("a", 1_000, 10_000, 1), fileOf("a", 3_000, 30_000, 2)];
+  const table = (schema: unknown, mode = "none") =>
+    ({ ...snapshotOf(files), schema, columnMappingMode: mode }) as unknown as Snapshot;
+  equal(fullRowsOf(table(primitive), TARGET), Math.floor(TARGET / 10));
+  equal(fullRowsOf(table(nested), TARGET), FULL_ROWS, "parquet-wasm rewrites nested tables");
+  equal(fullRowsOf(table(primitive, "name"), TARGET), FULL_ROWS, "and column-mapped ones");
+  equal(fullRowsOf(snapshotOf(files), TARGET), FULL_ROWS, "no schema given: the row cap");
+  // Wide rows never make the scale smaller than the row cap.
+  equal(fullRowsOf(table(primitive), 1_000), FULL_ROWS);
+  // On DuckDB's scale a file of 100,000 rows is not full: it is planned with its tier.
+  const big = Array.from({ length: 10 }, (_, i) => fileOf("a", 100_000, 1_000_000, 10 + i));
+  const duck = { ...table(primitive), files: big } as unknown as Snapshot;
+  ok(planTiers(duck, { targetSizeBytes: TARGET }).bins.length > 0);
+  equal(planTiers(snapshotOf(big), { targetSizeBytes: TARGET }).bins.length, 0);
 });

@@ -48,9 +48,10 @@ export const ROW_GROUP_ROWS = 122_880;
 /** Default DuckDB `memory_limit` of a rewrite. */
 export const DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB";
 
-/** Why a bin is not for DuckDB, or `undefined` when it is. */
-export function duckdbCanRewrite(snapshot: Snapshot, bin: CompactionBin): string | undefined {
-  if (bin.files.some((f) => f.deletionVector)) return "a file has a deletion vector";
+/** Why a table's bins are not for DuckDB, or `undefined` when they are (but for deletion vectors). */
+export function duckdbCanRewriteTable(
+  snapshot: Pick<Snapshot, "schema" | "columnMappingMode">,
+): string | undefined {
   const nested = snapshot.schema.fields.find((f) => typeof f.type !== "string");
   if (nested !== undefined) return `column ${nested.name} is nested`;
   if (snapshot.columnMappingMode !== "none") return "the table uses column mapping";
@@ -58,6 +59,12 @@ export function duckdbCanRewrite(snapshot: Snapshot, bin: CompactionBin): string
     if (duckdbType(f) === undefined) return `column ${f.name} has type ${String(f.type)}`;
   }
   return undefined;
+}
+
+/** Why a bin is not for DuckDB, or `undefined` when it is. */
+export function duckdbCanRewrite(snapshot: Snapshot, bin: CompactionBin): string | undefined {
+  if (bin.files.some((f) => f.deletionVector)) return "a file has a deletion vector";
+  return duckdbCanRewriteTable(snapshot);
 }
 
 /** A DuckDB error: the bin goes to the parquet-wasm engine. Storage errors are not wrapped. */
