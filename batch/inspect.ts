@@ -4,7 +4,9 @@
  * records (from stats), the recent history, and the compaction tiers: per partition, its files by
  * size class (tier) with their bytes and rows, and what the runner's tiered compaction would do next
  * (the bins it would rewrite, and whether the partition is due for the trigger with the default
- * thresholds; `plugins/compaction/plan_tiered_bins.ts`, ADR 0036).
+ * thresholds; `plugins/compaction/plan_tiered_bins.ts`, ADR 0036), and a health summary: the
+ * small-file share, files per partition, log versions since the last checkpoint and the
+ * recommended action (`table_health.ts`, the dashboard's figures).
  *
  * @module
  */
@@ -29,6 +31,8 @@ import {
   UsageError,
 } from "./cli.ts";
 import { openTable } from "./open_table.ts";
+import { type TableHealth, tableHealth } from "./table_health.ts";
+import { loadLastCheckpoint } from "../core/log/last_checkpoint.ts";
 
 const USAGE =
   "usage: deno task inspect <table-uri> [--version N] [--history N] [--json] [--tier-fanout F]\n" +
@@ -57,6 +61,8 @@ export interface TableSummary {
   >;
   /** The compaction tiers and what the tiered planner would do next. */
   tiers: TiersSummary;
+  /** Small files, files per partition, versions since the last checkpoint, what to do. */
+  health: TableHealth;
 }
 
 /** The compaction tiers of a table, as `inspect` shows them. */
@@ -126,12 +132,15 @@ export function typeToString(t: DataType): string {
   }
 }
 
-/** Build the summary of a loaded snapshot plus its recent history. */
+/**
+ * Build the summary of a loaded snapshot plus its recent history; `checkpointVersion` is the last
+ * checkpoint's (from `_last_checkpoint`), `nowMs` the clock for the tombstones' retention.
+ */
 export function summarize(
   location: string,
   snapshot: Snapshot,
   history: Array<{ version: number; timestampMs: number; commitInfo?: Record<string, unknown> }>,
-  options: { fanout?: number } = {},
+  options: { fanout?: number; checkpointVersion?: number; nowMs?: number } = {},
 ): TableSummary {
   let sizeBytes = 0;
   let numRecords = 0;
@@ -173,7 +182,8 @@ export function summarize(
         : null,
       commitInfo: h.commitInfo ?? null,
     })),
-    tiers: summarizeTiers(snapshot, options),
+    tiers: summarizeTiers(snapshot, options.fanout === undefined ? {} : { fanout: options.fanout }),
+    health: tableHealth(snapshot, options.checkpointVersion, options.nowMs ?? Date.now()),
   };
 }
 
@@ -231,6 +241,21 @@ function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** The lines of the health summary. */
+function formatHealth(h: TableHealth): string[] {
+  const share = `${(100 * h.smallFileShare).toFixed(0)} %`;
+  const checkpoint = h.checkpointVersion === null
+    ? `no checkpoint yet (${h.versionsSinceCheckpoint} versions)`
+    : `${h.versionsSinceCheckpoint} versions since the last checkpoint (version ${h.checkpointVersion})`;
+  return [
+    `health      small files ${h.smallFiles} of ${h.files} (${share}); files per partition max ${h.filesPerPartitionMax}, mean ${
+      h.filesPerPartitionMean.toFixed(1)
+    } over ${h.partitions}`,
+    `            ${checkpoint}, interval ${h.checkpointInterval}; ${h.tombstones} tombstones, ${h.expiredTombstones} past retention`,
+    `recommended ${h.action}: ${h.reason}`,
+  ];
+}
+
 /** Render the summary for a terminal. */
 export function formatSummary(s: TableSummary): string {
   const p = s.protocol;
@@ -263,7 +288,7 @@ export function formatSummary(s: TableSummary): string {
   if (props.length) {
     lines.push("properties", ...props.map(([k, v]) => `  ${k} = ${v}`));
   }
-  lines.push(...formatTiers(s.tiers));
+  lines.push(...formatTiers(s.tiers), ...formatHealth(s.health));
   if (s.history.length) {
     lines.push("history");
     for (const h of s.history) {
@@ -298,12 +323,11 @@ export async function main(args: string[]): Promise<void> {
   if (fanout !== undefined && fanout < 2) {
     throw new UsageError("Invalid value for --tier-fanout: must be at least 2");
   }
-  const summary = summarize(
-    storage.location,
-    snapshot,
-    history,
-    fanout === undefined ? {} : { fanout },
-  );
+  const checkpoint = await loadLastCheckpoint(storage);
+  const summary = summarize(storage.location, snapshot, history, {
+    ...(fanout === undefined ? {} : { fanout }),
+    ...(checkpoint === undefined ? {} : { checkpointVersion: checkpoint.version }),
+  });
   console.log(values["json"] ? JSON.stringify(summary) : formatSummary(summary));
 }
 

@@ -53,3 +53,29 @@ Deno.test("inspect: files per partition by tier, bytes, and what compaction woul
   const settled = summarize("memory://t", snapshotOf(files.slice(52)), []);
   ok(formatSummary(settled).includes("date=d1: 1 files, 781.3 KiB; next: nothing (at its tiers)"));
 });
+
+Deno.test("inspect: the health summary gives the small-file share, files per partition, versions since the checkpoint and what to do", () => {
+  const files = [
+    ...Array.from({ length: 52 }, (_, i) => file(i, "d1", 400)),
+    file(100, "d1", 100_000), // full: not small
+    ...Array.from({ length: 3 }, (_, i) => file(200 + i, "d2", 400)),
+  ];
+  const s = summarize("memory://t", snapshotOf(files), [], { checkpointVersion: 5 });
+  equal(s.health.smallFiles, 55);
+  equal(s.health.smallFileShare, 55 / 56);
+  equal(s.health.filesPerPartitionMax, 53);
+  equal(s.health.filesPerPartitionMean, 28);
+  equal(s.health.versionsSinceCheckpoint, 2);
+  equal(s.health.action, "compact");
+  const text = formatSummary(s);
+  ok(
+    text.includes("small files 55 of 56 (98 %); files per partition max 53, mean 28.0 over 2"),
+    text,
+  );
+  ok(text.includes("2 versions since the last checkpoint (version 5)"), text);
+  ok(text.includes("recommended compact: a partition holds 52 small files"), text);
+  // Few small files and no checkpoint for far too long: checkpoint.
+  const quiet = summarize("memory://t", { ...snapshotOf(files.slice(52)), version: 300 }, []);
+  equal(quiet.health.action, "checkpoint");
+  ok(formatSummary(quiet).includes("no checkpoint yet (301 versions)"), formatSummary(quiet));
+});

@@ -101,8 +101,11 @@ export function tableHealth(
   const versionsSinceCheckpoint = checkpointVersion === undefined
     ? snapshot.version + 1
     : Math.max(0, snapshot.version - checkpointVersion);
-  const tombstones = snapshot.tombstones.length;
-  const expiredTombstones = tombstones - unexpiredTombstones(snapshot as Snapshot, nowMs).length;
+  // Summaries built by hand (tests, tools) may leave tombstones out: none then.
+  const removed = snapshot.tombstones ?? [];
+  const tombstones = removed.length;
+  const expiredTombstones = tombstones -
+    unexpiredTombstones({ ...snapshot, tombstones: removed } as Snapshot, nowMs).length;
   let action: HealthAction = "none";
   let reason = "nothing to do";
   if (smallFilesPerPartitionMax >= TRIGGER_FILES_DEFAULT) {

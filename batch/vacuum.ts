@@ -3,8 +3,8 @@
  * [--dry-run] [--json] [--config lakestrike.config.ts]`: delete files the table no longer
  * references once they are older than the retention (see `plugins/vacuum`), and with `--logs` also
  * expired log files (see `core/log/log_cleanup.ts`). `--dry-run` lists the files and bytes it would
- * delete and changes nothing. A progress bar on a TTY, a summary at the end, a one-line error and a
- * non-zero exit on failure.
+ * delete and changes nothing. A progress bar when stdout is a terminal (as `deno task compact`;
+ * none with `--json`), a summary at the end, a one-line error and a non-zero exit on failure.
  *
  * It runs `applyVacuum` (`ops/`), as the runner's scheduled vacuum does: under the table's vacuum
  * lock (`_lakestrike/locks/vacuum`; a dry run takes none), and with `--config` the config's plugins
@@ -180,27 +180,63 @@ export function formatVacuumReport(report: VacuumRunReport): string {
   return lines.join("\n");
 }
 
-function progressBar(): ((p: VacuumProgress) => void) | undefined {
-  if (!Deno.stderr.isTerminal()) return undefined;
-  const enc = new TextEncoder();
-  return (p) => {
-    const text = p.phase === "list" ? `listing: ${p.done} objects` : (() => {
-      const total = p.total ?? p.done;
-      const width = 30;
-      const filled = total === 0 ? width : Math.round((p.done / total) * width);
-      return `deleting [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${p.done}/${total}`;
-    })();
-    Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${text}`));
-  };
+/** Where `main` writes, injectable for tests (as `deno task compact`'s `CompactIo`). */
+export interface VacuumIo {
+  /** Writes text to stdout. */
+  write(text: string): Promise<void> | void;
+  /** True when stdout is a terminal (draws the progress bar). */
+  isTerminal: boolean;
 }
 
-/** Entry point: parse `args`, run, print the summary (or JSON). */
-export async function main(args: string[] = Deno.args): Promise<void> {
+const encoder = new TextEncoder();
+const defaultIo = (): VacuumIo => ({
+  write: async (text) => {
+    await Deno.stdout.write(encoder.encode(text));
+  },
+  isTerminal: Deno.stdout.isTerminal(),
+});
+
+/**
+ * One frame of the progress bar: a count while listing, a bar while deleting. It starts with `\r`
+ * and ends with spaces, so each frame overwrites the last on a terminal.
+ *
+ * @example
+ * ```ts
+ * import { vacuumProgressBar } from "./vacuum.ts";
+ * const frame = vacuumProgressBar({ phase: "delete", done: 5, total: 10 });
+ * if (!frame.includes("[###############---------------] 5/10 files deleting")) throw new Error(frame);
+ * ```
+ */
+export function vacuumProgressBar(p: VacuumProgress): string {
+  if (p.phase === "list") return `\rlisting ${p.done} objects   `;
+  const width = 30;
+  const total = p.total ?? p.done;
+  const full = total === 0 ? width : Math.round((p.done / total) * width);
+  return `\r[${"#".repeat(full)}${"-".repeat(width - full)}] ${p.done}/${total} files deleting   `;
+}
+
+/**
+ * Entry point: parse `args`, run, print the summary (or JSON). The progress bar is drawn only when
+ * stdout is a terminal and `--json` is not given, at most every 100 ms plus the last frame.
+ */
+export async function main(args: string[] = Deno.args, io: VacuumIo = defaultIo()): Promise<void> {
   const parsed = parseVacuumArgs(args);
-  const bar = parsed.json ? undefined : progressBar();
-  const report = await runVacuum(parsed, bar ? { onProgress: bar } : {});
-  if (bar) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
-  console.log(parsed.json ? JSON.stringify(report) : formatVacuumReport(report));
+  const draw = io.isTerminal && !parsed.json;
+  let lastDraw = 0;
+  let drawn = false;
+  const report = await runVacuum(parsed, {
+    onProgress: (p) => {
+      if (!draw) return;
+      const now = performance.now();
+      const last = p.phase === "delete" && p.done === p.total;
+      if (now - lastDraw < 100 && !last) return;
+      lastDraw = now;
+      drawn = true;
+      void io.write(vacuumProgressBar(p));
+    },
+  });
+  if (drawn) await io.write("\n");
+  await io.write(`${parsed.json ? JSON.stringify(report) : formatVacuumReport(report)}\n`);
 }
 
 if (import.meta.main) await runCli(USAGE, () => main());

@@ -7,7 +7,7 @@ import { createLocalStorage } from "../core/storage/local.ts";
 import { appendBatch } from "../core/write/append_batch.ts";
 import { createTable } from "../core/write/create_table.ts";
 import { UsageError } from "./cli.ts";
-import { formatVacuumReport, parseVacuumArgs, runVacuum } from "./vacuum.ts";
+import { formatVacuumReport, main, parseVacuumArgs, runVacuum } from "./vacuum.ts";
 
 const DENO = Deno.execPath();
 const schema = {
@@ -222,5 +222,29 @@ export const config = defineConfig({
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(configDir, { recursive: true });
+  }
+});
+
+Deno.test("deno task vacuum: a progress bar on a terminal, none with --json", async () => {
+  const capture = (isTerminal: boolean) => {
+    let text = "";
+    return { io: { write: (t: string) => void (text += t), isTerminal }, text: () => text };
+  };
+  const dir = await tableWithStray();
+  try {
+    const json = capture(true);
+    await main([dir, "--dry-run", "--json"], json.io);
+    assert.ok(!json.text().includes("\r"), json.text());
+    assert.deepEqual(JSON.parse(json.text()).vacuum.files, [{ path: "stray.parquet", size: 42 }]);
+    const piped = capture(false);
+    await main([dir, "--dry-run"], piped.io);
+    assert.ok(!piped.text().includes("\r"), "no bar into a pipe");
+    const tty = capture(true);
+    await main([dir], tty.io);
+    // The last frame is drawn whatever the throttle: every file deleted.
+    assert.match(tty.text(), /\r\[#{30}\] 1\/1 files deleting {3}\n/);
+    assert.match(tty.text(), /Deleted 1 files/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
