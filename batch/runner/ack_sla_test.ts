@@ -3,10 +3,12 @@ import { createMemoryStorage } from "../../core/storage/memory.ts";
 import type { LogFields, Logger } from "../../plugins/types.ts";
 import { createPluginRegistry } from "../../plugins/registry.ts";
 import { writerPlugin } from "../../plugins/writer/mod.ts";
+import { createEdgeApp } from "../../edge/app.ts";
+import { type BatchRequest, forwardBatch } from "../../edge/wire.ts";
 import { createAckSla } from "./ack_sla.ts";
 import { createRunner } from "./runner.ts";
 import { createRunnerMetrics } from "./runner_metrics.ts";
-import { createTestTable, post, TOKEN } from "./test_util.ts";
+import { createTestTable, post, SCHEMA, TOKEN, until } from "./test_util.ts";
 
 const COMMIT_FILE_RE = /^_delta_log\/\d{20}\.json$/;
 
@@ -113,4 +115,59 @@ Deno.test("ack SLA: a warning when the rolling p99 crosses the SLA and one when 
   assert.match(logger.warnings[1]!.message, /back within/);
   assert.equal(sla.breaching("events"), false);
   assert.equal(metrics.ackP99.get({ table: "events" }), 0.02);
+});
+
+Deno.test("ack SLA: edge and runner in process, commits slowed by the fault hooks: the breach is counted and the next request is answered at once", async () => {
+  let commitDelayMs = 0;
+  const storage = await createTestTable(createMemoryStorage({
+    faults: {
+      async before(op, path) {
+        if (op === "put" && COMMIT_FILE_RE.test(path) && commitDelayMs > 0) {
+          await new Promise((r) => setTimeout(r, commitDelayMs));
+        }
+      },
+    },
+  }));
+  const runner = createRunner({
+    tables: { events: { storage, uri: "memory://events", ackSlaMs: 200 } },
+    registry: createPluginRegistry([writerPlugin()]).freeze(),
+    runnerToken: TOKEN,
+  });
+  const edge = createEdgeApp({
+    tables: { events: { schema: SCHEMA, ackSlaMs: 200 } },
+    tokens: { "client-token": "*" },
+    producerId: "edge-sla",
+    requestTimeoutMs: 1_000,
+    forward: (batch: BatchRequest, signal: AbortSignal) =>
+      forwardBatch(batch, {
+        runnerUrl: "http://runner.internal",
+        runnerToken: TOKEN,
+        signal,
+        fetch: (input, init) => Promise.resolve(runner.app.request(String(input), init)),
+      }),
+  });
+  const send = (id: number) =>
+    Promise.resolve(edge.request("/v1/tables/events/events", {
+      method: "POST",
+      headers: { authorization: "Bearer client-token", "content-type": "application/json" },
+      body: JSON.stringify([{ id, region: "eu" }]),
+    }));
+  const labels = { table: "events" };
+  commitDelayMs = 1_500; // every commit now takes longer than the request's 1 s deadline
+  const late = await send(1);
+  assert.equal(late.status, 503);
+  assert.equal((await late.json()).error, "runner_unavailable", "held to its deadline");
+  await until(() => runner.metrics.ackSlaBreaches.get(labels) === 1, 10_000);
+  assert.equal(runner.metrics.ackWithinSla.get(labels), 0);
+  // The edge saw that commit take 1.5 s: a request with a 1 s deadline cannot make it.
+  const startedMs = performance.now();
+  const refused = await send(2);
+  const body = await refused.json();
+  assert.equal(refused.status, 503);
+  assert.equal(body.error, "deadline_unmeetable", "answered at once, not at its deadline");
+  assert.equal(body.written, "no");
+  assert.ok(Number(refused.headers.get("retry-after")) >= 2);
+  assert.ok(performance.now() - startedMs < 1_000, "before its deadline");
+  edge.close();
+  await runner.close();
 });
