@@ -6,8 +6,9 @@
  *
  * **How "can no longer" is decided.** Every forward of a table's batch that the runner answers
  * `200` is timed (the runner's ack latency as the edge sees it: queue, ceiling, commit). The
- * table's *floor* is the fastest of its last `floorSamples` such round trips: the least a batch
- * has taken lately. A request that arrives while a batch is in flight must wait for that batch and
+ * table's *floor* is the fastest of its last `floorSamples` (8) such round trips of the last
+ * `floorAgeMaxMs` (10 s), and exists only with at least `floorSamplesMin` (3) of them: the least a
+ * batch has taken lately, never one slow commit alone. A request that arrives while a batch is in flight must wait for that batch and
  * then travel in the next one (one batch in flight per table, `buffer.ts`), so the soonest it can
  * be answered is
  *
@@ -19,8 +20,10 @@
  * When `soonest` is past the request's deadline it is answered `503 deadline_unmeetable` with
  * `written: "no"` and `Retry-After` (the floor, rounded up to whole seconds): nothing was buffered.
  * The floor is a lower bound (the fastest recent commit, the hold of the runner's pace left out),
- * so a request is refused only when even the best recent case misses its deadline; a table with no
- * answered forward yet has no floor and refuses nothing.
+ * so a request is refused only when even the best recent case misses its deadline; a table without
+ * enough recent answered forwards has no floor and refuses nothing. Round trips age out, so a table
+ * that refuses everything (and so forwards nothing) stops refusing after `floorAgeMaxMs` and
+ * measures again: refusals last while the slowness does, plus at most that long.
  *
  * The figures are rendered on the edge's `GET /metrics` in the Prometheus text format:
  *
@@ -30,7 +33,7 @@
  * | `lakestrike_edge_ack_within_sla_total{table}` | counter | `200` answers within the table's `ackSlaMs` |
  * | `lakestrike_edge_ack_sla_breaches_total{table}` | counter | `200` answers over it |
  * | `lakestrike_edge_ack_sla_seconds{table}` | gauge | the table's `ackSlaMs` |
- * | `lakestrike_edge_commit_floor_seconds{table}` | gauge | the table's floor (0 before the first answered forward) |
+ * | `lakestrike_edge_commit_floor_seconds{table}` | gauge | the table's floor as of its last answered forward (0 without one) |
  * | `lakestrike_edge_deadline_refusals_total{table}` | counter | requests answered `503 deadline_unmeetable` |
  *
  * @module
@@ -46,8 +49,14 @@ import type { ForwardBatch } from "./wire.ts";
 /** A table's SLA unless its config sets `ackSlaMs` (the config's default, repeated: ADR 0040). */
 export const EDGE_ACK_SLA_MS_DEFAULT = 250;
 
-/** Answered forwards a table's floor is taken over. */
+/** Answered forwards a table's floor is taken over, at most. */
 export const FLOOR_SAMPLES_DEFAULT = 8;
+
+/** Answered forwards a table's floor needs, at least. */
+export const FLOOR_SAMPLES_MIN_DEFAULT = 3;
+
+/** Age after which an answered forward no longer counts for the floor. */
+export const FLOOR_AGE_MAX_MS_DEFAULT = 10_000;
 
 /** Why a request is refused before it is buffered. */
 export interface DeadlineRefusal {
@@ -65,7 +74,7 @@ export interface AckGuard {
   refusal(table: string, deadlineMs: number): DeadlineRefusal | undefined;
   /** Record a `200` answer to a request of `table` that took `latencyMs`. */
   observe(table: string, latencyMs: number): void;
-  /** The table's floor in ms, `undefined` before its first answered forward. */
+  /** The table's floor in ms, `undefined` without enough recent answered forwards. */
   floorMs(table: string): number | undefined;
   /** The metrics registry (`render()` is what `GET /metrics` answers). */
   readonly registry: PrometheusRegistry;
@@ -73,8 +82,8 @@ export interface AckGuard {
 
 interface TablePace {
   slaMs: number;
-  /** Last answered round trips, oldest first. */
-  recent: number[];
+  /** Last answered round trips (clock time of the answer, ms taken), oldest first. */
+  recent: { atMs: number; ms: number }[];
   /** Clock time the current forward attempt started, when one is in flight. */
   inFlightSinceMs: number | undefined;
 }
@@ -88,20 +97,29 @@ interface TablePace {
  * let now = 0;
  * const guard = createAckGuard({ events: 250 }, { clock: { nowMs: () => now } });
  * const forward = guard.timed(async () => {
- *   now += 2_000; // a commit that takes 2 s
+ *   now += 2_000; // commits that take 2 s
  *   return { version: 1, rows: 1 };
  * });
- * await forward({ table: "events", producerId: "e#1", seq: 1, body: new Uint8Array() }, new AbortController().signal);
+ * for (let seq = 1; seq <= 3; seq++) {
+ *   await forward({ table: "events", producerId: "e#1", seq, body: new Uint8Array() }, new AbortController().signal);
+ * }
  * if (guard.refusal("events", now + 5_000) !== undefined) throw new Error("5 s is enough");
  * if (guard.refusal("events", now + 1_000)?.retryAfterS !== 2) throw new Error("1 s is not");
  * ```
  */
 export function createAckGuard(
   tables: Readonly<Record<string, number>>,
-  options: { clock: EdgeClock; floorSamples?: number },
+  options: {
+    clock: EdgeClock;
+    floorSamples?: number;
+    floorSamplesMin?: number;
+    floorAgeMaxMs?: number;
+  },
 ): AckGuard {
   const clock = options.clock;
   const floorSamples = options.floorSamples ?? FLOOR_SAMPLES_DEFAULT;
+  const floorSamplesMin = options.floorSamplesMin ?? FLOOR_SAMPLES_MIN_DEFAULT;
+  const floorAgeMaxMs = options.floorAgeMaxMs ?? FLOOR_AGE_MAX_MS_DEFAULT;
   const paces = new Map<string, TablePace>();
   const slas = new Set<number>(LATENCY_BUCKETS_SECONDS);
   for (const [name, slaMs] of Object.entries(tables)) {
@@ -132,8 +150,9 @@ export function createAckGuard(
   for (const [name, pace] of paces) slaGauge.set({ table: name }, pace.slaMs / 1000);
 
   function floorMs(table: string): number | undefined {
-    const recent = paces.get(table)?.recent ?? [];
-    return recent.length === 0 ? undefined : Math.min(...recent);
+    const since = clock.nowMs() - floorAgeMaxMs;
+    const recent = (paces.get(table)?.recent ?? []).filter((r) => r.atMs > since);
+    return recent.length < floorSamplesMin ? undefined : Math.min(...recent.map((r) => r.ms));
   }
 
   return {
@@ -147,9 +166,10 @@ export function createAckGuard(
         try {
           const answer = await forward(batch, signal);
           if (pace !== undefined) {
-            pace.recent.push(Math.max(0, clock.nowMs() - startMs));
+            const atMs = clock.nowMs();
+            pace.recent.push({ atMs, ms: Math.max(0, atMs - startMs) });
             if (pace.recent.length > floorSamples) pace.recent.shift();
-            floorGauge.set({ table: batch.table }, floorMs(batch.table)! / 1000);
+            floorGauge.set({ table: batch.table }, (floorMs(batch.table) ?? 0) / 1000);
           }
           return answer;
         } finally {
