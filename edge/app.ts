@@ -4,7 +4,8 @@
  * `200 {"version": N, "rows": R}` once the runner has committed every one of the request's events.
  * `GET /healthz` answers `200 {"status": "ok" | "stuck", "tables": {name: {stuck, failuresInRow,
  * lastError?}}}`: a table is stuck while the batch in flight has failed `STUCK_FAILURES_MIN` times
- * in a row (it is given up at `batchAttemptsMax`).
+ * in a row (it is given up at `batchAttemptsMax`). `GET /metrics` answers the per-table
+ * acknowledgement SLA metrics in the Prometheus text format (`ack_guard.ts`, ADR 0040).
  *
  * Bodies: a JSON array of event objects (a single object is one event), NDJSON (one object per
  * line, blank lines skipped), or an Arrow IPC stream or file. Errors are JSON `{error, detail}`:
