@@ -82,7 +82,8 @@ import {
   staleOutcome,
 } from "./committer.ts";
 import { gapOutcome } from "./client_producers.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import { ACK_SLA_MS_DEFAULT, type AckSla, bucketsWithSlas, createAckSla } from "./ack_sla.ts";
+import { LATENCY_BUCKETS_SECONDS, PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 import { createRunnerMetrics, type RunnerMetrics } from "./runner_metrics.ts";
 
 /** One table the runner commits to. */
@@ -98,6 +99,8 @@ export interface RunnerTable {
    * a group that would start sooner waits, and what arrives meanwhile joins it (ADR 0031).
    */
   commitsPerSecondMax?: number;
+  /** Acknowledgement SLA in ms (default `ACK_SLA_MS_DEFAULT`, 250; `ack_sla.ts`, ADR 0040). */
+  ackSlaMs?: number;
 }
 
 /** Limits of the runner: the intake's plus each committer's. */
@@ -170,6 +173,10 @@ export interface Runner {
   ready(): Promise<void>;
   /** State of a table, `undefined` for an unknown name. */
   tableStats(table: string): RunnerTableStats | undefined;
+  /** The in-memory snapshot of a table (loaded on first use), `undefined` for an unknown name. */
+  tableSnapshot(table: string): Promise<Snapshot> | undefined;
+  /** The tables' acknowledgement SLAs: answers within and over, rolling quantiles, warnings. */
+  readonly ackSla: AckSla;
   /** Refuse new batches (503), commit the queued ones and wait for afterCommit hooks. */
   close(): Promise<void>;
 }
@@ -272,13 +279,19 @@ export function createRunner(deps: RunnerDeps): Runner {
   }
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? noopLogger;
-  const metrics = deps.metrics ?? createRunnerMetrics();
   const registry = deps.registry;
   const shutdown = new AbortController();
   const tableEntries = deps.tables instanceof Map
     ? [...deps.tables]
     : Object.entries(deps.tables as Record<string, RunnerTable>);
   if (tableEntries.length === 0) throw new TypeError("Cannot create the runner: no tables");
+  const slas = Object.fromEntries(
+    tableEntries.map(([n, t]) => [n, t.ackSlaMs ?? ACK_SLA_MS_DEFAULT]),
+  );
+  const metrics = deps.metrics ?? createRunnerMetrics(undefined, {
+    ackLatencyBucketsSeconds: bucketsWithSlas(LATENCY_BUCKETS_SECONDS, Object.values(slas)),
+  });
+  const ackSla = createAckSla({ tables: slas, metrics, logger, nowMs: () => clock.nowMs() });
   const committers = new Map<string, Committer>();
   for (const [name, t] of tableEntries) {
     const ceiling = t.commitsPerSecondMax;
@@ -337,7 +350,19 @@ export function createRunner(deps: RunnerDeps): Runner {
     c.set("startMs", clock.nowMs());
     await next();
     metrics.requests.inc({ status: String(c.res.status) });
+    if (c.res.status >= 400) await countError(c);
   };
+
+  /** Errors by code and table, for the dashboard; labels stay bounded (codes, configured tables). */
+  async function countError(c: Context<Env>): Promise<void> {
+    const name = c.req.param("table") ?? "";
+    let error = "unknown";
+    try {
+      const body = await c.res.clone().json() as { error?: unknown };
+      if (typeof body.error === "string" && /^[a-z_]{1,40}$/.test(body.error)) error = body.error;
+    } catch { /* not a JSON error body */ }
+    metrics.errors.inc({ table: committers.has(name) ? name : "", error });
+  }
 
   const authenticate: MiddlewareHandler<Env> = async (c, next) => {
     const header = c.req.header("authorization") ?? "";
@@ -475,7 +500,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       if (status.kind === "gap") status = await committer.freshSeqStatus(producer, seq);
       if (status.kind === "duplicate") {
         metrics.batches.inc({ table: name, outcome: "duplicate" });
-        metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
+        ackSla.observe(name, clock.nowMs() - c.get("startMs"));
         return c.json({ version: status.version, rows: batch.numRows, duplicate: true });
       }
       if (status.kind === "stale" || status.kind === "gap") {
@@ -520,7 +545,7 @@ export function createRunner(deps: RunnerDeps): Runner {
           ...(outcome.committedSeq === undefined ? {} : { committedSeq: outcome.committedSeq }),
         });
       }
-      metrics.ackLatency.observe({ table: name }, (clock.nowMs() - c.get("startMs")) / 1000);
+      ackSla.observe(name, clock.nowMs() - c.get("startMs"));
       // The ceiling's pace, so an edge holds its next batch rather than send it to wait here.
       const nextCommitInMs = committer.nextCommitInMs();
       if (nextCommitInMs > 0) c.header(NEXT_COMMIT_HEADER, String(nextCommitInMs));
@@ -539,6 +564,8 @@ export function createRunner(deps: RunnerDeps): Runner {
       await Promise.all([...committers.values()].map((c) => c.snapshot()));
     },
     tableStats: (table) => committers.get(table)?.stats(),
+    tableSnapshot: (table) => committers.get(table)?.snapshot(),
+    ackSla,
     async close() {
       closing = true;
       await Promise.all([...committers.values()].map((c) => c.close()));
