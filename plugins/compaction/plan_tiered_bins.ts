@@ -5,21 +5,21 @@
  * into full ones, and every row is rewritten at most once per class it climbs:
  * O(log_fanout(full / small)) times in all, never once per compaction run.
  *
- * A file's weight is the larger of its rows over `fullRows` and its bytes over the target size
- * (rows from the file's stats; a file without stats is weighed by its bytes). A file of weight 1 or
- * more is full: the rewrite cannot make a bigger one, so it is never planned. `fullRows` is what the
- * rewrite engine can write ({@linkcode fullRowsOf}): when DuckDB rewrites the table's bins, the rows
- * of a target-size file at the table's bytes per row (rows weigh in because merged files compress
- * better than their inputs, so bytes alone would leave an output in its inputs' tier); with
- * parquet-wasm, its row cap {@linkcode OUTPUT_FILE_ROWS_MAX} (ADR 0043). Below it the
- * tiers are, from the top, tier `tierCount - 1` with weights in [1/fanout, 1), tier
- * `tierCount - 2` in [1/fanout², 1/fanout), ... down to tier 0, which also holds everything smaller
- * (`tierCount` is the least count that puts a one-row file in tier 0: 5 for 100,000 rows and a
- * fanout of 10).
+ * A file weighs its rows (from its stats; without stats, the rows its bytes hold at
+ * `target / fullRows` bytes a row), and on the row cap's scale also its bytes. A file of `fullRows`
+ * rows or of the target size is full: the rewrite cannot make a bigger
+ * one, so it is never planned. `fullRows` is what the rewrite engine can write
+ * ({@linkcode fullRowsOf}): when DuckDB rewrites the table's bins, the rows of a target-size file at
+ * the table's bytes per row (rows weigh in because merged files compress better than their inputs,
+ * so bytes alone would leave an output in its inputs' tier); with parquet-wasm, its row cap
+ * {@linkcode OUTPUT_FILE_ROWS_MAX} (ADR 0043). Below full, tiers are anchored at one row and grow by
+ * `fanout`: tier 0 holds weights in [1, fanout), tier 1 [fanout, fanout²), ..., and the top tier,
+ * `tierCount - 1`, [fanout^(tierCount - 1), fullRows) (`tierCount` is the least `n` with
+ * `fanout^n >= fullRows`: 5 for 100,000 rows and a fanout of 10).
  *
  * ```
- *  weight:  <1e-4     [1e-4,1e-3)  [1e-3,1e-2)  [1e-2,0.1)  [0.1,1)     >=1
- *           tier 0 ──▶ tier 1 ────▶ tier 2 ────▶ tier 3 ───▶ tier 4 ──▶ full (never rewritten)
+ *  weight (rows):  <10      [10,100)   [100,1e3)  [1e3,1e4)  [1e4,1e5)   >=1e5 (fullRows 100,000)
+ *                  tier 0 ─▶ tier 1 ──▶ tier 2 ──▶ tier 3 ──▶ tier 4 ───▶ full (never rewritten)
  *           (one bin: consecutive files of one tier of one partition, closed as soon as its
  *            weight reaches the lower bound of the next tier: at most `fanout` files)
  * ```
@@ -130,18 +130,38 @@ export function tierCountOf(fullRows: number, fanout: number): number {
   return n;
 }
 
-/** A weight `rows / fullRows` or `bytes / target`, compared exactly: is it at least `fanout^-d`? */
+/** The scale of the tiers: a full file, the growth factor, and how many tiers lie below full. */
 interface Scale {
   fullRows: number;
   target: number;
   fanout: number;
   tierCount: number;
+  /**
+   * Bytes weigh below full too (the row cap's scale, where a wide row reaches the target before
+   * the cap). Not on DuckDB's scale: `fullRows` already converts the target to rows at the table's
+   * bytes per row, and a small file's fixed overhead would make it weigh more rows than it holds.
+   */
+  bytesWeigh: boolean;
 }
 
-/** True when `rows` and `bytes` weigh at least `1 / fanout^d` of a full file. */
+/**
+ * True when a file (or a bin) of `rows` rows (from its stats; see {@linkcode rowsOf}) and `bytes`
+ * bytes reaches the lower bound of the tier `d` levels below full, or the target size (a bin never
+ * grows past it): full itself for `d = 0` (`fullRows` rows or the target's bytes), else
+ * `fanout^(tierCount - d)` rows, or on the row cap's scale the bytes that many rows take at
+ * `target / fullRows` bytes a row. The bounds are anchored at one row, so the small tiers are the
+ * same whatever `fullRows` is (tier 0 holds 1 to `fanout - 1` rows, tier 1 up to `fanout² - 1`,
+ * ...), and only the top tier, below full, grows with it.
+ */
 function weighsAtLeast(s: Scale, rows: number, bytes: number, d: number): boolean {
-  const f = s.fanout ** d;
-  return rows * f >= s.fullRows || bytes * f >= s.target;
+  if (bytes >= s.target) return true;
+  const bound = d === 0 ? s.fullRows : s.fanout ** (s.tierCount - d);
+  return rows >= bound || (s.bytesWeigh && bytes * s.fullRows >= bound * s.target);
+}
+
+/** A file's rows from its stats; without stats, the rows its bytes hold at full's scale. */
+function rowsOf(s: Scale, add: Add): number {
+  return numRecordsOf(add) ?? Math.floor(add.size * (s.fullRows / s.target));
 }
 
 /** The tier of a file of `rows` rows and `bytes` bytes; `tierCount` when it is full. */
@@ -193,6 +213,7 @@ function scaleOf(
 ): Scale {
   const target = targetSizeOf(snapshot.metadata.configuration, options.targetSizeBytes);
   const fullRows = options.fullRows ?? fullRowsOf(snapshot, target);
+  const bytesWeigh = options.fullRows !== undefined || fullRows === OUTPUT_FILE_ROWS_MAX;
   const fanout = options.fanout ?? TIER_FANOUT_DEFAULT;
   if (!Number.isSafeInteger(fullRows) || fullRows < 1) {
     throw new InvalidArgumentError(`Cannot compact: fullRows must be >= 1, got ${fullRows}`);
@@ -202,7 +223,7 @@ function scaleOf(
       `Cannot compact: the tier fanout must be an integer from 2 to 1000, got ${fanout}`,
     );
   }
-  return { fullRows, target, fanout, tierCount: tierCountOf(fullRows, fanout) };
+  return { fullRows, target, fanout, tierCount: tierCountOf(fullRows, fanout), bytesWeigh };
 }
 
 /**
@@ -227,8 +248,9 @@ export function tierOf(
     target: options.targetSizeBytes,
     fanout: options.fanout,
     tierCount: tierCountOf(options.fullRows, options.fanout),
+    bytesWeigh: true,
   };
-  return tierOfWeight(s, numRecordsOf(add) ?? 0, add.size);
+  return tierOfWeight(s, rowsOf(s, add), add.size);
 }
 
 /**
@@ -261,7 +283,7 @@ export function planTiers(
   const s = scaleOf(snapshot, options);
   checkPartitionFilter(snapshot, options.partitionFilter);
   const partitionColumns = snapshot.metadata.partitionColumns;
-  type Entry = { add: Add; rows: number; tier: number };
+  type Entry = { add: Add; rows: number; weight: number; tier: number };
   const byPartition = new Map<string, { values: Record<string, string | null>; files: Entry[] }>();
   for (const add of snapshot.files) {
     if (!matchesFilter(add, partitionColumns, options.partitionFilter)) continue;
@@ -271,7 +293,8 @@ export function planTiers(
     let p = byPartition.get(key);
     if (p === undefined) byPartition.set(key, p = { values, files: [] });
     const rows = numRecordsOf(add) ?? 0;
-    p.files.push({ add, rows, tier: tierOfWeight(s, rows, add.size) });
+    const weight = rowsOf(s, add);
+    p.files.push({ add, rows, weight, tier: tierOfWeight(s, weight, add.size) });
   }
   const partitions: PartitionTiers[] = [];
   for (const { values, files } of byPartition.values()) {
@@ -303,7 +326,7 @@ export function planTiers(
       let bytes = 0;
       for (const e of inTier) {
         current.push(e.add);
-        rows += e.rows;
+        rows += e.weight;
         bytes += e.add.size;
         if (current.length >= 2 && weighsAtLeast(s, rows, bytes, up)) {
           bins.push({ partitionValues: values, files: current });
@@ -332,7 +355,7 @@ function groupByTier(bins: readonly CompactionBin[], s: Scale): CompactionBin[][
   const groups = new Map<number, CompactionBin[]>();
   for (const bin of bins) {
     const f = bin.files[0]!;
-    const tier = tierOfWeight(s, numRecordsOf(f) ?? 0, f.size);
+    const tier = tierOfWeight(s, rowsOf(s, f), f.size);
     let g = groups.get(tier);
     if (g === undefined) groups.set(tier, g = []);
     g.push(bin);

@@ -210,7 +210,7 @@ export async function rewriteBinWithDuckDB(
   const onAbort = () => duck?.interrupt();
   options.signal?.addEventListener("abort", onAbort);
   try {
-    duck = await openDuckSession(tmp, options);
+    duck = await openDuckSession(options);
     const groups = outputGroups(bin.files, options.targetSizeBytes);
     for (let g = 0; g < groups.length; g++) {
       options.signal?.throwIfAborted();
@@ -307,28 +307,43 @@ export function preloadDuckDB(): void {
   duckdbModule.catch(() => {}); // reported by the rewrite that awaits it
 }
 
-async function openDuckSession(
-  tmp: string,
-  options: DuckDBEngineOptions,
-): Promise<DuckSession> {
-  preloadDuckDB();
-  let DuckDBInstance;
-  try {
-    ({ DuckDBInstance } = await duckdbModule!);
-  } catch (e) {
-    throw new DuckDBRewriteError(`DuckDB did not load: ${(e as Error).message}`, { cause: e });
-  }
+/** One DuckDB instance per (threads, memory limit), for the process's life (see below). */
+const instances = new Map<string, Promise<import("@duckdb/node-api").DuckDBInstance>>();
+
+/**
+ * The process's DuckDB instance for these settings. It is never closed: closing an instance blocks
+ * the event loop for tens of milliseconds (`closeSync`, measured in the runner's CPU profile while
+ * it answered acks), and an idle instance holds no data. Spill files go to a directory of this
+ * process under the system's temp directory.
+ */
+function instanceFor(options: DuckDBEngineOptions) {
   const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
+  const memoryLimit = options.memoryLimit ?? DUCKDB_MEMORY_LIMIT_DEFAULT;
+  const key = `${threads}|${memoryLimit}`;
+  let instance = instances.get(key);
+  if (instance === undefined) {
+    preloadDuckDB();
+    const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+    instance = duckdbModule!.then(({ DuckDBInstance }) =>
+      DuckDBInstance.create(":memory:", {
+        threads: String(threads),
+        memory_limit: memoryLimit,
+        temp_directory: `${tmp}/lakestrike-duckdb-${Deno.pid}`,
+        preserve_insertion_order: "true",
+        autoinstall_known_extensions: "false",
+        autoload_known_extensions: "false",
+      })
+    );
+    instances.set(key, instance);
+    instance.catch(() => instances.delete(key)); // the next rewrite tries again
+  }
+  return instance;
+}
+
+async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSession> {
   let instance;
   try {
-    instance = await DuckDBInstance.create(":memory:", {
-      threads: String(threads),
-      memory_limit: options.memoryLimit ?? DUCKDB_MEMORY_LIMIT_DEFAULT,
-      temp_directory: `${tmp}/spill`,
-      preserve_insertion_order: "true",
-      autoinstall_known_extensions: "false",
-      autoload_known_extensions: "false",
-    });
+    instance = await instanceFor(options);
   } catch (e) {
     throw new DuckDBRewriteError(`DuckDB did not start: ${(e as Error).message}`, { cause: e });
   }
@@ -402,7 +417,6 @@ async function openDuckSession(
     },
     close() {
       conn.closeSync();
-      instance.closeSync();
     },
   };
 }
