@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { createManualClock } from "../clock.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import type { Action } from "./actions.ts";
-import { buildCheckpointTable, unexpiredTombstones, writeCheckpoint } from "./checkpoint_write.ts";
+import {
+  buildCheckpointTable,
+  CHECKPOINT_BATCH_ROWS,
+  unexpiredTombstones,
+  writeCheckpoint,
+} from "./checkpoint_write.ts";
 import { parseParquetCheckpoint } from "./checkpoint_read.ts";
 import { LAST_CHECKPOINT_PATH } from "./paths.ts";
 import { applyActions, createReplayState, finishReplay } from "./replay.ts";
@@ -155,5 +160,52 @@ Deno.test("writeCheckpoint: drops txns older than delta.setTransactionRetentionD
   assert.deepEqual(
     await appIdsIn({ "delta.setTransactionRetentionDuration": "interval -1 days" }),
     all,
+  );
+});
+
+Deno.test("writeCheckpoint: thousands of tombstones, built in batches with event-loop turns between, decode back", async () => {
+  const storage = createMemoryStorage();
+  const clock = createManualClock(10 * DAY);
+  const n = CHECKPOINT_BATCH_ROWS * 2 + 321;
+  const s = snapshotOf(9, [
+    add("p=a/live.parquet", "a"),
+    ...Array.from({ length: n }, (_, i): Action => ({
+      remove: {
+        path: `p=a/${i}.parquet`,
+        deletionTimestamp: 10 * DAY - i,
+        dataChange: true,
+        partitionValues: { p: i % 3 === 0 ? null : "a" },
+        size: i,
+      },
+    })),
+  ]);
+  // A timer set before the checkpoint fires while it is built (the build yields between batches).
+  let timerFired = false;
+  let builtBeforeTimer = false;
+  setTimeout(() => {
+    timerFired = true;
+  }, 0);
+  const written = writeCheckpoint(storage, s, { clock }).then((w) => {
+    builtBeforeTimer = !timerFired;
+    return w;
+  });
+  const w = await written;
+  assert.equal(builtBeforeTimer, false, "the event loop had a turn during the build");
+  assert.equal(w.size, n + 3);
+  const table = buildCheckpointTable(s, clock.nowMs());
+  assert.equal(table.batches.length, 3);
+  const actions = await parseParquetCheckpoint(await storage.get(w.path), "cp");
+  const removes = actions.flatMap((a) => ("remove" in a ? [a.remove] : []));
+  assert.equal(removes.length, n);
+  const byPath = new Map(removes.map((r) => [r.path, r]));
+  for (const i of [0, 1, CHECKPOINT_BATCH_ROWS - 1, CHECKPOINT_BATCH_ROWS, n - 1]) {
+    const r = byPath.get(`p=a/${i}.parquet`)!;
+    assert.equal(r.size, i);
+    assert.equal(r.deletionTimestamp, 10 * DAY - i);
+    assert.deepEqual(r.partitionValues, { p: i % 3 === 0 ? null : "a" });
+  }
+  assert.deepEqual(
+    actions.flatMap((a) => ("add" in a ? [a.add.path] : [])),
+    ["p=a/live.parquet"],
   );
 });
