@@ -193,7 +193,8 @@ export const TIER_PARTITIONS_SHOWN_MAX = 20;
 /** The lines of the tiers section. */
 function formatTiers(t: TiersSummary): string[] {
   if (t.partitions.length === 0) return [];
-  const lowerRows = (tier: number) => Math.ceil(t.fullRows / t.fanout ** (t.tierCount - tier));
+  // Tiers are anchored at one row (`plan_tiered_bins.ts`): tier k starts at fanout^k rows.
+  const lowerRows = (tier: number) => t.fanout ** tier;
   const label = (tier: number) =>
     tier === t.tierCount
       ? "full"
