@@ -93,7 +93,15 @@ export function groupByPartition(
       }
       return child.data[0]!;
     });
+    // Rows of one partition usually come together: a row whose partition columns hold the same
+    // fixed-width values as the row before goes to that row's group without serializing them.
+    const raw = chunks.map(rawValues);
+    let previous: PartitionGroup | undefined;
     for (let row = 0; row < batch.numRows; row++) {
+      if (previous !== undefined && row > 0 && sameAsPrevious(chunks, raw, row)) {
+        previous.rows.push(base + row);
+        continue;
+      }
       const values: Record<string, string | null> = {};
       for (let i = 0; i < partitionColumns.length; i++) {
         const column = partitionColumns[i]!;
@@ -118,10 +126,37 @@ export function groupByPartition(
         groups.set(key, group);
       }
       group.rows.push(base + row);
+      previous = raw.every((r) => r !== undefined) ? group : undefined;
     }
     base += batch.numRows;
   }
   return [...groups.values()];
+}
+
+/** The values array of a fixed-width column chunk read one element per row, else `undefined`. */
+function rawValues(data: arrow.Data): ArrayLike<number | bigint> | undefined {
+  const values = data.values as unknown;
+  if (data.children.length > 0 || data.typeId === arrow.Type.Bool) return undefined;
+  if (!(values instanceof Int32Array || values instanceof BigInt64Array)) return undefined;
+  // One element per row (not Arrow JS's two-int32 layout of some 64-bit types).
+  return values.length >= data.offset + data.length && data.stride === 1 ? values : undefined;
+}
+
+/** True when `row` holds the same non-null-or-null fixed-width values as `row - 1` everywhere. */
+function sameAsPrevious(
+  chunks: readonly arrow.Data[],
+  raw: readonly (ArrayLike<number | bigint> | undefined)[],
+  row: number,
+): boolean {
+  for (let i = 0; i < chunks.length; i++) {
+    const values = raw[i];
+    if (values === undefined) return false;
+    const data = chunks[i]!;
+    const valid = data.getValid(row);
+    if (valid !== data.getValid(row - 1)) return false;
+    if (valid && values[data.offset + row] !== values[data.offset + row - 1]) return false;
+  }
+  return true;
 }
 
 /** The rows of one partition. */
