@@ -35,6 +35,7 @@ import {
 } from "./cli.ts";
 import { preloadDuckDB } from "../plugins/compaction/mod.ts";
 import { openTable } from "./open_table.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 const USAGE = "usage: deno task compact <table-uri> [--target-size 128MiB] [--min-files N] " +
   "[--strategy binpack|tiered] [--partition k=v] " +
@@ -56,17 +57,6 @@ const defaultIo = (): CompactIo => ({
   },
   isTerminal: Deno.stdout.isTerminal(),
 });
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
 
 function progressBar(p: CompactionProgress): string {
   const width = 30;

@@ -33,6 +33,7 @@ import {
 import { openTable } from "./open_table.ts";
 import { type TableHealth, tableHealth } from "./table_health.ts";
 import { loadLastCheckpoint } from "../core/log/last_checkpoint.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 const USAGE =
   "usage: deno task inspect <table-uri> [--version N] [--history N] [--json] [--tier-fanout F]\n" +
@@ -229,17 +230,6 @@ function formatTiers(t: TiersSummary): string[] {
   const hidden = t.partitions.length - TIER_PARTITIONS_SHOWN_MAX;
   if (hidden > 0) lines.push(`  ... ${hidden} more partitions (--json lists them all)`);
   return lines;
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** The lines of the health summary. */

@@ -27,6 +27,7 @@ import {
   UsageError,
 } from "./cli.ts";
 import { openTable, type OpenTableOptions } from "./open_table.ts";
+import { formatBytes } from "./format_bytes.ts";
 
 const USAGE =
   "usage: deno task vacuum <table-uri> [--retention-hours H] [--no-enforce-retention] [--lite] [--logs] [--dry-run] [--json] [--config lakestrike.config.ts]\n" +
@@ -125,17 +126,6 @@ export async function runVacuum(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** The human summary printed at the end. */

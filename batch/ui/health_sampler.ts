@@ -28,6 +28,7 @@ import type {
   MaintenanceSchedulerStats,
 } from "../runner/maintenance_scheduler.ts";
 import { type TableHealth, tableHealth } from "../table_health.ts";
+import { formatBytes } from "../format_bytes.ts";
 
 /** Samples kept per table: five minutes at one a second. */
 export const HEALTH_SAMPLES_MAX_DEFAULT = 300;
@@ -123,17 +124,6 @@ interface TableState {
   health: TableHealth | null;
   checkpoint: { version: number; writtenAtMs: number } | null;
   runs: Record<"compact" | "vacuum", { outcome: MaintenanceOutcome; run: MaintenanceRun } | null>;
-}
-
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** What a maintenance job did, in a few words. */

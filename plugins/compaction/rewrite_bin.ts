@@ -37,9 +37,9 @@ import { readDataFile } from "../../core/scan/read_data_file.ts";
 import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
-import { partitionPath } from "../../core/write/partition_path.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
+import { putRewrittenFile } from "./put_rewritten_file.ts";
 import {
   duckdbCanRewrite,
   DuckDBRewriteError,
@@ -312,21 +312,18 @@ export async function rewriteBin(
     const table = new arrow.Table(arrowSchema, pending.flatMap((t) => t.batches));
     const bytes = writeParquetFile(table, { compression: "zstd", createdBy: "lakestrike/0.1.0" });
     const stats = statsToJson(computeStats(table, dataSchema, { numIndexedCols }));
-    const path = partitionPath(partitionColumns, bin.partitionValues) +
-      `part-${String(index).padStart(5, "0")}-${crypto.randomUUID()}-c000.zstd.parquet`;
-    written.push(path);
-    const put = await limit(() => storage.put(path, bytes, { ifAbsent: true }));
-    if (!put.ok) {
-      throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);
-    }
-    const add: Add = {
-      path,
-      partitionValues: { ...bin.partitionValues },
-      size: bytes.length,
-      modificationTime: clock.nowMs(),
-      dataChange: false,
-      stats,
-    };
+    const add = await limit(() =>
+      putRewrittenFile(
+        storage,
+        partitionColumns,
+        bin,
+        index,
+        bytes,
+        stats,
+        clock,
+        (path) => written.push(path),
+      )
+    );
     options.onFileWritten?.(add, table.numRows);
     return add;
   };

@@ -38,9 +38,9 @@ import type { StructField, StructType } from "../../core/schema/types.ts";
 import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
-import { partitionPath } from "../../core/write/partition_path.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
+import { putRewrittenFile } from "./put_rewritten_file.ts";
 import type { RewriteBinOptions, RewrittenBin } from "./rewrite_bin.ts";
 
 /** Rows per row group of the files DuckDB writes (DuckDB's default, about 1M rows per 8 groups). */
@@ -229,19 +229,16 @@ export async function rewriteBinWithDuckDB(
       out.rowsWritten += rows;
       const bytes = await Deno.readFile(outFile);
       await Deno.remove(outFile);
-      const path = partitionPath(partitionColumns, bin.partitionValues) +
-        `part-${String(puts.length).padStart(5, "0")}-${crypto.randomUUID()}-c000.zstd.parquet`;
-      written.push(path);
-      const put = storage.put(path, bytes, { ifAbsent: true }).then((r): Add => {
-        if (!r.ok) throw new InvalidArgumentError(`Cannot write data file ${path}: it exists`);
-        const add: Add = {
-          path,
-          partitionValues: { ...bin.partitionValues },
-          size: bytes.length,
-          modificationTime: clock.nowMs(),
-          dataChange: false,
-          stats: statsToJson(stats),
-        };
+      const put = putRewrittenFile(
+        storage,
+        partitionColumns,
+        bin,
+        puts.length,
+        bytes,
+        statsToJson(stats),
+        clock,
+        (path) => written.push(path),
+      ).then((add) => {
         options.onFileWritten?.(add, rows);
         return add;
       });
