@@ -225,6 +225,31 @@ function alignColumns(batch: arrow.Table, schema: StructType): arrow.Table {
   }
   const schemaOut = new arrow.Schema(fields);
   if (fields.length === 0) return new arrow.Table(schemaOut);
+  const structType = new arrow.Struct(fields);
+  const lengths = columns[0]!.data.map((d) => d.length);
+  if (
+    columns.every((c) =>
+      c.data.length === lengths.length && c.data.every((d, i) => d.length === lengths[i])
+    )
+  ) {
+    // Columns chunked alike (the batches of one IPC stream): one record batch per chunk, without
+    // Arrow JS re-slicing every column into common chunks (a second of CPU a minute at 50,000
+    // events/s in a profile).
+    return new arrow.Table(
+      schemaOut,
+      lengths.map((length, i) =>
+        new arrow.RecordBatch(
+          schemaOut,
+          arrow.makeData({
+            type: structType,
+            length,
+            nullCount: 0,
+            children: columns.map((c) => c.data[i]!),
+          }),
+        )
+      ),
+    );
+  }
   const named: Record<string, arrow.Vector> = {};
   fields.forEach((f, i) => (named[f.name] = columns[i]!));
   const aligned = new arrow.Table(named);
