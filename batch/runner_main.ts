@@ -240,6 +240,8 @@ export async function startRunner(
     );
     tables[t.name] = {
       ...opened.table,
+      // The committer starts from this load: no second load at start for a fault to end it.
+      snapshot: opened.snapshot,
       ...(t.commitsPerSecondMax === undefined
         ? {}
         : { commitsPerSecondMax: t.commitsPerSecondMax }),

@@ -55,6 +55,8 @@ export interface CommitterTable {
   commitOptions?: RunnerCommitOptions;
   /** Ceiling on the table's commits per second (ADR 0031); default 25. */
   commitsPerSecondMax?: number;
+  /** The table as just loaded; the committer starts from it (else it loads on first use). */
+  initialSnapshot?: Snapshot;
 }
 
 /** One batch to commit. */

@@ -281,6 +281,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
     current = s;
     if (s !== undefined) metrics.tableVersion.set(labels, s.version);
   }
+  if (table.initialSnapshot !== undefined) setSnapshot(table.initialSnapshot);
 
   function snapshot(): Promise<Snapshot> {
     if (current !== undefined) return Promise.resolve(current);

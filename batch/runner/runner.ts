@@ -101,6 +101,11 @@ export interface RunnerTable {
   commitsPerSecondMax?: number;
   /** Acknowledgement SLA in ms (default `ACK_SLA_MS_DEFAULT`, 250; `ack_sla.ts`, ADR 0040). */
   ackSlaMs?: number;
+  /**
+   * The table as its opener just loaded it: the committer starts from it instead of loading the
+   * table again (a second load at start was a second chance for a storage fault to end the runner).
+   */
+  snapshot?: Snapshot;
 }
 
 /** Limits of the runner: the intake's plus each committer's. */
@@ -306,6 +311,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       storage: t.storage,
       ...(t.commitOptions === undefined ? {} : { commitOptions: t.commitOptions }),
       ...(ceiling === undefined ? {} : { commitsPerSecondMax: ceiling }),
+      ...(t.snapshot === undefined ? {} : { initialSnapshot: t.snapshot }),
     };
     committers.set(
       name,

@@ -649,3 +649,30 @@ Deno.test("runner: a beforeCommit rejection is final (422); a hook timeout is re
     await runner.close();
   }
 });
+
+Deno.test("runner: a table given with its snapshot is not loaded again at start (a failing read cannot end it)", async () => {
+  const storage = await createTestTable();
+  const snapshot = await loadSnapshot(storage);
+  // Found by the chaos run: the runner opened the table, then loaded it again in ready(); an
+  // injected read fault there ended the process.
+  const failingReads = {
+    ...storage,
+    location: storage.location,
+    get: (path: string) =>
+      path.startsWith("_delta_log/")
+        ? Promise.reject(new Error(`injected read fault on ${path}`))
+        : storage.get(path),
+  };
+  const runner = createRunner({
+    tables: { events: { storage: failingReads, uri: "memory://events", snapshot } },
+    registry: createPluginRegistry([writerPlugin()]).freeze(),
+    runnerToken: TOKEN,
+    limits: {},
+  });
+  await runner.ready();
+  assert.deepEqual(await (await post(runner, { producer: "edge-s", seq: 1 })).json(), {
+    version: 1,
+    rows: 3,
+  });
+  await runner.close();
+});
