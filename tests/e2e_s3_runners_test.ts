@@ -157,11 +157,16 @@ export const config = defineConfig({
           ? { dynamodbTable: ddbTable, dynamodbEndpoint: dynamodbEndpoint() }
           : {}),
       });
-      // Contiguous versions: every commit file from 0 to the latest exists.
+      // Contiguous versions: every commit file from 0 to the latest exists. Listed after the load:
+      // the runners' triggered compaction (150 small files) may commit newer versions meanwhile.
       const names = (await storage.list("_delta_log/0")).map((o) => o.path).filter((p) =>
         p.endsWith(".json")
       );
-      deepEqual(names, Array.from({ length: snapshot.version + 1 }, (_, v) => commitPath(v)));
+      ok(
+        names.length >= snapshot.version + 1,
+        `${names.length} commit files, v${snapshot.version}`,
+      );
+      deepEqual(names, Array.from({ length: names.length }, (_, v) => commitPath(v)));
       const seen = new Set<string>();
       let rows = 0;
       for await (const batch of scanSnapshot(storage, snapshot)) {
