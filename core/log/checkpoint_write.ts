@@ -18,7 +18,7 @@ import * as arrow from "apache-arrow";
 import { type Clock, systemClock } from "../clock.ts";
 import { isLakestrikeError } from "../errors.ts";
 import { writeParquetFile } from "../parquet/write_parquet_file.ts";
-import type { DataType } from "../schema/types.ts";
+import { arrowTypeToDelta } from "../schema/delta_schema_to_arrow.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { parseIntervalMs, unexpiredTxns } from "../snapshot/txn.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -229,38 +229,6 @@ export function unexpiredTombstones(snapshot: Snapshot, nowMs: number): Remove[]
   return snapshot.tombstones.filter((r) => (r.deletionTimestamp ?? 0) > horizon);
 }
 
-/** The Delta type whose Arrow form is `type`, for the checkpoint's own columns (all nullable). */
-function deltaTypeOf(type: arrow.DataType): DataType {
-  if (type instanceof arrow.Utf8) return "string";
-  if (type instanceof arrow.Int64) return "long";
-  if (type instanceof arrow.Int32) return "integer";
-  if (type instanceof arrow.Bool) return "boolean";
-  if (type instanceof arrow.Map_) {
-    const [key, value] = (type.children[0]!.type as arrow.Struct).children;
-    return {
-      type: "map",
-      keyType: deltaTypeOf(key!.type),
-      valueType: deltaTypeOf(value!.type),
-      valueContainsNull: true,
-    };
-  }
-  if (type instanceof arrow.List) {
-    return { type: "array", elementType: deltaTypeOf(type.children[0]!.type), containsNull: true };
-  }
-  if (type instanceof arrow.Struct) {
-    return {
-      type: "struct",
-      fields: type.children.map((f) => ({
-        name: f.name,
-        type: deltaTypeOf(f.type),
-        nullable: true,
-        metadata: {},
-      })),
-    };
-  }
-  throw new Error(`no Delta type for the checkpoint's Arrow type ${type}`);
-}
-
 /**
  * One column of `values` (objects for a struct, `null` for a null row) as Arrow data of `type`,
  * through the schema-driven builders of `core/values` (Arrow JS's generic `vectorFromArray` took
@@ -270,7 +238,7 @@ function deltaTypeOf(type: arrow.DataType): DataType {
  */
 function columnData(values: readonly unknown[], type: arrow.DataType): arrow.Data {
   try {
-    const builder = createColumnBuilder(deltaTypeOf(type), type, { capacity: values.length });
+    const builder = createColumnBuilder(arrowTypeToDelta(type), type, { capacity: values.length });
     for (let i = 0; i < values.length; i++) builder.append(values[i], i);
     return builder.finish();
   } catch (e) {

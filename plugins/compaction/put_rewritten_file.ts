@@ -1,7 +1,7 @@
 /**
  * The last step of a bin's rewrite, shared by both engines (`rewrite_bin.ts`,
  * `rewrite_bin_duckdb.ts`): a new file is put if absent at a fresh name in the bin's partition, and
- * its `add` is made.
+ * its `add` is made; the new files of a rewrite that failed are deleted.
  *
  * @module
  */
@@ -42,4 +42,13 @@ export async function putRewrittenFile(
     dataChange: false,
     stats,
   };
+}
+
+/** Delete new files that were certainly not committed; best effort (vacuum removes orphans). */
+export async function deleteUncommittedFiles(
+  storage: ObjectStorage,
+  paths: readonly string[],
+): Promise<void> {
+  if (paths.length === 0) return;
+  await storage.delete([...paths]).catch(() => {});
 }

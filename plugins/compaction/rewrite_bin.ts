@@ -39,7 +39,9 @@ import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
-import { putRewrittenFile } from "./put_rewritten_file.ts";
+import { deleteUncommittedFiles, putRewrittenFile } from "./put_rewritten_file.ts";
+
+export { deleteUncommittedFiles };
 import {
   duckdbCanRewrite,
   DuckDBRewriteError,
@@ -103,15 +105,6 @@ export function checkPositiveInt(name: string, value: number, infinite = false):
       `Cannot compact: ${name} must be a positive integer, got ${value}`,
     );
   }
-}
-
-/** Delete new files that were certainly not committed; best effort (vacuum removes orphans). */
-export async function deleteUncommittedFiles(
-  storage: ObjectStorage,
-  paths: readonly string[],
-): Promise<void> {
-  if (paths.length === 0) return;
-  await storage.delete([...paths]).catch(() => {});
 }
 
 /** Bounded parallelism: run `fn` with at most `limit` calls in flight. */
@@ -284,13 +277,7 @@ export async function rewriteBin(
     const why = duckdbCanRewrite(snapshot, bin);
     if (why === undefined || engine === "duckdb") {
       try {
-        return await rewriteBinWithDuckDB(
-          storage,
-          snapshot,
-          bin,
-          options,
-          (paths) => deleteUncommittedFiles(storage, paths),
-        );
+        return await rewriteBinWithDuckDB(storage, snapshot, bin, options, ioLimit);
       } catch (e) {
         if (engine === "duckdb" || !(e instanceof DuckDBRewriteError)) throw e;
         // DuckDB could not read or cast these files: the exact reader below does.

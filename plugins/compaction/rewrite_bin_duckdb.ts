@@ -37,10 +37,11 @@ import { decimalParams } from "../../core/schema/parse_schema.ts";
 import type { StructField, StructType } from "../../core/schema/types.ts";
 import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
+import { mapBounded } from "../../core/concurrency.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
-import { putRewrittenFile } from "./put_rewritten_file.ts";
+import { deleteUncommittedFiles, putRewrittenFile } from "./put_rewritten_file.ts";
 import type { RewriteBinOptions, RewrittenBin } from "./rewrite_bin.ts";
 
 /** Rows per row group of the files DuckDB writes (DuckDB's default, about 1M rows per 8 groups). */
@@ -158,22 +159,6 @@ function outputGroups(files: readonly Add[], target: number): Add[][] {
   return groups;
 }
 
-/** Bounded parallelism over `items`. */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /** Options of {@linkcode rewriteBinWithDuckDB} beyond {@linkcode RewriteBinOptions}. */
 export interface DuckDBEngineOptions {
   /** DuckDB worker threads; default all cores. */
@@ -183,7 +168,8 @@ export interface DuckDBEngineOptions {
 }
 
 /**
- * Rewrite the files of `bin` with DuckDB (see the module documentation). Nothing is committed.
+ * Rewrite the files of `bin` with DuckDB (see the module documentation), `ioLimit` storage reads at
+ * a time. Nothing is committed.
  *
  * @throws {DuckDBRewriteError} when DuckDB fails (the caller falls back to the parquet-wasm engine);
  * the storage's error, or the signal's reason; the files written so far are deleted first
@@ -193,12 +179,11 @@ export async function rewriteBinWithDuckDB(
   snapshot: Snapshot,
   bin: CompactionBin,
   options: RewriteBinOptions & DuckDBEngineOptions,
-  deleteWritten: (paths: string[]) => Promise<void>,
+  ioLimit: number,
 ): Promise<RewrittenBin> {
   const why = duckdbCanRewrite(snapshot, bin);
   if (why !== undefined) throw new InvalidArgumentError(`Cannot rewrite with DuckDB: ${why}`);
   const clock: Clock = options.clock ?? systemClock;
-  const ioLimit = options.maxConcurrentIo ?? 8;
   const partitionColumns = snapshot.metadata.partitionColumns;
   const dataFields = snapshot.schema.fields.filter((f) => !partitionColumns.includes(f.name));
   const numIndexedCols = numIndexedColsOf(snapshot.metadata.configuration);
@@ -249,7 +234,7 @@ export async function rewriteBinWithDuckDB(
     return out;
   } catch (e) {
     await Promise.allSettled(puts);
-    await deleteWritten(written);
+    await deleteUncommittedFiles(storage, written);
     throw e;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
@@ -269,15 +254,15 @@ async function localInputs(
   ioLimit: number,
 ): Promise<string[]> {
   await Deno.mkdir(dir);
-  const paths = files.map((_, i) => `${dir}/${String(i).padStart(6, "0")}.parquet`);
-  await forEachLimited(files, ioLimit, async (f, i) => {
+  return await mapBounded(files, ioLimit, async (f, i) => {
     const storagePath = dataFileStoragePath(f.path, storage.location);
-    const local = storage.localFilePath?.(storagePath);
     // A missing local file fails in DuckDB: the bin falls back to parquet-wasm, which reports it.
-    if (local !== undefined) paths[i] = local;
-    else await Deno.writeFile(paths[i]!, await storage.get(storagePath));
+    const local = storage.localFilePath?.(storagePath);
+    if (local !== undefined) return local;
+    const path = `${dir}/${String(i).padStart(6, "0")}.parquet`;
+    await Deno.writeFile(path, await storage.get(storagePath));
+    return path;
   });
-  return paths;
 }
 
 /** One DuckDB instance and connection for one bin. */
