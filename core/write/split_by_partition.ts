@@ -96,6 +96,7 @@ export function groupByPartition(
     // Rows of one partition usually come together: a row whose partition columns hold the same
     // fixed-width values as the row before goes to that row's group without serializing them.
     const raw = chunks.map(rawValues);
+    const fixedWidth = raw.every((r) => r !== undefined);
     let previous: PartitionGroup | undefined;
     for (let row = 0; row < batch.numRows; row++) {
       if (previous !== undefined && row > 0 && sameAsPrevious(chunks, raw, row)) {
@@ -126,7 +127,7 @@ export function groupByPartition(
         groups.set(key, group);
       }
       group.rows.push(base + row);
-      previous = raw.every((r) => r !== undefined) ? group : undefined;
+      previous = fixedWidth ? group : undefined;
     }
     base += batch.numRows;
   }
