@@ -159,13 +159,8 @@ function outputGroups(files: readonly Add[], target: number): Add[][] {
   return groups;
 }
 
-/** Options of {@linkcode rewriteBinWithDuckDB} beyond {@linkcode RewriteBinOptions}. */
-export interface DuckDBEngineOptions {
-  /** DuckDB worker threads; default all cores. */
-  threads?: number | undefined;
-  /** DuckDB `memory_limit`; default {@linkcode DUCKDB_MEMORY_LIMIT_DEFAULT}. */
-  memoryLimit?: string | undefined;
-}
+/** The DuckDB settings of a rewrite (defaults: all cores, {@linkcode DUCKDB_MEMORY_LIMIT_DEFAULT}). */
+type DuckDBEngineOptions = Pick<RewriteBinOptions, "threads" | "memoryLimit">;
 
 /**
  * Rewrite the files of `bin` with DuckDB (see the module documentation), `ioLimit` storage reads at
@@ -178,7 +173,7 @@ export async function rewriteBinWithDuckDB(
   storage: ObjectStorage,
   snapshot: Snapshot,
   bin: CompactionBin,
-  options: RewriteBinOptions & DuckDBEngineOptions,
+  options: RewriteBinOptions,
   ioLimit: number,
 ): Promise<RewrittenBin> {
   const why = duckdbCanRewrite(snapshot, bin);
