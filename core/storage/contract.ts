@@ -297,6 +297,48 @@ const CASES: readonly Case[] = [
     assert.equal((await storage.list("_delta_log/")).length, 3);
   }],
 
+  ["put with atomic: false keeps ifAbsent's exclusion, overwrite and new directories", async (
+    storage,
+  ) => {
+    const once = { ifAbsent: true, atomic: false };
+    assert.deepEqual(await storage.put("p=1/a.parquet", text("winner"), once), { ok: true });
+    assert.deepEqual(await storage.put("p=1/a.parquet", text("loser"), once), {
+      ok: false,
+      reason: "exists",
+    });
+    assert.equal(await getText(storage, "p=1/a.parquet"), "winner");
+    // Also an atomic put-if-absent loses against it, and it against an atomic put.
+    assert.deepEqual(await storage.put("p=1/a.parquet", text("x"), { ifAbsent: true }), {
+      ok: false,
+      reason: "exists",
+    });
+    await storage.put("p=1/b.parquet", text("atomic"));
+    assert.equal((await storage.put("p=1/b.parquet", text("x"), once)).ok, false);
+    // Without ifAbsent it overwrites, a shorter object included.
+    assert.deepEqual(
+      await storage.put("p=1/b.parquet", text("in place"), { atomic: false }),
+      { ok: true },
+    );
+    assert.deepEqual(await storage.put("p=1/b.parquet", text("x"), { atomic: false }), {
+      ok: true,
+    });
+    assert.equal(await getText(storage, "p=1/b.parquet"), "x");
+    // A large object, and 20 concurrent writers of one path: exactly one wins, whole.
+    assert.deepEqual(await storage.put("deep/er/c", pattern(3 << 20, 7), once), { ok: true });
+    assert.ok(isPattern(await storage.get("deep/er/c"), 3 << 20, 7));
+    const writers = Array.from({ length: 20 }, (_, i) => `writer ${i}`);
+    const results = await Promise.all(writers.map((w) => storage.put("race", text(w), once)));
+    const winners = results.flatMap((r, i) => r.ok ? [writers[i]] : []);
+    assert.equal(winners.length, 1);
+    assert.equal(await getText(storage, "race"), winners[0]);
+    assert.deepEqual(await listPaths(storage, ""), [
+      "deep/er/c",
+      "p=1/a.parquet",
+      "p=1/b.parquet",
+      "race",
+    ]);
+  }],
+
   ["a reader racing a large put never sees a partial object", async (storage) => {
     const size = 4 * 1024 * 1024;
     const path = "data/big.parquet";

@@ -6,7 +6,10 @@
  *
  * * **atomic visibility** — `put` writes a temp file `.tmp-<uuid>` in the target directory, writes
  *   and fsyncs it, then renames it over the target (plain put) or hard-links it to the target
- *   (put-if-absent), so the target name only ever points at a complete file;
+ *   (put-if-absent), so the target name only ever points at a complete file. A put with
+ *   `atomic: false` (a data file no commit names yet) is written in place under its name instead,
+ *   created with `O_EXCL` when `ifAbsent`: one directory entry and no temp name, about half the
+ *   time of a small put;
  * * **mutual exclusion** — `link(2)` fails with `EEXIST` when the target exists, atomically, even
  *   between processes; the losers get `{ ok: false, reason: "exists" }`;
  * * **durability** — after the rename or link the directory is fsynced (and every ancestor up to the
@@ -132,7 +135,9 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
         );
       }
       try {
-        return await putFile(root, path, bytes, options.ifAbsent === true);
+        return options.atomic === false
+          ? await putInPlace(root, path, bytes, options.ifAbsent === true)
+          : await putFile(root, path, bytes, options.ifAbsent === true);
       } catch (e) {
         throw mapError(e, "write", path);
       }
@@ -152,40 +157,120 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
   };
 }
 
+/**
+ * Below this size a put's open, write, link and remove run synchronously: each takes microseconds
+ * on a local disk, while an asynchronous call waits for a thread-pool round trip and the event
+ * loop's next turn (measured: a 6 KB put-if-absent p50 0.71 ms → 0.48 ms). The fsyncs, which wait
+ * for the disk, stay asynchronous.
+ */
+const SYNC_WRITE_BYTES_MAX = 256 * 1024;
+
+/** The directory of `path` under `root`. */
+function dirOf(root: string, path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? root : `${root}/${path.slice(0, slash)}`;
+}
+
+/** Fsync `dir`, and when the put created directories every ancestor up to `root`. */
+async function syncDirs(root: string, dir: string, createdDirs: boolean): Promise<void> {
+  await syncDir(dir);
+  if (!createdDirs) return;
+  // New directories are durable only once their own parents are synced.
+  for (let d = dir; d.length > root.length;) {
+    d = d.slice(0, d.lastIndexOf("/"));
+    await syncDir(d);
+  }
+}
+
+/**
+ * A put without atomic visibility (`atomic: false`): the file is created under its own name
+ * (`O_EXCL` when `ifAbsent`), written, fsynced, and its directory fsynced. A failure after the
+ * create removes the file, which this put created and so owns.
+ */
+async function putInPlace(
+  root: string,
+  path: string,
+  bytes: Uint8Array,
+  ifAbsent: boolean,
+): Promise<PutResult> {
+  const dir = dirOf(root, path);
+  const target = `${root}/${path}`;
+  const options: Deno.OpenOptions = ifAbsent
+    ? { write: true, createNew: true }
+    : { write: true, create: true, truncate: true };
+  let createdDirs = false;
+  let file: Deno.FsFile;
+  for (let attempt = 1;; attempt++) {
+    try {
+      file = await openFile(target, options, bytes.length);
+      break;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists && ifAbsent) {
+        const existing = await Deno.lstat(target).catch(() => undefined);
+        if (existing?.isDirectory === true) {
+          throw new LakestrikeError(
+            "STORAGE",
+            `Cannot write ${path}: a directory exists at that path`,
+          );
+        }
+        return { ok: false, reason: "exists" };
+      }
+      // A concurrent `delete` of the directory's own path may remove it while empty: retry.
+      if (!(e instanceof Deno.errors.NotFound) || attempt > 3) throw e;
+      await Deno.mkdir(dir, { recursive: true });
+      createdDirs = true;
+    }
+  }
+  try {
+    await writeAll(file, bytes);
+    await file.sync();
+  } catch (e) {
+    file.close();
+    await removeQuietly(target);
+    throw e;
+  }
+  file.close();
+  await syncDirs(root, dir, createdDirs);
+  return { ok: true };
+}
+
+/** Open `path`: synchronously for a small write (see {@linkcode SYNC_WRITE_BYTES_MAX}). */
+async function openFile(
+  path: string,
+  options: Deno.OpenOptions,
+  bytes: number,
+): Promise<Deno.FsFile> {
+  return bytes <= SYNC_WRITE_BYTES_MAX
+    ? Deno.openSync(path, options)
+    : await Deno.open(path, options);
+}
+
 async function putFile(
   root: string,
   path: string,
   bytes: Uint8Array,
   ifAbsent: boolean,
 ): Promise<PutResult> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash < 0 ? root : `${root}/${path.slice(0, slash)}`;
+  const dir = dirOf(root, path);
   const target = `${root}/${path}`;
   const temp = `${dir}/${TEMP_FILE_PREFIX}${crypto.randomUUID()}`;
   const createdDirs = await createTempFile(temp, dir, bytes);
+  const small = bytes.length <= SYNC_WRITE_BYTES_MAX;
   let result: PutResult = { ok: true };
   let renamed = false;
   try {
     if (ifAbsent) {
-      result = await linkIfAbsent(temp, target, path);
+      result = await linkIfAbsent(temp, target, path, small);
     } else {
-      await Deno.rename(temp, target);
+      if (small) Deno.renameSync(temp, target);
+      else await Deno.rename(temp, target);
       renamed = true;
     }
   } finally {
     // After a link, a lost race or a failure the temp name must not stay behind.
-    if (!renamed) await removeQuietly(temp);
+    if (!renamed) await removeQuietly(temp, small);
   }
-  if (result.ok) {
-    await syncDir(dir);
-    if (createdDirs) {
-      // New directories are durable only once their own parents are synced.
-      for (let d = dir; d.length > root.length;) {
-        d = d.slice(0, d.lastIndexOf("/"));
-        await syncDir(d);
-      }
-    }
-  }
+  if (result.ok) await syncDirs(root, dir, createdDirs);
   return result;
 }
 
@@ -198,7 +283,7 @@ async function createTempFile(temp: string, dir: string, bytes: Uint8Array): Pro
   for (let attempt = 1;; attempt++) {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(temp, { write: true, createNew: true });
+      file = await openFile(temp, { write: true, createNew: true }, bytes.length);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound) || attempt > 3) throw e;
       await Deno.mkdir(dir, { recursive: true });
@@ -218,9 +303,15 @@ async function createTempFile(temp: string, dir: string, bytes: Uint8Array): Pro
   }
 }
 
-async function linkIfAbsent(temp: string, target: string, path: string): Promise<PutResult> {
+async function linkIfAbsent(
+  temp: string,
+  target: string,
+  path: string,
+  sync: boolean,
+): Promise<PutResult> {
   try {
-    await Deno.link(temp, target);
+    if (sync) Deno.linkSync(temp, target);
+    else await Deno.link(temp, target);
     return { ok: true };
   } catch (e) {
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
@@ -234,6 +325,10 @@ async function linkIfAbsent(temp: string, target: string, path: string): Promise
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
+  if (bytes.length <= SYNC_WRITE_BYTES_MAX) {
+    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    return;
+  }
   while (written < bytes.length) {
     written += await file.write(bytes.subarray(written));
   }
@@ -269,7 +364,8 @@ async function syncDir(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return;
   let handle: Deno.FsFile;
   try {
-    handle = await Deno.open(dir, { read: true });
+    // Opening a directory is a lookup: synchronous, like a small put's other metadata calls.
+    handle = Deno.openSync(dir, { read: true });
   } catch (e) {
     if (isSyncUnsupported(e)) return;
     throw syncError(dir, e);
@@ -321,11 +417,13 @@ function syncError(dir: string, cause: unknown): LakestrikeError {
   );
 }
 
-async function removeQuietly(file: string): Promise<void> {
+async function removeQuietly(file: string, sync = false): Promise<void> {
   try {
-    await Deno.remove(file);
+    if (sync) Deno.removeSync(file);
+    else await Deno.remove(file);
   } catch {
-    // Best effort: a leftover `.tmp-` file is hidden from `list`; vacuum deletes it (ADR 0019).
+    // Best effort: a leftover `.tmp-` file is hidden from `list`; vacuum deletes it (ADR 0019);
+    // a partly written in-place file is an unreferenced file, which vacuum deletes too.
   }
 }
 

@@ -37,6 +37,14 @@ export interface ListOptions {
 export interface PutOptions {
   /** Create the object only if no object exists at the path. */
   ifAbsent?: boolean;
+  /**
+   * `false`: the caller does not need atomic visibility, because nothing reads the path until this
+   * put resolves (a data file that no commit names yet, under a fresh unique name). A backend may
+   * then write the object in place, and a crash during the put may leave it partly written under
+   * its name (an unreferenced file, which vacuum deletes like any other). Default `true`. Mutual
+   * exclusion (`ifAbsent`) and durability once `put` returns `ok` hold either way.
+   */
+  atomic?: boolean;
 }
 
 /** Result of {@linkcode ObjectStorage.put}: a lost put-if-absent race is a value, not an error. */

@@ -144,7 +144,9 @@ export async function writeDataFiles(
     }`;
     const path = partitionPath(partitionColumns, piece.partitionValues) + name;
     if (!options.dryRun) {
-      const put = await storage.put(path, bytes, { ifAbsent: true });
+      // No commit names the file yet: atomic visibility is not needed (a crash leaves an
+      // unreferenced file for vacuum), and the local disk then writes it in place.
+      const put = await storage.put(path, bytes, { ifAbsent: true, atomic: false });
       if (!put.ok) {
         // A random uuid collided: never overwrite someone else's data file.
         throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);

@@ -30,7 +30,8 @@ export async function putRewrittenFile(
   const path = partitionPath(partitionColumns, bin.partitionValues) +
     `part-${String(index).padStart(5, "0")}-${crypto.randomUUID()}-c000.zstd.parquet`;
   onPath(path);
-  const put = await storage.put(path, bytes, { ifAbsent: true });
+  // No commit names the file yet: a crash may leave it partly written, unreferenced, for vacuum.
+  const put = await storage.put(path, bytes, { ifAbsent: true, atomic: false });
   if (!put.ok) {
     throw new InvalidArgumentError(`Cannot write data file ${path}: it already exists`);
   }
