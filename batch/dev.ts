@@ -1,6 +1,8 @@
 /**
  * `deno task dev [--port P] [--data DIR] [--config PATH]`: the edge and the runner in one process,
- * on local disk. With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
+ * on local disk, each on its own JavaScript thread (the runner in a worker, `dev_runner_worker.ts`;
+ * they talk over loopback HTTP as separate processes would, so one does not wait for the other's
+ * CPU work). With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
  * serves that config; without one it uses built-in defaults: the demo `events` table under
  * `./data/events` (created if missing) and the client token `dev-token`.
  *
@@ -28,7 +30,7 @@ import {
   loadConfig,
   validateConfig,
 } from "./config.ts";
-import { createConsoleLogger, startRunner } from "./runner_main.ts";
+import type { DevRunnerReply, DevRunnerRequest } from "./dev_runner_worker.ts";
 
 const USAGE =
   "usage: deno task dev [--port P] [--hostname H] [--data DIR] [--config PATH] [--log-level LEVEL]";
@@ -169,12 +171,12 @@ export async function main(args: string[]): Promise<void> {
   // One process: the runner is private to it, on loopback, with a token nobody else needs.
   const runnerToken = config.runner.token ?? Deno.env.get(config.runner.tokenEnv) ??
     crypto.randomUUID();
-  const logger = createConsoleLogger(level);
-  const runner = await startRunner(config, {
+  const runner = await startRunnerThread({
+    kind: "start",
+    configPath: source === "built-in defaults" ? undefined : source,
+    dataDir: dataFlag,
     runnerToken,
-    port: 0,
-    hostname: "127.0.0.1",
-    logger,
+    logLevel: level,
   });
   const edge = await startEdge(config, {
     runnerToken,
@@ -199,6 +201,45 @@ export async function main(args: string[]): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
+}
+
+/** The runner on its own thread: its URL, the tables it created, and its shutdown. */
+interface RunnerThread {
+  url: string;
+  created: string[];
+  shutdown(): Promise<void>;
+}
+
+/** Starts `dev_runner_worker.ts` and the runner in it; rejects with the worker's error. */
+async function startRunnerThread(start: DevRunnerRequest): Promise<RunnerThread> {
+  const worker = new Worker(new URL("./dev_runner_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let waiting: PromiseWithResolvers<DevRunnerReply> | undefined;
+  const ask = (request: DevRunnerRequest): Promise<DevRunnerReply> => {
+    waiting = Promise.withResolvers<DevRunnerReply>();
+    worker.postMessage(request);
+    return waiting.promise;
+  };
+  worker.onmessage = (e: MessageEvent<DevRunnerReply>) => waiting?.resolve(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    waiting?.resolve({ kind: "failed", message: e.message });
+  };
+  const started = await ask(start);
+  if (started.kind !== "started") {
+    worker.terminate();
+    throw new Error(started.kind === "failed" ? started.message : "the runner did not start");
+  }
+  return {
+    url: started.url,
+    created: started.created,
+    async shutdown() {
+      const stopped = await ask({ kind: "shutdown" });
+      worker.terminate();
+      if (stopped.kind === "failed") throw new Error(stopped.message);
+    },
+  };
 }
 
 if (import.meta.main) await runCli(USAGE, () => main(Deno.args));
