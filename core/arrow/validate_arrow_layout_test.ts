@@ -257,3 +257,15 @@ Deno.test("property: a mutated body decodes to data that is refused, or whose ev
   );
   assert.ok(refused > 0 && accepted > 0, `refused ${refused}, accepted ${accepted}`);
 });
+
+Deno.test("validateArrowLayout: a column passes once; a failed one is checked again every time", () => {
+  const short = arrow.makeData({ type: new arrow.Int32(), length: 4, data: new Int32Array(2) });
+  const bad = new arrow.Table({ n: arrow.makeVector(short) });
+  for (let i = 0; i < 2; i++) assert.throws(() => validateArrowLayout(bad), ArrowLayoutError);
+  const good = arrow.tableFromArrays({ n: Int32Array.of(1, 2, 3) });
+  validateArrowLayout(good);
+  validateArrowLayout(good);
+  // The same well-formed column in a new table with a malformed one beside it: still refused.
+  const mixed = new arrow.Table({ n: good.getChild("n")!, m: arrow.makeVector(short) });
+  assert.throws(() => validateArrowLayout(mixed), ArrowLayoutError);
+});

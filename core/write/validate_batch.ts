@@ -129,6 +129,16 @@ export function validateBatch(
   schema: StructType,
   options: ValidateBatchOptions = {},
 ): arrow.Table {
+  const key = validationKey(schema, options.partitionColumns);
+  const earlier = VALIDATED.get(batch);
+  // Its own result, checked against the same schema and at least these partition columns (the
+  // runner's intake, then `writeDataFiles`): valid, and already aligned.
+  if (
+    earlier !== undefined && earlier.schema === key.schema &&
+    (key.partitions === undefined || earlier.partitions === key.partitions)
+  ) {
+    return batch;
+  }
   try {
     validateArrowLayout(batch);
   } catch (e) {
@@ -154,7 +164,33 @@ export function validateBatch(
     }
     throw e;
   }
+  VALIDATED.set(aligned, key);
   return aligned;
+}
+
+/** What a validation checked: the schema, and the partition columns whose values it checked. */
+interface ValidationKey {
+  schema: string;
+  partitions: string | undefined;
+}
+
+/** The tables `validateBatch` returned, and what each was checked against (ADR 0045). */
+const VALIDATED = new WeakMap<arrow.Table, ValidationKey>();
+const SCHEMA_TEXT = new WeakMap<StructType, string>();
+
+function validationKey(
+  schema: StructType,
+  partitionColumns: readonly string[] | undefined,
+): ValidationKey {
+  let text = SCHEMA_TEXT.get(schema);
+  if (text === undefined) {
+    text = JSON.stringify(schema);
+    SCHEMA_TEXT.set(schema, text);
+  }
+  const partitions = partitionColumns === undefined || partitionColumns.length === 0
+    ? undefined
+    : JSON.stringify(partitionColumns);
+  return { schema: text, partitions };
 }
 
 /** The batch with exactly the schema's columns in schema order; throws `SCHEMA_MISMATCH`. */

@@ -186,3 +186,33 @@ Deno.test("property: a mutated body is refused with SCHEMA_MISMATCH, or written 
   );
   assert.ok(refused > 0 && written > 0, `refused ${refused}, written ${written}`);
 });
+
+Deno.test("validateBatch: its own result passes again as is, but only for the schema and partitions it was checked against", () => {
+  const schema: StructType = {
+    type: "struct",
+    fields: [
+      { name: "id", type: "long", nullable: false, metadata: {} },
+      { name: "p", type: "string", nullable: true, metadata: {} },
+    ],
+  };
+  const valid = validateBatch(createArrowTable(schema, [{ id: 1n, p: "a" }]), schema, {
+    partitionColumns: ["p"],
+  });
+  // Checked once with its partition column: passes as the same table, with or without it, and
+  // against an equal schema object (a later snapshot of the same table).
+  assert.equal(validateBatch(valid, schema), valid);
+  assert.equal(validateBatch(valid, structuredClone(schema), { partitionColumns: ["p"] }), valid);
+  // Another schema is checked again: here the column is not nullable any more, and absent.
+  const other: StructType = {
+    type: "struct",
+    fields: [...schema.fields, { name: "q", type: "long", nullable: false, metadata: {} }],
+  };
+  assert.throws(() => validateBatch(valid, other), (e) => isLakestrikeError(e, "SCHEMA_MISMATCH"));
+  // Checked without partitions, a later check of partition values still runs: a value too long
+  // for a directory name is refused then.
+  const long = validateBatch(createArrowTable(schema, [{ id: 1n, p: "x".repeat(300) }]), schema);
+  assert.throws(
+    () => validateBatch(long, schema, { partitionColumns: ["p"] }),
+    (e) => isLakestrikeError(e, "SCHEMA_MISMATCH"),
+  );
+});
