@@ -95,7 +95,7 @@ export interface RunnerTable {
   /** Passed through to every `commitActions` call (commit protocol, `maxAttempts`). */
   commitOptions?: RunnerCommitOptions;
   /**
-   * Ceiling on the table's commits per second (default `COMMITS_PER_SECOND_MAX_DEFAULT`, 25):
+   * Ceiling on the table's commits per second (default `COMMITS_PER_SECOND_MAX_DEFAULT`, 40):
    * a group that would start sooner waits, and what arrives meanwhile joins it (ADR 0031).
    */
   commitsPerSecondMax?: number;

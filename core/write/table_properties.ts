@@ -41,7 +41,7 @@ export const DEFAULT_CREATED_LOG_RETENTION = "interval 1 days";
 /**
  * `delta.checkpointInterval` the tables lakestrike creates for ingestion write down (ADR 0032),
  * unless the config sets its own: lakestrike's default, written so that every writer of the table
- * uses it (Delta Spark's default is 10, a checkpoint every 0.4 s at 25 commits per second).
+ * uses it (Delta Spark's default is 10, a checkpoint every 0.25 s at 40 commits per second).
  */
 export const DEFAULT_CREATED_CHECKPOINT_INTERVAL = String(DEFAULT_CHECKPOINT_INTERVAL);
 
