@@ -325,6 +325,7 @@ async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSessio
     throw new DuckDBRewriteError(`DuckDB did not start: ${(e as Error).message}`, { cause: e });
   }
   const conn = await instance.connect();
+  let interrupted = false;
   const run = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();
@@ -338,26 +339,33 @@ async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSessio
     async copy(inputs, outFile, fields, numIndexedCols) {
       const list = `[${inputs.map(literal).join(", ")}]`;
       const source = `read_parquet(${list}, hive_partitioning = false, union_by_name = true)`;
-      const present = new Set(
-        (await run(
-          "describe the input",
-          () => conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`),
-        ))
-          .getRowObjectsJS().map((r) => String(r["column_name"]).toLowerCase()),
-      );
-      const select = fields.map((f) => {
-        const type = duckdbType(f)!;
-        const value = present.has(f.name.toLowerCase()) ? ident(f.name) : "NULL";
-        return `CAST(${value} AS ${type}) AS ${ident(f.name)}`;
-      }).join(", ");
-      await run(
-        "rewrite",
-        () =>
-          conn.run(
-            `COPY (SELECT ${select} FROM ${source}) TO ${literal(outFile)}
-             (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
-          ),
-      );
+      const copy = (present: ReadonlySet<string> | undefined) => {
+        const select = fields.map((f) => {
+          const type = duckdbType(f)!;
+          const there = present === undefined || present.has(f.name.toLowerCase());
+          return `CAST(${there ? ident(f.name) : "NULL"} AS ${type}) AS ${ident(f.name)}`;
+        }).join(", ");
+        return conn.run(
+          `COPY (SELECT ${select} FROM ${source}) TO ${literal(outFile)}
+           (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+        );
+      };
+      try {
+        // Usually every file holds every column: no DESCRIBE, which reads every footer once more.
+        await copy(undefined);
+      } catch (e) {
+        if (interrupted) throw new DuckDBRewriteError("DuckDB rewrite interrupted", { cause: e });
+        // A column added after some files were written is missing from them (or, with
+        // union_by_name, from all): ask which columns the files hold, and read the others as null.
+        const present = new Set(
+          (await run(
+            "describe the input",
+            () => conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`),
+          ))
+            .getRowObjectsJS().map((r) => String(r["column_name"]).toLowerCase()),
+        );
+        await run("rewrite", () => copy(present));
+      }
       const aggregates = ["count(*) AS n"];
       fields.forEach((f, i) => {
         aggregates.push(`count(${ident(f.name)}) AS v${i}`);
@@ -390,6 +398,7 @@ async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSessio
       return { rows, stats };
     },
     interrupt() {
+      interrupted = true;
       conn.interrupt();
     },
     close() {
