@@ -126,6 +126,23 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
       validatePrefix(prefix);
       return await listTemps(root, prefix);
     },
+    async putLocalFile(path: string, file: string, options: PutOptions = {}) {
+      validatePath(path);
+      const target = full(path);
+      const dir = target.slice(0, target.lastIndexOf("/"));
+      const name = file.slice(file.lastIndexOf("/") + 1);
+      if (file.slice(0, file.lastIndexOf("/")) !== dir || !name.startsWith(TEMP_FILE_PREFIX)) {
+        throw new InvalidArgumentError(
+          `Cannot put ${path} from ${file}: the file must be a '${TEMP_FILE_PREFIX}' name in ${dir}`,
+        );
+      }
+      try {
+        return await adoptFile(root, dir, file, target, path, options.ifAbsent === true);
+      } catch (e) {
+        await removeQuietly(file);
+        throw mapError(e, "write", path);
+      }
+    },
     async put(path: string, bytes: Uint8Array, options: PutOptions = {}) {
       validatePath(path);
       const name = path.slice(path.lastIndexOf("/") + 1);
@@ -232,6 +249,39 @@ async function putInPlace(
   file.close();
   await syncDirs(root, dir, createdDirs);
   return { ok: true };
+}
+
+/**
+ * `putLocalFile`: fsync the finished temp `file`, link it to `target` (put-if-absent) or rename it
+ * there, remove the temp name, and fsync the directories up to the root (the engine may have
+ * created them).
+ */
+async function adoptFile(
+  root: string,
+  dir: string,
+  file: string,
+  target: string,
+  path: string,
+  ifAbsent: boolean,
+): Promise<PutResult> {
+  const handle = await Deno.open(file, { read: true, write: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+  let result: PutResult = { ok: true };
+  if (ifAbsent) {
+    try {
+      result = await linkIfAbsent(file, target, path, true);
+    } finally {
+      await removeQuietly(file, true);
+    }
+  } else {
+    Deno.renameSync(file, target);
+  }
+  if (result.ok) await syncDirs(root, dir, dir !== root);
+  return result;
 }
 
 /** Open `path`: synchronously for a small write (see {@linkcode SYNC_WRITE_BYTES_MAX}). */

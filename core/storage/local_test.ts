@@ -284,3 +284,42 @@ Deno.test("local: put-if-absent from 4 separate OS processes lets exactly one wi
     assert.deepEqual(await walkNames(dir), [path]);
   });
 });
+
+Deno.test("local: putLocalFile moves a temp file of the target's directory into place, once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const storage = createLocalStorage(dir);
+    await Deno.mkdir(`${dir}/p=1`);
+    const temp = (name: string, text: string) => {
+      const file = `${dir}/p=1/${TEMP_FILE_PREFIX}${name}`;
+      Deno.writeTextFileSync(file, text);
+      return file;
+    };
+    const first = temp("a", "first");
+    assert.deepEqual(await storage.putLocalFile!("p=1/x.parquet", first, { ifAbsent: true }), {
+      ok: true,
+    });
+    const second = temp("b", "second");
+    assert.deepEqual(await storage.putLocalFile!("p=1/x.parquet", second, { ifAbsent: true }), {
+      ok: false,
+      reason: "exists",
+    });
+    assert.equal(new TextDecoder().decode(await storage.get("p=1/x.parquet")), "first");
+    // Without ifAbsent it replaces; the temp names are gone either way.
+    await storage.putLocalFile!("p=1/x.parquet", temp("c", "third"));
+    assert.equal(new TextDecoder().decode(await storage.get("p=1/x.parquet")), "third");
+    assert.deepEqual(await storage.listTempFiles!(""), []);
+    // A file elsewhere, or not under a temp name, is refused and nothing is written.
+    const outside = `${dir}/${TEMP_FILE_PREFIX}d`;
+    Deno.writeTextFileSync(outside, "x");
+    await assert.rejects(storage.putLocalFile!("p=1/y.parquet", outside), InvalidArgumentError);
+    Deno.writeTextFileSync(`${dir}/p=1/plain`, "x");
+    await assert.rejects(
+      storage.putLocalFile!("p=1/y.parquet", `${dir}/p=1/plain`),
+      InvalidArgumentError,
+    );
+    assert.equal(await storage.head("p=1/y.parquet"), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

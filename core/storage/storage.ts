@@ -96,4 +96,12 @@ export interface ObjectStorage {
    * so it is for reads only; backends elsewhere omit it.
    */
   localFilePath?(path: string): string;
+  /**
+   * Only for backends on the local file system: put the object at `path` by moving the finished
+   * file `file` there, where `file` is a `.tmp-` name in the directory of `localFilePath(path)`
+   * (what an engine that writes files itself, like compaction's DuckDB rewrite, writes into; a
+   * crash leaves it to vacuum like any temp file). Same answers and guarantees as `put`: atomic,
+   * `ifAbsent` exclusive, durable once `ok`; `file` is gone afterwards either way.
+   */
+  putLocalFile?(path: string, file: string, options?: PutOptions): Promise<PutResult>;
 }

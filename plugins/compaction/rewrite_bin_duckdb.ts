@@ -41,7 +41,12 @@ import { mapBounded } from "../../core/concurrency.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
 import { numIndexedColsOf } from "../../core/write/table_properties.ts";
 import type { CompactionBin } from "../types.ts";
-import { deleteUncommittedFiles, putRewrittenFile } from "./put_rewritten_file.ts";
+import {
+  deleteUncommittedFiles,
+  type LocalOutput,
+  localOutputFile,
+  putRewrittenFile,
+} from "./put_rewritten_file.ts";
 import type { RewriteBinOptions, RewrittenBin } from "./rewrite_bin.ts";
 
 /** Rows per row group of the files DuckDB writes (DuckDB's default, about 1M rows per 8 groups). */
@@ -186,6 +191,7 @@ export async function rewriteBinWithDuckDB(
   const written: string[] = [];
   const out: RewrittenBin = { bin, adds: [], rowsRead: 0, rowsWritten: 0, bytesRead: 0 };
   const puts: Promise<Add>[] = [];
+  const temps: string[] = [];
   let duck: DuckSession | undefined;
   const onAbort = () => duck?.interrupt();
   options.signal?.addEventListener("abort", onAbort);
@@ -196,7 +202,11 @@ export async function rewriteBinWithDuckDB(
       options.signal?.throwIfAborted();
       const group = groups[g]!;
       const inputs = await localInputs(storage, group, `${tmp}/in-${g}`, ioLimit);
-      const outFile = `${tmp}/out-${g}.parquet`;
+      // On local disk DuckDB writes into the partition's directory and the file is moved into
+      // place; elsewhere it writes to the temp directory and the bytes are put.
+      const local = await localOutputFile(storage, partitionColumns, bin);
+      const outFile = local ?? `${tmp}/out-${g}.parquet`;
+      if (local !== undefined) temps.push(local);
       const { rows, stats } = await duck.copy(inputs, outFile, dataFields, numIndexedCols);
       options.signal?.throwIfAborted();
       await Deno.remove(`${tmp}/in-${g}`, { recursive: true });
@@ -205,16 +215,24 @@ export async function rewriteBinWithDuckDB(
         options.onFileRead?.(f);
       }
       out.rowsRead += rows;
-      if (rows === 0) continue;
+      if (rows === 0) {
+        await Deno.remove(outFile);
+        continue;
+      }
       out.rowsWritten += rows;
-      const bytes = await Deno.readFile(outFile);
-      await Deno.remove(outFile);
+      let content: Uint8Array | LocalOutput;
+      if (local !== undefined) {
+        content = { file: local, size: (await Deno.stat(local)).size };
+      } else {
+        content = await Deno.readFile(outFile);
+        await Deno.remove(outFile);
+      }
       const put = putRewrittenFile(
         storage,
         partitionColumns,
         bin,
         puts.length,
-        bytes,
+        content,
         statsToJson(stats),
         clock,
         (path) => written.push(path),
@@ -234,6 +252,8 @@ export async function rewriteBinWithDuckDB(
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
     duck?.close();
+    // Outputs a failure left under their temp names (a moved one is gone already).
+    for (const t of temps) await Deno.remove(t).catch(() => {});
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
 }
