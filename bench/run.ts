@@ -1,5 +1,7 @@
 /**
- * `deno task bench [name...]`: runs the benchmarks one after the other and prints their figures.
+ * `deno task bench [name...] [--option value...]`: runs the benchmarks one after the other and prints
+ * their figures; the options after the names go to each benchmark (e.g. `deno task bench compact
+ * --part processes --runs 5`).
  * Names: snapshot, append, parquet, compact, vacuum (`deno task bench:ingest` is separate: it runs
  * the service). Benchmarks print; they never assert on time.
  *
@@ -14,7 +16,10 @@ const BENCHES: Record<string, string> = {
   vacuum: "./vacuum_bench.ts",
 };
 
-const wanted = Deno.args.length ? Deno.args : Object.keys(BENCHES);
+const firstOption = Deno.args.findIndex((a) => a.startsWith("-"));
+const names = firstOption < 0 ? Deno.args : Deno.args.slice(0, firstOption);
+const options = firstOption < 0 ? [] : Deno.args.slice(firstOption);
+const wanted = names.length ? names : Object.keys(BENCHES);
 for (const name of wanted) {
   const path = BENCHES[name];
   if (!path) {
@@ -23,5 +28,5 @@ for (const name of wanted) {
   }
   console.log(`\n## ${name}\n`);
   const mod = await import(path) as { main: (args?: string[]) => Promise<unknown> };
-  await mod.main([]);
+  await mod.main(options);
 }
