@@ -1,8 +1,8 @@
 /**
  * Fault injection inside a runner process of the chaos run, installed before the runner starts
  * (`runner_child.ts`). Nothing here is part of the service: it wraps, from outside, the calls the
- * storage backends and the DynamoDB log store make — `Deno.link`/`rename`/`remove`/`readFile` for
- * the local disk, `S3Client.send` and `DynamoDBClient.send` for S3 and DynamoDB — and, chosen by a
+ * storage backends and the DynamoDB log store make — `Deno.link`/`rename`/`remove`/`readFile` and
+ * the `Deno.open` that creates a data file in place (`atomic: false` puts) for the local disk, `S3Client.send` and `DynamoDBClient.send` for S3 and DynamoDB — and, chosen by a
  * seeded random source, makes a call
  *
  * * fail before it takes effect (`error`),
@@ -115,6 +115,16 @@ export function installFaults(plan: FaultPlan): void {
   d.rename = wrap(rng, plan, (_from: string, to: string) => on("put", to), Deno.rename);
   d.remove = wrap(rng, plan, (p: string | URL) => on("delete", p), Deno.remove);
   d.readFile = wrap(rng, plan, (p: string | URL) => on("get", p), Deno.readFile);
+  // A data file written in place is put by its create: the open with createNew (or truncate).
+  d.open = wrap(
+    rng,
+    plan,
+    (p: string | URL, o?: Deno.OpenOptions) =>
+      o?.createNew === true || o?.truncate === true
+        ? on(o.createNew === true ? "put-if-absent" : "put", p)
+        : { op: "open", target: "other" as const },
+    Deno.open,
+  );
   // S3 and DynamoDB: every command goes through the client's send.
   const s3Send = S3Client.prototype.send as (...args: unknown[]) => Promise<unknown>;
   S3Client.prototype.send = wrap(rng, plan, (command: unknown) => {
