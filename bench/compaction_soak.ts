@@ -139,6 +139,30 @@ async function measure(tableDir: string, scratch: string): Promise<Sample> {
 const fmt = (n: number, d = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: d }) : "-";
 
+/** Versions, files in `_delta_log`, and the time to open the table, in-process and by inspect. */
+async function logFigures(tableDir: string, minutes: number) {
+  let logFiles = 0;
+  for await (const _ of Deno.readDir(join(tableDir, "_delta_log"))) logFiles++;
+  const t0 = performance.now();
+  const snapshot = await loadSnapshot(createLocalStorage(tableDir));
+  const loadMs = performance.now() - t0;
+  const t1 = performance.now();
+  const inspect = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "inspect", tableDir],
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const inspectS = inspect.success ? (performance.now() - t1) / 1000 : NaN;
+  return {
+    version: snapshot.version,
+    versionsPerMinute: snapshot.version / minutes,
+    logFiles,
+    loadMs,
+    inspectS,
+  };
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
   const dataDir = o.data ?? await Deno.makeTempDir({ prefix: "lakestrike-soak-" });
@@ -183,8 +207,15 @@ async function main(): Promise<void> {
     server.child.kill("SIGTERM");
     await server.child.status;
     await Deno.remove(scratch, { recursive: true });
-    if (!o.keep && o.data === undefined) await Deno.remove(dataDir, { recursive: true });
   }
+  // What opening the table costs after the run (issue 16's soak figures).
+  const log = await logFigures(server.tableDir, (performance.now() - started) / 60_000);
+  if (!o.keep && o.data === undefined) await Deno.remove(dataDir, { recursive: true });
+  console.log(
+    `after the run: ${fmt(log.version)} versions (${fmt(log.versionsPerMinute)} a minute), ` +
+      `${fmt(log.logFiles)} files in _delta_log; snapshot load ${fmt(log.loadMs, 1)} ms, ` +
+      `\`deno task inspect\` ${fmt(log.inspectS, 2)} s as a process`,
+  );
   console.log(
     `worst over the run: ${worst.filesPerPartition} active files in one partition, read ratio ` +
       `${fmt(worst.ratio, 2)}x, window ack p99 ${fmt(worst.p99, 1)} ms (max ${
