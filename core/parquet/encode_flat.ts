@@ -1208,18 +1208,25 @@ function writeColumnChunk(w: ThriftWriter, chunk: ChunkOut, codec: number): void
   w.endStruct(); // ColumnMetaData
   w.i64(4, chunk.offsetIndexOffset);
   w.i32(5, chunk.offsetIndex!.length);
-  w.i64(6, chunk.columnIndexOffset);
-  w.i32(7, chunk.columnIndex!.length);
+  if (chunk.columnIndex !== undefined) {
+    w.i64(6, chunk.columnIndexOffset);
+    w.i32(7, chunk.columnIndex.length);
+  }
   w.endStruct();
 }
 
-function writeColumnIndex(chunk: ChunkOut): Uint8Array {
+/**
+ * The chunk's ColumnIndex, or `undefined` when a page holding values has no min/max (only NaN):
+ * arrow-rs then writes no column index for the chunk, as a reader could not prune by it.
+ */
+function writeColumnIndex(chunk: ChunkOut): Uint8Array | undefined {
   const plan = chunk.plan;
   const pages = chunk.pages;
+  if (pages.some((p) => p.minMax === undefined && p.nulls < p.rows)) return undefined;
   const w = new ThriftWriter(64 + pages.length * 32);
   w.beginStruct();
   w.listField(1, CT.TRUE, pages.length);
-  for (const p of pages) w.rawBool(p.minMax === undefined);
+  for (const p of pages) w.rawBool(p.nulls === p.rows);
   const truncated = pages.map((p) => p.minMax && writtenMinMax(plan, p.minMax));
   w.listField(2, CT.BINARY, pages.length);
   for (const t of truncated) w.rawBinary(t?.min ?? new Uint8Array(0));
@@ -1465,6 +1472,7 @@ export function encodeFlatParquet(
   for (const g of groups) {
     for (const c of g.chunks) {
       c.columnIndex = writeColumnIndex(c);
+      if (c.columnIndex === undefined) continue;
       c.columnIndexOffset = pos;
       parts.push(c.columnIndex);
       pos += c.columnIndex.length;
