@@ -18,6 +18,7 @@ import { mapBounded } from "../concurrency.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import type { Add } from "../log/actions.ts";
 import { computeStats, statsToJson } from "../parquet/compute_stats.ts";
+import { encodeFlatParquet } from "../parquet/encode_flat.ts";
 import { type ParquetCompression, writeParquetFile } from "../parquet/write_parquet_file.ts";
 import type { StructType } from "../schema/types.ts";
 import { assertWriteSupported } from "../snapshot/protocol.ts";
@@ -33,6 +34,9 @@ import { validateBatch } from "./validate_batch.ts";
  * note 5).
  */
 export const FILE_ROWS_MAX = 100_000;
+
+/** The `created_by` of the data files' footers. */
+const CREATED_BY = "lakestrike/0.1.0";
 
 /** Files written at once by default. */
 export const WRITE_CONCURRENCY_MAX_DEFAULT = 8;
@@ -135,9 +139,11 @@ export async function writeDataFiles(
   }
   return await mapBounded(pieces, concurrency, async (piece, i): Promise<Add> => {
     options.signal?.throwIfAborted();
-    // Fresh options per write: parquet-wasm consumes its writer properties (docs/design.md,
-    // toolchain note 1).
-    const bytes = writeParquetFile(piece.table, { compression, createdBy: "lakestrike/0.1.0" });
+    // Flat tables in zstd or uncompressed go through the TypeScript writer (ADR 0044); anything
+    // else through parquet-wasm, with fresh options per write: it consumes its writer properties
+    // (docs/design.md, toolchain note 1).
+    const bytes = encodeFlatParquet(piece.table, { compression, createdBy: CREATED_BY }) ??
+      writeParquetFile(piece.table, { compression, createdBy: CREATED_BY });
     const stats = statsToJson(computeStats(piece.table, dataSchema, { numIndexedCols }));
     const name = `part-${String(i).padStart(5, "0")}-${crypto.randomUUID()}.c000${
       PARQUET_EXTENSIONS[compression]

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { parquetMetadata } from "hyparquet";
 import { createArrowTable } from "../parquet/create_arrow_table.ts";
 import type { StructType } from "../schema/types.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
@@ -55,4 +56,33 @@ Deno.test("writeDataFiles: empty batch writes nothing; dry run puts nothing", as
   });
   assert.equal(dry.length, 1);
   assert.equal(storage.size, before);
+});
+
+Deno.test("writeDataFiles: flat zstd files come from the flat writer, others from parquet-wasm", async () => {
+  const nested: StructType = {
+    type: "struct",
+    fields: [
+      ...schema.fields,
+      {
+        name: "tags",
+        type: { type: "array", elementType: "string", containsNull: true },
+        nullable: true,
+        metadata: {},
+      },
+    ],
+  };
+  const encodingsOf = async (s: StructType, compression: "zstd" | "snappy") => {
+    const storage = createMemoryStorage();
+    const v0 = await createTable(storage, { schema: s });
+    const [add] = await writeDataFiles(storage, v0, createArrowTable(s, rows(10)), {
+      compression,
+    });
+    const bytes = await storage.get(add!.path);
+    const md = parquetMetadata(bytes.slice().buffer as ArrayBuffer);
+    return md.row_groups[0]!.columns.map((c) => c.meta_data!.encodings.join(","));
+  };
+  // The flat writer never dictionary-encodes (ADR 0044); parquet-wasm does by default.
+  assert.deepEqual(await encodingsOf(schema, "zstd"), ["PLAIN,RLE", "PLAIN,RLE", "PLAIN,RLE"]);
+  assert.ok((await encodingsOf(schema, "snappy")).some((e) => e.includes("RLE_DICTIONARY")));
+  assert.ok((await encodingsOf(nested, "zstd")).some((e) => e.includes("RLE_DICTIONARY")));
 });
