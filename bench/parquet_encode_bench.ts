@@ -1,9 +1,12 @@
 /**
- * Parquet encoding benchmark: 1,000,000 rows of the 6-column event schema encoded by our path
- * (`createArrowTable` + `writeParquetFile`, zstd, 100k rows per file as docs/design.md toolchain
- * note 5 advises) against DuckDB `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` of the same rows, with one thread
- * and with DuckDB's default thread count. Only the encoding is timed: row objects are built before
- * the clock starts, and DuckDB is loaded from our files before its `COPY` is timed.
+ * Parquet encoding benchmark: 1,000,000 rows of the 6-column event schema encoded by our paths
+ * (`createArrowTable`, then the flat TypeScript writer `encodeFlatParquet` of ADR 0044, or
+ * parquet-wasm's `writeParquetFile`; zstd, 100k rows per file as docs/design.md toolchain note 5
+ * advises) against DuckDB `COPY ... TO (FORMAT parquet, COMPRESSION zstd)` of the same rows, with
+ * one thread and with DuckDB's default thread count. Only the encoding is timed: row objects are
+ * built before the clock starts, and DuckDB is loaded from our files before its `COPY` is timed.
+ * The Arrow → Parquet step is timed apart from `createArrowTable`, and the last column compares
+ * each row's rate with DuckDB's on one thread (the goal of issue 16 for the flat writer's encode).
  *
  * Run: `deno run -A bench/parquet_encode_bench.ts [--rows=1000000] [--runs=3]`
  *
@@ -12,6 +15,7 @@
 import { DEMO_EVENTS_SCHEMA } from "../batch/demo_events.ts";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { createArrowTable } from "../core/parquet/create_arrow_table.ts";
+import { encodeFlatParquet } from "../core/parquet/encode_flat.ts";
 import { writeParquetFile } from "../core/parquet/write_parquet_file.ts";
 import type { StructType } from "../core/schema/types.ts";
 
@@ -48,30 +52,44 @@ export function makeEventRows(n: number): Record<string, unknown>[] {
 interface OursResult {
   seconds: number;
   buildSeconds: number;
+  encodeSeconds: number;
   bytes: number;
   files: string[];
 }
 
-function encodeOurs(rows: Record<string, unknown>[], chunkRows: number, dir: string): OursResult {
+type Writer = "flat" | "wasm";
+
+function encodeOurs(
+  rows: Record<string, unknown>[],
+  chunkRows: number,
+  dir: string,
+  writer: Writer,
+): OursResult {
   let build = 0;
+  let encode = 0;
   let bytes = 0;
   const outputs: Uint8Array[] = [];
   const t0 = performance.now();
   for (let off = 0; off < rows.length; off += chunkRows) {
     const b0 = performance.now();
     const table = createArrowTable(EVENT_SCHEMA, rows.slice(off, off + chunkRows));
-    build += performance.now() - b0;
-    const out = writeParquetFile(table, { compression: "zstd" });
+    const e0 = performance.now();
+    build += e0 - b0;
+    const out = writer === "flat"
+      ? encodeFlatParquet(table, { compression: "zstd" })
+      : writeParquetFile(table, { compression: "zstd" });
+    if (out === undefined) throw new Error("The flat writer refused the event table");
+    encode += performance.now() - e0;
     bytes += out.length;
     outputs.push(out);
   }
   const seconds = (performance.now() - t0) / 1000;
   const files = outputs.map((out, i) => {
-    const path = `${dir}/ours-${i}.parquet`;
+    const path = `${dir}/${writer}-${i}.parquet`;
     Deno.writeFileSync(path, out);
     return path;
   });
-  return { seconds, buildSeconds: build / 1000, bytes, files };
+  return { seconds, buildSeconds: build / 1000, encodeSeconds: encode / 1000, bytes, files };
 }
 
 function median(xs: number[]): number {
@@ -92,9 +110,14 @@ export async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "lakestrike-bench-" });
   try {
     const rows = makeEventRows(n);
-    const ours: OursResult[] = [];
-    for (let r = 0; r < runs; r++) ours.push(encodeOurs(rows, chunkRows, dir));
-    const last = ours[ours.length - 1]!;
+    const flat: OursResult[] = [];
+    const wasm: OursResult[] = [];
+    // Interleaved, so that a noisy neighbour slows both alike.
+    for (let r = 0; r < runs; r++) {
+      flat.push(encodeOurs(rows, chunkRows, dir, "flat"));
+      wasm.push(encodeOurs(rows, chunkRows, dir, "wasm"));
+    }
+    const last = flat[flat.length - 1]!;
 
     const instance = await DuckDBInstance.create(":memory:");
     const conn = await instance.connect();
@@ -126,35 +149,38 @@ export async function main(): Promise<void> {
     conn.closeSync();
     instance.closeSync();
 
-    const oursS = median(ours.map((o) => o.seconds));
-    const buildS = median(ours.map((o) => o.buildSeconds));
     const rate = (s: number) => Math.round(n / s).toLocaleString("en-US");
     const mb = (b: number) => (b / 1e6).toFixed(1);
-    console.log(
-      `Parquet zstd encode of ${n.toLocaleString("en-US")} event rows (median of ${runs})`,
-    );
-    console.log("| encoder | seconds | rows/s | file MB | our rows/s ÷ its rows/s |");
-    console.log("|---|---|---|---|---|");
-    console.log(
-      `| lakestrike (createArrowTable + parquet-wasm, ${chunkRows / 1000}k rows/file) | ${
-        oursS.toFixed(3)
-      } | ${rate(oursS)} | ${mb(last.bytes)} | 1.00 |`,
-    );
-    console.log(
-      `|   of which createArrowTable | ${buildS.toFixed(3)} | ${rate(buildS)} | | |`,
-    );
-    for (
-      const [label, d] of [["DuckDB COPY, 1 thread", duck1], [
-        `DuckDB COPY, ${defaultThreads} threads`,
-        duckN,
-      ]] as const
-    ) {
+    const ratio = (s: number) => (duck1.seconds / s).toFixed(2);
+    const row = (label: string, seconds: number, bytes: number | undefined) =>
       console.log(
-        `| ${label} | ${d.seconds.toFixed(3)} | ${rate(d.seconds)} | ${mb(d.bytes)} | ${
-          (d.seconds / oursS).toFixed(2)
-        } |`,
+        `| ${label} | ${seconds.toFixed(3)} | ${rate(seconds)} | ${
+          bytes === undefined ? "" : mb(bytes)
+        } | ${ratio(seconds)} |`,
+      );
+    console.log(
+      `Parquet zstd encode of ${n.toLocaleString("en-US")} event rows (median of ${runs}, ` +
+        `${chunkRows / 1000}k rows a file)`,
+    );
+    console.log("| encoder | seconds | rows/s | file MB | rows/s ÷ DuckDB 1 thread's |");
+    console.log("|---|---|---|---|---|");
+    for (
+      const [name, results] of [["flat TypeScript writer", flat], ["parquet-wasm", wasm]] as const
+    ) {
+      row(
+        `lakestrike, createArrowTable + ${name}`,
+        median(results.map((o) => o.seconds)),
+        results[results.length - 1]!.bytes,
+      );
+      row(
+        `  of which Arrow → Parquet (${name})`,
+        median(results.map((o) => o.encodeSeconds)),
+        undefined,
       );
     }
+    row("  of which createArrowTable", median(flat.map((o) => o.buildSeconds)), undefined);
+    row("DuckDB COPY, 1 thread", duck1.seconds, duck1.bytes);
+    row(`DuckDB COPY, ${defaultThreads} threads`, duckN.seconds, duckN.bytes);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
