@@ -1,6 +1,7 @@
 /**
- * Parquet data files: building Arrow tables from rows, encoding them as Parquet (parquet-wasm),
- * decoding them back, and the Delta per-file statistics of what is written.
+ * Parquet data files: building Arrow tables from rows, encoding them as Parquet (flat tables by
+ * the TypeScript writer of ADR 0044, anything else by parquet-wasm), decoding them back, and the
+ * Delta per-file statistics of what is written.
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@ export {
   createArrowTable,
   type CreateArrowTableOptions,
 } from "./create_arrow_table.ts";
+export { canEncodeFlat, type EncodeFlatOptions, encodeFlatParquet } from "./encode_flat.ts";
 export {
   type ParquetCompression,
   readParquetFile,
