@@ -548,7 +548,7 @@ Deno.test("property: random flat tables read back and keep parquet-wasm's statis
   const case_ = flatSchemaArb.chain((schema) =>
     fc.tuple(
       fc.constant(schema),
-      fc.array(valueArb(schema, false), { minLength: 0, maxLength: 40 }),
+      fc.array(valueArb(schema, false), { minLength: 0, maxLength: 40, size: "max" }),
       fc.nat(40),
       fc.integer({ min: 1, max: 50 }),
     )
@@ -571,5 +571,48 @@ Deno.test("property: random flat tables read back and keep parquet-wasm's statis
       );
     }),
     { numRuns: 120 },
+  );
+});
+
+Deno.test("property: truncated string and binary statistics equal parquet-wasm's", () => {
+  const schema: StructType = {
+    type: "struct",
+    fields: [f("s", "string"), f("b", "binary", false)],
+  };
+  // Characters at the edges of each UTF-8 length, where incrementing may grow or be impossible.
+  const char = fc.constantFrom(
+    "a",
+    "z",
+    "\u{7F}",
+    "\u{80}",
+    "\u{7FF}",
+    "\u{800}",
+    "\u{D7FF}",
+    "\u{E000}",
+    "\u{FFFF}",
+    "\u{10000}",
+    "\u{10FFFF}",
+  );
+  const byte = fc.constantFrom(0, 1, 0x7f, 0x80, 0xfe, 0xff);
+  const row = fc.record({
+    s: fc.option(
+      fc.array(char, { minLength: 0, maxLength: 80, size: "max" }).map((cs) => cs.join("")),
+    ),
+    b: fc.array(byte, { minLength: 0, maxLength: 80, size: "max" }).map((bs) =>
+      Uint8Array.from(bs)
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(row, { minLength: 1, maxLength: 6 }), (rows) => {
+      const table = createArrowTable(schema, rows);
+      const ours = encode(table, { compression: "uncompressed" });
+      const theirs = writeReference(table, { compression: "uncompressed" });
+      assert.deepEqual(
+        comparableFooter(ours, { pages: true }),
+        comparableFooter(theirs, { pages: true }),
+      );
+      assert.deepEqual(pageIndexes(ours), pageIndexes(theirs));
+    }),
+    { numRuns: 300 },
   );
 });
