@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
 import fc from "fast-check";
 import { parquetReadObjects } from "hyparquet";
-// The raw footer as hyparquet parses it (deno.json maps only hyparquet's entry point).
-// deno-lint-ignore no-import-prefix
-import { deserializeTCompactProtocol } from "npm:hyparquet@1.33.0/src/thrift.js";
+// The raw footer as hyparquet parses it.
+import { deserializeTCompactProtocol } from "hyparquet/src/thrift.js";
 import * as pq from "parquet-wasm";
 import { deltaSchemaToArrow } from "../schema/delta_schema_to_arrow.ts";
 import type { DataType, StructType } from "../schema/types.ts";
