@@ -252,7 +252,16 @@ export async function cleanupExpiredLogs(
 /** Result of {@linkcode maybeCleanupLogs}. */
 export type MaybeCleanupLogsResult =
   | { ran: true; result: CleanupExpiredLogsResult }
-  | { ran: false; reason: "disabled" | "failed"; error?: unknown };
+  | { ran: false; reason: "disabled" | "failed" | "done_for_cutoff"; error?: unknown };
+
+/**
+ * The cutoff (UTC midnight) of each table's last complete cleanup in this process, by storage
+ * object (one per open table). The cutoff moves once a day, and every log file written since is newer than it, so a
+ * second cleanup at the same cutoff finds nothing new: after each checkpoint (every 3 s at a busy
+ * table's ceiling) `maybeCleanupLogs` would otherwise list the whole `_delta_log` again (21,000
+ * files after a 10-minute soak at 10,000 events/s).
+ */
+const CLEANED_AT_CUTOFF = new WeakMap<ObjectStorage, number>();
 
 /**
  * Clean up expired log files after a checkpoint, when `delta.enableExpiredLogCleanup` is not
@@ -281,12 +290,21 @@ export async function maybeCleanupLogs(
   if (!isExpiredLogCleanupEnabled(snapshot.metadata.configuration)) {
     return { ran: false, reason: "disabled" };
   }
+  const clock = options.clock ?? systemClock;
+  const cutoffMs = Math.floor(
+    (clock.nowMs() - logRetentionMsOf(snapshot.metadata.configuration)) / DAY_MS,
+  ) * DAY_MS;
+  if (CLEANED_AT_CUTOFF.get(storage) === cutoffMs) {
+    return { ran: false, reason: "done_for_cutoff" };
+  }
   try {
-    const result = await cleanupExpiredLogs(
-      storage,
-      snapshot,
-      options.clock ? { clock: options.clock } : {},
-    );
+    const result = await cleanupExpiredLogs(storage, snapshot, { clock });
+    // Done for this cutoff, also when no checkpoint is older than it (a young table): files
+    // written from now on are all newer than the cutoff, so none can become deletable before it
+    // moves. An unreadable checkpoint is tried again.
+    if (result.skipped === undefined || result.skipped === "no_checkpoint") {
+      CLEANED_AT_CUTOFF.set(storage, cutoffMs);
+    }
     return { ran: true, result };
   } catch (error) {
     options.onError?.(error);

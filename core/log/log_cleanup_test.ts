@@ -276,3 +276,32 @@ Deno.test("cleanupExpiredLogs keeps every sidecar when a reference resolves outs
     assert.ok(await storage.head("_delta_log/_sidecars/sc-1.parquet"), laterRef);
   }
 });
+
+Deno.test("maybeCleanupLogs lists the log once per cutoff: again only when the cutoff moves", async () => {
+  // Checkpoints at 10 and 20, one commit a day; cutoff = now - 30 days, at UTC midnight.
+  const { clock, storage, snap } = await dailyTable(40, 10);
+  let lists = 0;
+  const counting = {
+    ...storage,
+    list: (...args: Parameters<typeof storage.list>) => {
+      lists++;
+      return storage.list(...args);
+    },
+  };
+  // No checkpoint older than the cutoff yet: done for this cutoff, nothing deleted.
+  const first = await maybeCleanupLogs(counting, snap, { clock });
+  assert.ok(first.ran && first.result.skipped === "no_checkpoint");
+  const listed = lists;
+  clock.advance(3_600_000); // an hour later, the same cutoff: no listing
+  assert.deepEqual(await maybeCleanupLogs(counting, snap, { clock }), {
+    ran: false,
+    reason: "done_for_cutoff",
+  });
+  assert.equal(lists, listed);
+  clock.advance(DAY); // the cutoff moved past checkpoint 10: the commits below it go
+  const next = await maybeCleanupLogs(counting, snap, { clock });
+  assert.ok(next.ran && next.result.checkpointVersion === 10);
+  assert.ok(next.result.files.includes(commitPath(0)));
+  assert.equal(await storage.head(commitPath(0)), undefined);
+  assert.ok(lists > listed);
+});
