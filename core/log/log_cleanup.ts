@@ -180,8 +180,7 @@ export async function cleanupExpiredLogs(
 ): Promise<CleanupExpiredLogsResult> {
   const clock = options.clock ?? systemClock;
   const conf = snapshot.metadata.configuration;
-  const raw = clock.nowMs() - logRetentionMsOf(conf);
-  const cutoffMs = Math.floor(raw / DAY_MS) * DAY_MS;
+  const cutoffMs = cleanupCutoffMs(conf, clock.nowMs());
   const result: CleanupExpiredLogsResult = { cutoffMs, files: [], bytes: 0 };
   if (!isExpiredLogCleanupEnabled(conf)) return { ...result, skipped: "disabled" };
 
@@ -254,12 +253,17 @@ export type MaybeCleanupLogsResult =
   | { ran: true; result: CleanupExpiredLogsResult }
   | { ran: false; reason: "disabled" | "failed" | "done_for_cutoff"; error?: unknown };
 
+/** Log files last modified at or before this may go: UTC midnight before `now - retention`. */
+function cleanupCutoffMs(conf: Readonly<Record<string, string>>, nowMs: number): number {
+  return Math.floor((nowMs - logRetentionMsOf(conf)) / DAY_MS) * DAY_MS;
+}
+
 /**
  * The cutoff (UTC midnight) of each table's last complete cleanup in this process, by storage
- * object (one per open table). The cutoff moves once a day, and every log file written since is newer than it, so a
- * second cleanup at the same cutoff finds nothing new: after each checkpoint (every 3 s at a busy
- * table's ceiling) `maybeCleanupLogs` would otherwise list the whole `_delta_log` again (21,000
- * files after a 10-minute soak at 10,000 events/s).
+ * object (one per open table). The cutoff moves once a day, and every log file written since is
+ * newer than it, so a second cleanup at the same cutoff finds nothing new: after each checkpoint
+ * (every 3 s at a busy table's ceiling) `maybeCleanupLogs` would otherwise list the whole
+ * `_delta_log` again (21,000 files after a 10-minute soak at 10,000 events/s).
  */
 const CLEANED_AT_CUTOFF = new WeakMap<ObjectStorage, number>();
 
@@ -291,9 +295,7 @@ export async function maybeCleanupLogs(
     return { ran: false, reason: "disabled" };
   }
   const clock = options.clock ?? systemClock;
-  const cutoffMs = Math.floor(
-    (clock.nowMs() - logRetentionMsOf(snapshot.metadata.configuration)) / DAY_MS,
-  ) * DAY_MS;
+  const cutoffMs = cleanupCutoffMs(snapshot.metadata.configuration, clock.nowMs());
   if (CLEANED_AT_CUTOFF.get(storage) === cutoffMs) {
     return { ran: false, reason: "done_for_cutoff" };
   }
@@ -303,7 +305,7 @@ export async function maybeCleanupLogs(
     // written from now on are all newer than the cutoff, so none can become deletable before it
     // moves. An unreadable checkpoint is tried again.
     if (result.skipped === undefined || result.skipped === "no_checkpoint") {
-      CLEANED_AT_CUTOFF.set(storage, cutoffMs);
+      CLEANED_AT_CUTOFF.set(storage, result.cutoffMs);
     }
     return { ran: true, result };
   } catch (error) {
