@@ -224,14 +224,7 @@ async function putInPlace(
       break;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists && ifAbsent) {
-        const existing = await Deno.lstat(target).catch(() => undefined);
-        if (existing?.isDirectory === true) {
-          throw new LakestrikeError(
-            "STORAGE",
-            `Cannot write ${path}: a directory exists at that path`,
-          );
-        }
-        return { ok: false, reason: "exists" };
+        return await lostToExisting(target, path);
       }
       // A concurrent `delete` of the directory's own path may remove it while empty: retry.
       if (!(e instanceof Deno.errors.NotFound) || attempt > 3) throw e;
@@ -364,12 +357,20 @@ async function linkIfAbsent(temp: string, target: string, path: string): Promise
     return { ok: true };
   } catch (e) {
     if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-    const existing = await Deno.lstat(target).catch(() => undefined);
-    if (existing?.isDirectory === true) {
-      throw new LakestrikeError("STORAGE", `Cannot write ${path}: a directory exists at that path`);
-    }
-    return { ok: false, reason: "exists" };
+    return await lostToExisting(target, path);
   }
+}
+
+/**
+ * The answer of a put-if-absent whose create or link met an existing `target`: a lost race, unless
+ * a directory sits there (never an object: an error).
+ */
+async function lostToExisting(target: string, path: string): Promise<PutResult> {
+  const existing = await Deno.lstat(target).catch(() => undefined);
+  if (existing?.isDirectory === true) {
+    throw new LakestrikeError("STORAGE", `Cannot write ${path}: a directory exists at that path`);
+  }
+  return { ok: false, reason: "exists" };
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
