@@ -604,27 +604,17 @@ function utf8Length(cp: number): number {
 // ---------------------------------------------------------------------------------------------
 // Pages
 
-/** A growable scratch buffer for page bodies, reused across pages and columns. */
+/**
+ * A growable scratch buffer, reused across pages and columns. It starts at offset 0 of its own
+ * buffer, so typed views of `buf.buffer` are aligned (for compacting fixed-width values).
+ */
 class Scratch {
-  buf = new Uint8Array(1 << 16);
-  ensure(n: number): Uint8Array {
+  buf: Uint8Array<ArrayBuffer> = new Uint8Array(1 << 16);
+  ensure(n: number): Uint8Array<ArrayBuffer> {
     if (n > this.buf.length) {
       let size = this.buf.length;
       while (size < n) size *= 2;
       this.buf = new Uint8Array(size);
-    }
-    return this.buf;
-  }
-}
-
-/** Aligned scratch for compacting fixed-width values (typed views need aligned offsets). */
-class AlignedScratch {
-  buf = new ArrayBuffer(1 << 16);
-  ensure(bytes: number): ArrayBuffer {
-    if (bytes > this.buf.byteLength) {
-      let size = this.buf.byteLength;
-      while (size < bytes) size *= 2;
-      this.buf = new ArrayBuffer(size);
     }
     return this.buf;
   }
@@ -675,8 +665,10 @@ function writeDefLevels(
 }
 
 interface EncodeContext {
+  /** Page bodies. */
   scratch: Scratch;
-  aligned: AlignedScratch;
+  /** Fixed-width values without their nulls, read while a page body is built in `scratch`. */
+  aligned: Scratch;
   compress: (b: Uint8Array) => Uint8Array;
   codec: number;
 }
@@ -769,7 +761,7 @@ function fixedPageValues(
     ? Int32Array
     : values.constructor as new (b: ArrayBuffer, o: number, n: number) => Fixed;
   const out = new (Ctor as new (b: ArrayBuffer, o: number, n: number) => Fixed)(
-    ctx.aligned.ensure(count * stride * 8),
+    ctx.aligned.ensure(count * stride * 8).buffer,
     0,
     count * stride,
   );
@@ -1440,7 +1432,7 @@ export function encodeFlatParquet(
   const zstdOptions = { params: { [zlibConstants.ZSTD_c_compressionLevel]: level } };
   const ctx: EncodeContext = {
     scratch: new Scratch(),
-    aligned: new AlignedScratch(),
+    aligned: new Scratch(),
     codec: compression === "zstd" ? CODEC_ZSTD : CODEC_UNCOMPRESSED,
     // Uncompressed bodies are copied: the scratch buffer is reused by the next page.
     compress: compression === "zstd" ? (b) => zstdCompressSync(b, zstdOptions) : (b) => b.slice(),
