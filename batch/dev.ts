@@ -156,8 +156,10 @@ export async function main(args: string[]): Promise<void> {
   const configFlag = typeof values.config === "string" ? values.config : undefined;
   let config: LakestrikeConfig;
   let source: string;
+  // The file the config came from, if any: the runner's thread loads it again.
+  let configPath: string | undefined;
   if (configFlag !== undefined || existsSync(DEFAULT_CONFIG_PATH)) {
-    source = configFlag ?? DEFAULT_CONFIG_PATH;
+    configPath = source = configFlag ?? DEFAULT_CONFIG_PATH;
     config = await loadConfig(source);
     if (
       dataFlag !== undefined && !config.tables.some((t) => t.uri.startsWith(dataLocation(dataFlag)))
@@ -173,7 +175,7 @@ export async function main(args: string[]): Promise<void> {
     crypto.randomUUID();
   const runner = await startRunnerThread({
     kind: "start",
-    configPath: source === "built-in defaults" ? undefined : source,
+    configPath,
     dataDir: dataFlag,
     runnerToken,
     logLevel: level,

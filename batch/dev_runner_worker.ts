@@ -6,7 +6,7 @@
  * runner, and answers the main thread's messages:
  *
  * ```
- *  main ──{ kind: "start", source, dataDir?, runnerToken, logLevel }──▶ worker
+ *  main ──{ kind: "start", configPath?, dataDir?, runnerToken, logLevel }──▶ worker
  *  main ◀──{ kind: "started", url, created } or { kind: "failed", message }── worker
  *  main ──{ kind: "shutdown" }──▶ worker          (the runner commits what it holds)
  *  main ◀──{ kind: "stopped" } or { kind: "failed", message }── worker
