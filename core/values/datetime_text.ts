@@ -25,8 +25,112 @@
  */
 import { civilFromDays, daysFromCivil, isCivilDate, MICROS_PER_DAY } from "./calendar.ts";
 
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
+/**
+ * The fields of a text of the grammar, as {@linkcode scanDateTime} read them. `hour` is -1 when the
+ * text has no time; `zone` is 0 without a zone, 1 for `Z`, else the sign of the offset's text
+ * (`+` 2, `-` 3).
+ */
+interface DateTimeFields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** The fraction in microseconds (digits beyond the sixth dropped). */
+  fraction: number;
+  zone: 0 | 1 | 2 | 3;
+  offsetHour: number;
+  offsetMinute: number;
+}
+
+/** One reused result: the scanner runs for every timestamp a client sends and allocates nothing. */
+const FIELDS: DateTimeFields = {
+  year: 0,
+  month: 0,
+  day: 0,
+  hour: -1,
+  minute: 0,
+  second: 0,
+  fraction: 0,
+  zone: 0,
+  offsetHour: 0,
+  offsetMinute: 0,
+};
+
+/** The two decimal digits at `i`, or -1. */
+function digits2(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48, b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Reads `text` by the grammar above into {@linkcode FIELDS} (overwritten by the next call), or
+ * `undefined`. A hand-written scanner: a regular expression with eleven groups cost the edge
+ * about half a microsecond per value, a fifth of its work on a typical event.
+ */
+function scanDateTime(text: string): DateTimeFields | undefined {
+  const n = text.length;
+  if (n < 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
+  const y1 = digits2(text, 0), y2 = digits2(text, 2);
+  const month = digits2(text, 5), day = digits2(text, 8);
+  if (y1 < 0 || y2 < 0 || month < 0 || day < 0) return undefined;
+  const f = FIELDS;
+  f.year = y1 * 100 + y2;
+  f.month = month;
+  f.day = day;
+  f.hour = -1;
+  f.minute = 0;
+  f.second = 0;
+  f.fraction = 0;
+  f.zone = 0;
+  let i = 10;
+  let c = text.charCodeAt(i);
+  if ((c === 84 || c === 116 || c === 32) && n >= i + 6 && text.charCodeAt(i + 3) === 58) {
+    // "T" | "t" | " ", then hh ":" mm
+    const hour = digits2(text, i + 1), minute = digits2(text, i + 4);
+    if (hour < 0 || minute < 0) return undefined;
+    f.hour = hour;
+    f.minute = minute;
+    i += 6;
+    if (text.charCodeAt(i) === 58) {
+      const second = digits2(text, i + 1);
+      if (second < 0) return undefined;
+      f.second = second;
+      i += 3;
+      c = text.charCodeAt(i);
+      if (c === 46 || c === 44) {
+        // "." | ",", then 1 to 9 digits; microseconds keep the first six
+        let fraction = 0, count = 0;
+        for (i++; i < n && count < 10; i++, count++) {
+          const d = text.charCodeAt(i) - 48;
+          if (d < 0 || d > 9) break;
+          if (count < 6) fraction = fraction * 10 + d;
+        }
+        if (count === 0 || count > 9) return undefined;
+        for (let k = count; k < 6; k++) fraction *= 10;
+        f.fraction = fraction;
+      }
+    }
+  }
+  if (i === n) return f;
+  c = text.charCodeAt(i);
+  if (c === 90 || c === 122) {
+    f.zone = 1;
+    return i + 1 === n ? f : undefined;
+  }
+  if (c !== 43 && c !== 45) return undefined;
+  const offsetHour = digits2(text, i + 1);
+  if (offsetHour < 0) return undefined;
+  i += 3;
+  if (text.charCodeAt(i) === 58) i++;
+  const offsetMinute = digits2(text, i);
+  if (offsetMinute < 0 || i + 2 !== n) return undefined;
+  f.zone = c === 43 ? 2 : 3;
+  f.offsetHour = offsetHour;
+  f.offsetMinute = offsetMinute;
+  return f;
+}
 
 /** Microseconds per second. */
 const MICROS_PER_SECOND = 1_000_000;
@@ -45,12 +149,9 @@ const SAFE_SECONDS_MAX = Math.floor(Number.MAX_SAFE_INTEGER / MICROS_PER_SECOND)
  * ```
  */
 export function parseDate(text: string): number | undefined {
-  const m = DATETIME_RE.exec(text);
-  if (m === null || m[4] !== undefined || m[8] !== undefined || m[9] !== undefined) {
-    return undefined;
-  }
-  const year = +m[1]!, month = +m[2]!, day = +m[3]!;
-  return isCivilDate(year, month, day) ? daysFromCivil(year, month, day) : undefined;
+  const f = text.length === 10 ? scanDateTime(text) : undefined;
+  if (f === undefined) return undefined;
+  return isCivilDate(f.year, f.month, f.day) ? daysFromCivil(f.year, f.month, f.day) : undefined;
 }
 
 /** A timestamp read from text. */
@@ -77,23 +178,16 @@ export interface ParsedTimestamp {
  * ```
  */
 export function parseTimestamp(text: string): ParsedTimestamp | undefined {
-  const m = DATETIME_RE.exec(text);
-  if (m === null) return undefined;
-  const year = +m[1]!, month = +m[2]!, day = +m[3]!;
-  const hour = m[4] === undefined ? 0 : +m[4];
-  const minute = m[5] === undefined ? 0 : +m[5];
-  const second = m[6] === undefined ? 0 : +m[6];
+  const f = scanDateTime(text);
+  if (f === undefined) return undefined;
+  const { year, month, day, minute, second, fraction } = f;
+  const hour = f.hour < 0 ? 0 : f.hour;
   if (!isCivilDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return undefined;
-  const frac = m[7];
-  const fraction = frac === undefined
-    ? 0
-    : +(frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0"));
   let offsetMinutes: number | undefined;
-  if (m[8] !== undefined) offsetMinutes = 0;
-  else if (m[9] !== undefined) {
-    const oh = +m[10]!, om = +m[11]!;
-    if (oh > 23 || om > 59) return undefined;
-    offsetMinutes = (m[9] === "-" ? -1 : 1) * (oh * 60 + om);
+  if (f.zone === 1) offsetMinutes = 0;
+  else if (f.zone !== 0) {
+    if (f.offsetHour > 23 || f.offsetMinute > 59) return undefined;
+    offsetMinutes = (f.zone === 3 ? -1 : 1) * (f.offsetHour * 60 + f.offsetMinute);
   }
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
     (offsetMinutes ?? 0) * 60;
