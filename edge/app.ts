@@ -232,12 +232,23 @@ const NDJSON_TYPES = new Set(["application/x-ndjson", "application/ndjson", "app
 const ARROW_TYPES = new Set([ARROW_STREAM_CONTENT_TYPE, "application/vnd.apache.arrow.file"]);
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Lenient = new TextDecoder("utf-8");
+
+/**
+ * Decodes a body as UTF-8, or throws. The lenient decoder is several times faster than the fatal one
+ * (it makes the string without a separate check); a body it decodes with no U+FFFD in it was valid,
+ * and one with a U+FFFD (a replaced byte, or a client's own U+FFFD) is decoded again by the fatal one.
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  const text = utf8Lenient.decode(bytes);
+  return text.includes("\uFFFD") ? utf8.decode(bytes) : text;
+}
 
 /** Reads the events of a JSON or NDJSON body; throws an HTTPException 400. */
 function parseJsonEvents(bytes: Uint8Array, ndjson: boolean): unknown[] {
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    text = decodeUtf8(bytes);
   } catch {
     throw httpError(400, "malformed_body", "Cannot read body: invalid UTF-8");
   }

@@ -100,3 +100,21 @@ Deno.test("edge: an Arrow body whose Int32 buffer is shorter than its rows is a 
   assert.deepEqual(runner.received, []);
   app.close();
 });
+
+Deno.test("edge: invalid UTF-8 inside a JSON string is 400; a client's own U+FFFD is kept", async () => {
+  const { app, runner } = setup();
+  const enc = new TextEncoder();
+  const head = enc.encode('[{"ts":"2026-12-03T17:56:33.687Z","date":"2026-12-03","device_id":"a');
+  const tail = enc.encode('b"}]');
+  for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+    const res = await post(app, new Uint8Array([...head, ...bad, ...tail]));
+    assert.equal(res.status, 400, `${bad}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error, "malformed_body");
+    assert.match(String(res.body.detail), /UTF-8/);
+  }
+  assert.deepEqual(runner.received, []);
+  const own = await post(app, new Uint8Array([...head, 0xef, 0xbf, 0xbd, ...tail]));
+  assert.equal(own.status, 200, JSON.stringify(own.body));
+  assert.deepEqual(runner.rows("events").map((r) => r.device_id), ["a\uFFFDb"]);
+  app.close();
+});
