@@ -17,22 +17,25 @@ function countingEdge(): { url: string; requests: () => number; close: () => Pro
   };
 }
 
-Deno.test("runLoad sends to several edges in turn when --url lists them", async () => {
-  const edges = [countingEdge(), countingEdge(), countingEdge()];
-  try {
-    const result = await runLoad({
-      url: edges.map((e) => `${e.url}/`).join(","),
-      token: "t",
-      table: "events",
-      rate: 1_000,
-      seconds: 0.3,
-      eventsPerRequest: 10,
-      inFlightMax: 100,
-    });
-    assert.equal(result.requests, 30);
-    assert.equal(result.acked, 300);
-    assert.deepEqual(edges.map((e) => e.requests()), [10, 10, 10]);
-  } finally {
-    await Promise.all(edges.map((e) => e.close()));
-  }
-});
+for (const client of ["http1", "fetch"] as const) {
+  Deno.test(`runLoad (${client}) sends to several edges in turn when --url lists them`, async () => {
+    const edges = [countingEdge(), countingEdge(), countingEdge()];
+    try {
+      const result = await runLoad({
+        url: edges.map((e) => `${e.url}/`).join(","),
+        token: "t",
+        table: "events",
+        rate: 1_000,
+        seconds: 0.3,
+        eventsPerRequest: 10,
+        inFlightMax: 100,
+        client,
+      });
+      assert.equal(result.requests, 30);
+      assert.equal(result.acked, 300);
+      assert.deepEqual(edges.map((e) => e.requests()), [10, 10, 10]);
+    } finally {
+      await Promise.all(edges.map((e) => e.close()));
+    }
+  });
+}
