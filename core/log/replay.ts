@@ -12,8 +12,11 @@
  *
  * The file state lives in a {@linkcode FileIndex}, a chain of small copy-on-write layers over a flat
  * base, so that {@linkcode applyCommitToSnapshot} costs O(size of the commit), not O(active files).
- * The `files`/`tombstones` arrays of a snapshot are built lazily on first access (O(active files)
- * once) and cached.
+ * The `files`/`tombstones` arrays of a snapshot are built lazily on first access and cached. When
+ * the layer below has its arrays already, a layer derives its own from them: O(active files) for
+ * `files`, and `tombstones` is the very array below when the commit removed nothing, so a runner
+ * that reads `files` after every commit no longer pays for every tombstone of the table each time
+ * (20,000 tombstones after ten minutes of ingest with compaction cost 4 ms a commit).
  *
  * @module
  */
@@ -44,8 +47,8 @@ export class FileIndex {
   depth: number;
   #adds: Map<string, Add | null>;
   #removes: Map<string, Remove | null>;
-  #files: Add[] | undefined;
-  #tombstones: Remove[] | undefined;
+  #files: readonly Add[] | undefined;
+  #tombstones: readonly Remove[] | undefined;
 
   /** Create an empty base index, or a new (empty, writable) layer on top of `parent`. */
   constructor(parent?: FileIndex) {
@@ -126,16 +129,78 @@ export class FileIndex {
         if (rm) base.#removes.set(key, rm);
       }
     }
+    // Same state, same arrays: a child of the flat copy can still derive its own from them.
+    base.#files = this.#files;
+    base.#tombstones = this.#tombstones;
     return base;
   }
 
-  /** A new writable layer on top of this one (flattening first when the chain is deep). */
+  /** A new writable layer on top of this one (merging layers first when the chain is deep). */
   child(): FileIndex {
-    const parent = this.depth >= FILE_INDEX_DEPTH_MAX ? this.flatten() : this;
+    const parent = this.depth >= FILE_INDEX_DEPTH_MAX ? this.#merged() : this;
     return new FileIndex(parent);
   }
 
+  /** Entries of this layer. */
+  get #size(): number {
+    return this.#adds.size + this.#removes.size;
+  }
+
+  /**
+   * The same state as this layer with fewer layers below it: the top layers merged into one, as
+   * long as the next layer down holds no more entries than those merged so far (a binary counter:
+   * each entry is copied O(log entries) times, and the table's whole state only once it has
+   * doubled). Flattening the whole chain every {@linkcode FILE_INDEX_DEPTH_MAX} commits instead
+   * copied every tombstone each time: 20 to 40 ms a second for a runner at 34 commits/s over
+   * 20,000 tombstones.
+   */
+  #merged(): FileIndex {
+    const top: FileIndex[] = [];
+    let accumulated = 0;
+    // deno-lint-ignore no-this-alias
+    let below: FileIndex | undefined = this;
+    while (below !== undefined && (top.length < 2 || below.#size <= accumulated)) {
+      top.push(below);
+      accumulated += below.#size;
+      below = below.#parent;
+    }
+    if (below === undefined) return this.flatten();
+    const merged = new FileIndex(below);
+    for (let i = top.length - 1; i >= 0; i--) {
+      const l = top[i]!;
+      // Delete then set, as flatten: an entry sits where its newest layer put it.
+      for (const [path, add] of l.#adds) {
+        merged.#adds.delete(path);
+        merged.#adds.set(path, add);
+      }
+      for (const [key, rm] of l.#removes) {
+        merged.#removes.delete(key);
+        merged.#removes.set(key, rm);
+      }
+    }
+    merged.#files = this.#files;
+    merged.#tombstones = this.#tombstones;
+    return merged;
+  }
+
   #materialize(): void {
+    // Derive the arrays from the nearest layer below that has them, one layer at a time.
+    const path: FileIndex[] = [];
+    // deno-lint-ignore no-this-alias
+    let known: FileIndex | undefined = this;
+    while (known !== undefined && known.#files === undefined) {
+      path.push(known);
+      known = known.#parent;
+    }
+    if (known !== undefined) {
+      for (let i = path.length - 1; i >= 0; i--) {
+        const layer = path[i]!;
+        const parent = layer.#parent!;
+        layer.#files = layer.#filesOver(parent, parent.#files!);
+        layer.#tombstones = layer.#tombstonesOver(parent, parent.#tombstones!);
+      }
+      return;
+    }
     const flat = this.flatten();
     const files = [...flat.#adds.values()] as Add[];
     const tombstones: Remove[] = [];
@@ -154,6 +219,52 @@ export class FileIndex {
     }
     this.#files = files;
     this.#tombstones = tombstones;
+  }
+
+  /**
+   * This layer's active files from `below`, the files of `parent` (what {@linkcode flatten} then
+   * `#materialize` would give, in the same order): the files below whose path this layer did not
+   * touch, then this layer's adds.
+   */
+  #filesOver(parent: FileIndex, below: readonly Add[]): readonly Add[] {
+    if (this.#adds.size === 0) return below;
+    let touched = false;
+    for (const path of this.#adds.keys()) {
+      if (parent.getAdd(path) !== undefined) {
+        touched = true;
+        break;
+      }
+    }
+    const files = touched ? below.filter((a) => !this.#adds.has(a.path)) : below.slice();
+    for (const a of this.#adds.values()) if (a) files.push(a);
+    return files;
+  }
+
+  /**
+   * This layer's tombstones from `below`, the tombstones of `parent` (what {@linkcode flatten} then
+   * `#materialize` would give, in the same order): the tombstones below whose key this layer did
+   * not touch (a layer that touched no key shares the array), then this layer's removes whose file
+   * is not active.
+   */
+  #tombstonesOver(parent: FileIndex, below: readonly Remove[]): readonly Remove[] {
+    if (this.#removes.size === 0) return below;
+    let touched = false;
+    for (const key of this.#removes.keys()) {
+      if (parent.#getRemove(key) !== undefined) {
+        touched = true;
+        break;
+      }
+    }
+    const tombstones = touched
+      ? below.filter((r) => !this.#removes.has(fileKey(r.path, r.deletionVector)))
+      : below.slice();
+    for (const [key, rm] of this.#removes) {
+      if (!rm) continue;
+      const active = this.getAdd(rm.path);
+      if (active && fileKey(active.path, active.deletionVector) === key) continue;
+      tombstones.push(rm);
+    }
+    return tombstones;
   }
 
   /** Active files, in log order of their newest `add`. Cached. */

@@ -199,3 +199,50 @@ Deno.test("a spread snapshot keeps its files", () => {
   assert.deepEqual(copy.files.map((f) => f.path), ["b"]);
   assert.deepEqual(copy.tombstones.map((r) => r.path), ["a"]);
 });
+
+Deno.test("a commit that removes nothing shares the tombstones array of the version before", () => {
+  // A runner reads `files` after every commit: the tombstones (tens of thousands after minutes of
+  // compaction) must not be copied each time.
+  const v0 = replay([[...header(), add("a"), add("b")], [remove("a")]]);
+  assert.equal(v0.tombstones.length, 1);
+  const v2 = applyCommitToSnapshot(v0, 2, [add("c"), { txn: { appId: "x", version: 1 } }], 3);
+  assert.deepEqual(v2.files.map((f) => f.path), ["b", "c"]);
+  assert.equal(v2.tombstones, v0.tombstones);
+  const v3 = applyCommitToSnapshot(v2, 3, [remove("b")], 4);
+  assert.deepEqual(v3.tombstones.map((r) => r.path), ["a", "b"]);
+});
+
+Deno.test("property: files and tombstones read at every version equal those read only at the end, in order", () => {
+  const longLog = fc.array(fc.array(arbAction, { maxLength: 4 }), {
+    minLength: 1,
+    maxLength: 300,
+    // Past the chain's depth limit (32), so layers get merged.
+    size: "max",
+  })
+    .map((commits) => {
+      // A first version larger than what 32 commits touch, so layers merge above it, not into it.
+      const many = Array.from({ length: 80 }, (_, i) => [add(`g${i}`), remove(`h${i}`)]).flat();
+      return [[...header(), ...many, ...commits[0]!], ...commits.slice(1)];
+    });
+  const order = (s: Snapshot) => ({
+    files: s.files.map((f) => [f.path, f.deletionVector?.pathOrInlineDv ?? null]),
+    tombstones: s.tombstones.map((r) => [r.path, r.deletionVector?.pathOrInlineDv ?? null]),
+  });
+  fc.assert(
+    fc.property(longLog, fc.nat(), (log, seed) => {
+      // `eager` reads its arrays at every version (or every few, as a runner's trigger does), so
+      // each is derived from the one below; `lazy` reads them once, from the whole chain.
+      const every = 1 + (seed % 3);
+      let eager = replay(log.slice(0, 1));
+      let lazy = eager;
+      for (let v = 1; v < log.length; v++) {
+        eager = applyCommitToSnapshot(eager, v, log[v]!, v + 1);
+        lazy = applyCommitToSnapshot(lazy, v, log[v]!, v + 1);
+        if (v % every === 0) order(eager);
+      }
+      assert.deepEqual(order(eager), order(lazy));
+      assert.deepEqual(view(eager), view(replay(log)));
+    }),
+    { numRuns: 100 },
+  );
+});
