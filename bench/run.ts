@@ -2,8 +2,8 @@
  * `deno task bench [name...] [--option value...]`: runs the benchmarks one after the other and prints
  * their figures; the options after the names go to each benchmark (e.g. `deno task bench compact
  * --part processes --runs 5`).
- * Names: snapshot, append, parquet, compact, vacuum (`deno task bench:ingest` is separate: it runs
- * the service). Benchmarks print; they never assert on time.
+ * Names: snapshot, append, parquet, compact, vacuum, checkpoint (`deno task bench:ingest` is
+ * separate: it runs the service). Benchmarks print; they never assert on time.
  *
  * @module
  */
@@ -14,6 +14,7 @@ const BENCHES: Record<string, string> = {
   parquet: "./parquet_encode_bench.ts",
   compact: "./compact_bench.ts",
   vacuum: "./vacuum_bench.ts",
+  checkpoint: "./checkpoint_bench.ts",
 };
 
 const firstOption = Deno.args.findIndex((a) => a.startsWith("-"));
