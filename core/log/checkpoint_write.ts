@@ -34,6 +34,55 @@ const DELETED_FILE_RETENTION_DEFAULT_MS = 7 * 86_400_000;
 export interface WriteCheckpointOptions {
   /** "Now" for tombstone and txn expiry; default the system clock. */
   clock?: Clock;
+  /**
+   * Record batches of this table's previous checkpoint to reuse (see
+   * {@linkcode createCheckpointCache}); without it every action is encoded again.
+   */
+  cache?: CheckpointCache;
+  /**
+   * Encodes the checkpoint's Arrow table as Parquet bytes (snappy); default
+   * {@linkcode encodeCheckpointParquet} on this thread. A runner passes one that runs in a worker
+   * thread, so the encode does not hold its event loop.
+   */
+  encode?: (table: arrow.Table) => Promise<Uint8Array>;
+}
+
+/**
+ * The record batches of one table's latest checkpoint, by the `add` or `remove` object each
+ * begins with. A checkpoint's actions are mostly those of the one before (a commit adds a few
+ * files; compaction removes a few and adds their tombstones at the end), and the snapshots of a
+ * writer share their action objects, so a batch whose actions are the very same objects, in the
+ * same order, is the same rows and is reused instead of encoded again.
+ */
+export interface CheckpointCache {
+  /** The table (`metaData.id`) and layout (with `domainMetadata` or not) the batches belong to. */
+  key: string | undefined;
+  /** Batches by the action object of their first row. */
+  chunks: Map<object, CheckpointChunk>;
+  /** Rows of a new batch at most; {@linkcode CHECKPOINT_BATCH_ROWS} unless told. */
+  batchRows: number;
+}
+
+/** One record batch of a checkpoint and the action objects of its rows. */
+export interface CheckpointChunk {
+  /** The `add` or `remove` objects of the rows, in order. */
+  actions: readonly object[];
+  /** Their rows. */
+  batch: arrow.RecordBatch;
+}
+
+/**
+ * An empty {@linkcode CheckpointCache}, for the checkpoints of one table by one writer.
+ *
+ * @example
+ * ```ts
+ * import { createCheckpointCache } from "./checkpoint_write.ts";
+ * const cache = createCheckpointCache();
+ * if (cache.chunks.size !== 0) throw new Error("not empty");
+ * ```
+ */
+export function createCheckpointCache(batchRows = CHECKPOINT_BATCH_ROWS): CheckpointCache {
+  return { key: undefined, chunks: new Map(), batchRows };
 }
 
 /** What {@linkcode writeCheckpoint} wrote. */
@@ -266,8 +315,12 @@ function columnData(values: readonly unknown[], type: arrow.DataType): arrow.Dat
  * if (table.getChild("add")?.get(2)?.path !== "a%20b.parquet") throw new Error("path not encoded");
  * ```
  */
-export function buildCheckpointTable(snapshot: Snapshot, nowMs: number): arrow.Table {
-  const steps = checkpointBatches(snapshot, nowMs);
+export function buildCheckpointTable(
+  snapshot: Snapshot,
+  nowMs: number,
+  cache?: CheckpointCache,
+): arrow.Table {
+  const steps = checkpointBatches(snapshot, nowMs, cache);
   for (let step = steps.next();; step = steps.next()) if (step.done) return step.value;
 }
 
@@ -282,8 +335,9 @@ export const CHECKPOINT_BATCH_ROWS = 2_000;
 export async function buildCheckpointTableYielding(
   snapshot: Snapshot,
   nowMs: number,
+  cache?: CheckpointCache,
 ): Promise<arrow.Table> {
-  const steps = checkpointBatches(snapshot, nowMs);
+  const steps = checkpointBatches(snapshot, nowMs, cache);
   for (let step = steps.next();; step = steps.next()) {
     if (step.done) return step.value;
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -291,33 +345,31 @@ export async function buildCheckpointTableYielding(
 }
 
 /** Builds the checkpoint batch by batch, yielding between batches; returns the table. */
-function* checkpointBatches(snapshot: Snapshot, nowMs: number): Generator<void, arrow.Table> {
+function* checkpointBatches(
+  snapshot: Snapshot,
+  nowMs: number,
+  cache: CheckpointCache | undefined,
+): Generator<void, arrow.Table> {
   const withDomains = snapshot.domainMetadata.size > 0;
   const fields = checkpointColumnTypes(withDomains);
   const schema = new arrow.Schema(fields);
-  const batches: arrow.RecordBatch[] = [];
-  let pending: { column: string; value: unknown }[] = [];
-  const flush = () => {
-    if (pending.length === 0) return;
-    const rows = pending;
-    pending = [];
+  const batchOf = (rows: readonly { column: string; value: unknown }[]) => {
     const children = fields.map((f) =>
       columnData(rows.map((r) => (r.column === f.name ? r.value : null)), f.type)
     );
-    batches.push(
-      new arrow.RecordBatch(
-        schema,
-        arrow.makeData({
-          type: new arrow.Struct(fields),
-          length: rows.length,
-          nullCount: 0,
-          children,
-        }),
-      ),
+    return new arrow.RecordBatch(
+      schema,
+      arrow.makeData({
+        type: new arrow.Struct(fields),
+        length: rows.length,
+        nullCount: 0,
+        children,
+      }),
     );
   };
+  const header: { column: string; value: unknown }[] = [];
   const push = (column: string, value: unknown) => {
-    pending.push({ column, value });
+    header.push({ column, value });
   };
   const p = snapshot.protocol;
   push("protocol", {
@@ -345,22 +397,79 @@ function* checkpointBatches(snapshot: Snapshot, nowMs: number): Generator<void, 
       push("domainMetadata", { domain: d.domain, configuration: d.configuration, removed: false });
     }
   }
-  for (const a of snapshot.files) {
-    push("add", addRow(a));
-    if (pending.length >= CHECKPOINT_BATCH_ROWS) {
-      flush();
+  const batches: arrow.RecordBatch[] = [batchOf(header)];
+  const key = `${m.id}\u0000${withDomains}`;
+  const previous = cache !== undefined && cache.key === key ? cache.chunks : new Map();
+  const used = new Map<object, CheckpointChunk>();
+  const sections = [
+    { column: "add", actions: snapshot.files, rowOf: addRow },
+    { column: "remove", actions: unexpiredTombstones(snapshot, nowMs), rowOf: removeRow },
+  ] as const;
+  const batchRows = cache?.batchRows ?? CHECKPOINT_BATCH_ROWS;
+  for (const { column, actions, rowOf } of sections) {
+    let i = 0;
+    while (i < actions.length) {
+      const first = actions[i]!;
+      const chunk = previous.get(first);
+      if (chunk !== undefined && reusable(chunk, actions, i, previous, batchRows)) {
+        batches.push(chunk.batch);
+        used.set(first, chunk);
+        i += chunk.actions.length;
+        continue;
+      }
+      // New rows up to the next reusable batch, at most batchRows of them.
+      let end = i + 1;
+      while (end < actions.length && end - i < batchRows && !previous.has(actions[end]!)) end++;
+      const slice = actions.slice(i, end);
+      const built: CheckpointChunk = {
+        actions: slice,
+        batch: batchOf(slice.map((a) => ({ column, value: (rowOf as (a: object) => unknown)(a) }))),
+      };
+      batches.push(built.batch);
+      used.set(first, built);
+      i = end;
       yield;
     }
   }
-  for (const r of unexpiredTombstones(snapshot, nowMs)) {
-    push("remove", removeRow(r));
-    if (pending.length >= CHECKPOINT_BATCH_ROWS) {
-      flush();
-      yield;
-    }
+  if (cache !== undefined) {
+    cache.key = key;
+    cache.chunks = used;
   }
-  flush();
   return new arrow.Table(schema, batches);
+}
+
+/**
+ * Whether `chunk` holds exactly the actions at `start`: the same objects in the same order. A
+ * batch shorter than `batchRows` followed by new actions is not reused but built again with them, so appended tombstones do not leave one small batch per checkpoint.
+ */
+function reusable(
+  chunk: CheckpointChunk,
+  actions: readonly object[],
+  start: number,
+  previous: ReadonlyMap<object, CheckpointChunk>,
+  batchRows: number,
+): boolean {
+  const n = chunk.actions.length;
+  if (start + n > actions.length) return false;
+  for (let k = 0; k < n; k++) if (actions[start + k] !== chunk.actions[k]) return false;
+  const next = start + n;
+  return n >= batchRows || next === actions.length || previous.has(actions[next]!);
+}
+
+/**
+ * The Parquet bytes of a checkpoint's Arrow table: snappy, as Spark and delta-rs write
+ * checkpoints.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { encodeCheckpointParquet } from "./checkpoint_write.ts";
+ * const bytes = encodeCheckpointParquet(arrow.tableFromArrays({ n: new Int32Array([1]) }));
+ * if (new TextDecoder().decode(bytes.subarray(0, 4)) !== "PAR1") throw new Error("not Parquet");
+ * ```
+ */
+export function encodeCheckpointParquet(table: arrow.Table): Uint8Array {
+  return writeParquetFile(table, { compression: "snappy", createdBy: "lakestrike/0.1.0" });
 }
 
 /**
@@ -390,8 +499,10 @@ export async function writeCheckpoint(
   options: WriteCheckpointOptions = {},
 ): Promise<CheckpointWritten> {
   const clock = options.clock ?? systemClock;
-  const table = await buildCheckpointTableYielding(snapshot, clock.nowMs());
-  const bytes = writeParquetFile(table, { compression: "snappy", createdBy: "lakestrike/0.1.0" });
+  const table = await buildCheckpointTableYielding(snapshot, clock.nowMs(), options.cache);
+  const bytes = options.encode !== undefined
+    ? await options.encode(table)
+    : encodeCheckpointParquet(table);
   const path = classicCheckpointPath(snapshot.version);
   await storage.put(path, bytes);
   const numOfAddFiles = snapshot.files.length;

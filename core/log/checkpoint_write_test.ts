@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
+import type * as arrow from "apache-arrow";
+import fc from "fast-check";
 import { createManualClock } from "../clock.ts";
 import { createMemoryStorage } from "../storage/memory.ts";
 import type { Action } from "./actions.ts";
 import {
   buildCheckpointTable,
   CHECKPOINT_BATCH_ROWS,
+  createCheckpointCache,
   unexpiredTombstones,
   writeCheckpoint,
 } from "./checkpoint_write.ts";
 import { parseParquetCheckpoint } from "./checkpoint_read.ts";
 import { LAST_CHECKPOINT_PATH } from "./paths.ts";
-import { applyActions, createReplayState, finishReplay } from "./replay.ts";
+import { applyActions, applyCommitToSnapshot, createReplayState, finishReplay } from "./replay.ts";
 import { txnVersion } from "../snapshot/txn.ts";
 
 const DAY = 86_400_000;
@@ -193,7 +196,8 @@ Deno.test("writeCheckpoint: thousands of tombstones, built in batches with event
   assert.equal(builtBeforeTimer, false, "the event loop had a turn during the build");
   assert.equal(w.size, n + 3);
   const table = buildCheckpointTable(s, clock.nowMs());
-  assert.equal(table.batches.length, 3);
+  // protocol and metaData; the add; the removes in three batches.
+  assert.equal(table.batches.length, 5);
   const actions = await parseParquetCheckpoint(await storage.get(w.path), "cp");
   const removes = actions.flatMap((a) => ("remove" in a ? [a.remove] : []));
   assert.equal(removes.length, n);
@@ -207,5 +211,81 @@ Deno.test("writeCheckpoint: thousands of tombstones, built in batches with event
   assert.deepEqual(
     actions.flatMap((a) => ("add" in a ? [a.add.path] : [])),
     ["p=a/live.parquet"],
+  );
+});
+
+/** The rows of a checkpoint table as JSON text, in order. */
+function rowsOf(table: arrow.Table): string[] {
+  return table.toArray().map((row) =>
+    JSON.stringify(row, (_, v) => {
+      if (typeof v === "bigint") return `${v}n`;
+      if (v instanceof Map) return [...v.entries()];
+      if (v !== null && typeof v === "object" && typeof v.toJSON === "function") return v.toJSON();
+      return v;
+    })
+  );
+}
+
+Deno.test("buildCheckpointTable: with a cache, the next version reuses the batches of unchanged actions", () => {
+  const cache = createCheckpointCache(4);
+  const v0 = snapshotOf(1, [
+    add("p=a/live.parquet", "a"),
+    ...Array.from({ length: 10 }, (_, i): Action => ({
+      remove: { path: `p=a/${i}.parquet`, deletionTimestamp: 5 * DAY, dataChange: true },
+    })),
+  ]);
+  const first = buildCheckpointTable(v0, 5 * DAY, cache);
+  const v1 = applyCommitToSnapshot(v0, 2, [
+    { remove: { path: "p=a/live.parquet", deletionTimestamp: 5 * DAY, dataChange: true } },
+    add("p=a/new.parquet", "a"),
+  ], 0);
+  const second = buildCheckpointTable(v1, 5 * DAY, cache);
+  // Tombstones 0-3 and 4-7 are the same batch objects; the add and the tail are new.
+  const reused = second.batches.filter((b) => first.batches.includes(b));
+  assert.equal(reused.length, 2);
+  assert.deepEqual(rowsOf(second), rowsOf(buildCheckpointTable(v1, 5 * DAY)));
+});
+
+Deno.test("property: checkpoints built with a cache across versions equal those built without", () => {
+  // Versions that add files, remove active ones, add back removed ones, toggle a domain, and move
+  // time so that tombstones expire (retention one day).
+  const step = fc.array(
+    fc.oneof(
+      fc.record({ kind: fc.constant("add" as const), n: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ kind: fc.constant("remove" as const), n: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ kind: fc.constant("domain" as const), on: fc.boolean() }),
+      fc.record({ kind: fc.constant("time" as const), hours: fc.integer({ min: 1, max: 12 }) }),
+    ),
+    { minLength: 1, maxLength: 12 },
+  );
+  fc.assert(
+    fc.property(fc.array(step, { minLength: 2, maxLength: 8 }), fc.integer({ min: 1, max: 7 }), (
+      versions,
+      batchRows,
+    ) => {
+      const cache = createCheckpointCache(batchRows);
+      let now = 10 * DAY;
+      let s = snapshotOf(0, [], { "delta.deletedFileRetentionDuration": "interval 1 days" });
+      versions.forEach((ops, i) => {
+        const actions: Action[] = [];
+        for (const op of ops) {
+          if (op.kind === "time") now += op.hours * 3_600_000;
+          else if (op.kind === "domain") {
+            actions.push({
+              domainMetadata: { domain: "d", configuration: "{}", removed: !op.on },
+            });
+          } else if (op.kind === "add") actions.push(add(`p=a/${op.n}.parquet`, "a"));
+          else {
+            actions.push({
+              remove: { path: `p=a/${op.n}.parquet`, deletionTimestamp: now, dataChange: true },
+            });
+          }
+        }
+        s = applyCommitToSnapshot(s, i + 1, actions, now);
+        const cached = buildCheckpointTable(s, now, cache);
+        assert.deepEqual(rowsOf(cached), rowsOf(buildCheckpointTable(s, now)));
+      });
+    }),
+    { numRuns: 60 },
   );
 });
