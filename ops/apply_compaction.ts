@@ -32,7 +32,7 @@ import { type Clock, systemClock } from "../core/clock.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
-import { maybeCheckpoint } from "../core/write/mod.ts";
+import { maybeCheckpoint } from "../core/write/maybe_checkpoint.ts";
 import {
   checkCompactionPlan,
   compactionPlanResult,

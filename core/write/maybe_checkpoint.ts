@@ -2,11 +2,15 @@
  * The checkpoint policy of the writer: a classic checkpoint every `delta.checkpointInterval`
  * versions (default 100), written after the commit; a failure never fails the commit.
  *
+ * The checkpoint writer (apache-arrow and parquet-wasm) and the log cleanup are loaded with a
+ * dynamic import when a checkpoint is due, not when this module is: a process that commits without
+ * writing a checkpoint (`deno task compact` on most versions) never loads them (ADR 0046).
+ *
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { type CheckpointWritten, writeCheckpoint } from "../log/checkpoint_write.ts";
-import { maybeCleanupLogs, type MaybeCleanupLogsResult } from "../log/log_cleanup.ts";
+import type { CheckpointWritten } from "../log/checkpoint_write.ts";
+import type { MaybeCleanupLogsResult } from "../log/log_cleanup.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { checkpointIntervalOf } from "./table_properties.ts";
@@ -55,6 +59,10 @@ export async function maybeCheckpoint(
 ): Promise<MaybeCheckpointResult> {
   if (!isCheckpointDue(snapshot)) return { written: false, reason: "not_due" };
   try {
+    const [{ writeCheckpoint }, { maybeCleanupLogs }] = await Promise.all([
+      import("../log/checkpoint_write.ts"),
+      import("../log/log_cleanup.ts"),
+    ]);
     const checkpoint = await writeCheckpoint(
       storage,
       snapshot,
