@@ -119,6 +119,120 @@ export function computeStats(
   return stats;
 }
 
+/**
+ * The smallest and largest value of one primitive column of a data file, and its null count, as a
+ * writer or a Parquet footer knows them (NaN is never a bound; `min` and `max` are absent when no
+ * value is non-null and not NaN). Values by Delta type:
+ *
+ * * `integer`, `short`, `byte`, `float`, `double`: number; `date`: number of days since 1970-01-01;
+ * * `long`: bigint; `timestamp`, `timestamp_ntz`: bigint microseconds since 1970-01-01 (UTC);
+ * * `decimal(p,s)`: bigint, the unscaled value; `string`: string;
+ * * `boolean`, `binary`: no bounds (Delta statistics have none for them).
+ */
+export interface ColumnBounds {
+  /** Rows where the column is null. */
+  nullCount: number;
+  /** The smallest value (strings in UTF-8 byte order). */
+  min?: number | bigint | string;
+  /** The largest value (strings in UTF-8 byte order). */
+  max?: number | bigint | string;
+}
+
+/**
+ * The Delta statistics of a data file of `numRecords` rows whose columns are the flat primitive
+ * `fields`, each with its {@linkcode ColumnBounds} (`bounds[i]` for `fields[i]`), by exactly the
+ * rules of {@linkcode computeStats} (indexed columns, string prefixes, timestamp rounding, no
+ * infinite bounds, exact longs and decimals): the statistics of a file written by another engine
+ * (DuckDB) without an Arrow table of its rows.
+ *
+ * @throws {TypeError} when a field is nested or has no bounds
+ *
+ * @example
+ * ```ts
+ * import { statsFromBounds, statsToJson } from "./compute_stats.ts";
+ * const fields = [
+ *   { name: "n", type: "integer" as const, nullable: true, metadata: {} },
+ *   { name: "ts", type: "timestamp" as const, nullable: true, metadata: {} },
+ * ];
+ * const stats = statsFromBounds(fields, 3, [
+ *   { nullCount: 1, min: -1, max: 3 },
+ *   { nullCount: 0, min: 1_500n, max: 2_500n },
+ * ]);
+ * const json = statsToJson(stats);
+ * const want = '{"numRecords":3,"minValues":{"n":-1,"ts":"1970-01-01T00:00:00.001Z"},' +
+ *   '"maxValues":{"n":3,"ts":"1970-01-01T00:00:00.003Z"},"nullCount":{"n":1,"ts":0}}';
+ * if (json !== want) throw new Error(json);
+ * ```
+ */
+export function statsFromBounds(
+  fields: readonly StructField[],
+  numRecords: number,
+  bounds: readonly ColumnBounds[],
+  options: ComputeStatsOptions = {},
+): FileStats {
+  let remaining = options.numIndexedCols ?? DEFAULT_NUM_INDEXED_COLS;
+  const prefixLength = options.stringPrefixLength ?? DEFAULT_STRING_PREFIX_LENGTH;
+  const stats: FileStats = { numRecords, minValues: {}, maxValues: {}, nullCount: {} };
+  for (let i = 0; i < fields.length && remaining !== 0; i++) {
+    const field = fields[i]!;
+    const b = bounds[i];
+    if (typeof field.type !== "string") {
+      throw new TypeError(`statsFromBounds takes primitive columns, ${field.name} is nested`);
+    }
+    if (b === undefined) throw new TypeError(`statsFromBounds: no bounds for ${field.name}`);
+    if (remaining > 0) remaining--;
+    const key = options.physicalNames ? physicalName(field) : field.name;
+    stats.nullCount[key] = b.nullCount;
+    const lo = b.min === undefined
+      ? undefined
+      : formatBound(field.type, "min", b.min, prefixLength);
+    const hi = b.max === undefined
+      ? undefined
+      : formatBound(field.type, "max", b.max, prefixLength);
+    if (lo !== undefined) stats.minValues[key] = lo;
+    if (hi !== undefined) stats.maxValues[key] = hi;
+  }
+  return stats;
+}
+
+/** A bound of a primitive column (see {@linkcode ColumnBounds}) as `computeStats` writes it. */
+function formatBound(
+  type: string,
+  which: "min" | "max",
+  v: number | bigint | string,
+  prefixLength: number,
+): StatsValue | undefined {
+  switch (type) {
+    case "binary":
+    case "boolean":
+      return undefined;
+    case "string":
+      return which === "min"
+        ? truncateMin(String(v), prefixLength)
+        : truncateMax(String(v), prefixLength);
+    case "long": {
+      const n = BigInt(v);
+      return n >= -MAX_SAFE && n <= MAX_SAFE ? Number(n) : n;
+    }
+    case "timestamp":
+    case "timestamp_ntz": {
+      const us = BigInt(v);
+      const ms = which === "min" ? floorDiv(us, 1000n) : -floorDiv(-us, 1000n);
+      return formatMillis(ms, type === "timestamp");
+    }
+    case "date":
+      return formatDate(Number(v));
+    case "integer":
+    case "short":
+    case "byte":
+    case "float":
+    case "double":
+      return Number.isFinite(v) ? Number(v) : undefined;
+  }
+  const d = decimalParams(type);
+  return d === undefined ? undefined : formatDecimal(BigInt(v), d.scale);
+}
+
 interface Ctx {
   remaining: number;
   prefixLength: number;

@@ -3,17 +3,19 @@ import * as arrow from "apache-arrow";
 import fc from "fast-check";
 import type { StructType } from "../schema/types.ts";
 import {
+  type ColumnBounds,
   compareBytes,
   computeStats,
   type FileStats,
   JsonNumber,
+  statsFromBounds,
   statsToJson,
   type StatsValues,
   truncateMax,
   truncateMin,
 } from "./compute_stats.ts";
 import { createArrowTable } from "./create_arrow_table.ts";
-import { withDuckDB } from "./test_util.ts";
+import { toInput, valueArb, withDuckDB } from "./test_util.ts";
 import { writeParquetFile } from "./write_parquet_file.ts";
 
 const f = (name: string, type: StructType["fields"][number]["type"], nullable = true) => ({
@@ -345,4 +347,70 @@ Deno.test("timestamps of other Arrow units are converted before formatting", () 
   const s = computeStats(table, schema);
   assert.deepEqual(s.minValues, { ts: "2024-01-02T03:04:05.123Z" });
   assert.deepEqual(s.maxValues, { ts: "2024-01-02T03:04:05.124Z" });
+});
+
+/** Every primitive type, each column nullable. */
+const FLAT_FIELDS =
+  (["integer", "long", "short", "byte", "float", "double", "string", "date"] as const)
+    .map((t) => f(`c_${t}`, t))
+    .concat([
+      f("c_ts", "timestamp"),
+      f("c_ntz", "timestamp_ntz"),
+      f("c_dec", "decimal(38,10)"),
+      f("c_small_dec", "decimal(5,2)"),
+      f("c_bool", "boolean"),
+      f("c_bin", "binary"),
+    ]);
+
+/** The bounds of canonical values (`valueArb`), found the plain way: NaN skipped, UTF-8 order. */
+function naiveBounds(values: readonly unknown[]): ColumnBounds {
+  const b: ColumnBounds = { nullCount: 0 };
+  const less = (x: unknown, y: unknown) =>
+    typeof x === "string"
+      ? compareBytes(enc.encode(x), enc.encode(y as string)) < 0
+      : (x as number) < (y as number);
+  for (const v of values) {
+    if (v === null) {
+      b.nullCount++;
+      continue;
+    }
+    if (typeof v === "boolean" || Array.isArray(v) || Number.isNaN(v)) continue;
+    const x = v as number | bigint | string;
+    if (b.min === undefined || less(x, b.min)) b.min = x;
+    if (b.max === undefined || less(b.max, x)) b.max = x;
+  }
+  return b;
+}
+
+Deno.test("property: statsFromBounds of a file's bounds equals computeStats of its rows", () => {
+  const rowArb = fc.record(
+    Object.fromEntries(FLAT_FIELDS.map((x) => [x.name, valueArb(x.type, true)])),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(rowArb, { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: -1, max: FLAT_FIELDS.length + 1 }),
+      fc.integer({ min: 1, max: 40 }),
+      (rows, numIndexedCols, stringPrefixLength) => {
+        const schema: StructType = { type: "struct", fields: FLAT_FIELDS };
+        const input = rows.map((r) =>
+          Object.fromEntries(FLAT_FIELDS.map((x) => [x.name, toInput(x.type, r[x.name])]))
+        );
+        const options = { numIndexedCols, stringPrefixLength };
+        const want = computeStats(createArrowTable(schema, input), schema, options);
+        const bounds = FLAT_FIELDS.map((x) => naiveBounds(rows.map((r) => r[x.name])));
+        const got = statsFromBounds(FLAT_FIELDS, rows.length, bounds, options);
+        assert.equal(statsToJson(got), statsToJson(want));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("statsFromBounds refuses nested columns and missing bounds", () => {
+  assert.throws(
+    () => statsFromBounds([f("st", { type: "struct", fields: [] })], 0, [{ nullCount: 0 }]),
+    /st is nested/,
+  );
+  assert.throws(() => statsFromBounds([f("a", "long")], 0, []), /no bounds for a/);
 });
