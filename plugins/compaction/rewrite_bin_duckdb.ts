@@ -18,9 +18,12 @@
  *    file in input order (`preserve_insertion_order`), columns cast to the table's types (a widened
  *    type reads as the wider one; a column missing from every input is null), zstd, row groups of
  *    {@linkcode ROW_GROUP_ROWS} rows;
- * 3. one aggregate query over the new file gives its row count, null counts, and min and max of each
- *    column; the min and max go through `computeStats` as a two-row table, so string prefixes,
- *    timestamp rounding, NaN and infinities follow exactly the rules of every other file we write;
+ * 3. the statistics come from the new file's footer (`boundsFromFooter`: its row count, and per
+ *    column the null count and the exact min and max over its row groups), without reading the file
+ *    again; a column whose footer bounds are not exact (a row group of floats holding NaN, a string
+ *    DuckDB truncated) gets them from one aggregate query over that column. The bounds go through
+ *    `statsFromBounds`, so string prefixes, timestamp rounding, NaN and infinities follow exactly the
+ *    rules of every other file we write (ADR 0046);
  * 4. the bytes are `put` (if absent) at a new path of the bin's partition.
  *
  * An output file is cut when the input bytes that went into it reach the target size, as the
@@ -31,10 +34,16 @@
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { Add } from "../../core/log/actions.ts";
-import { computeStats, statsToJson } from "../../core/parquet/compute_stats.ts";
-import { createArrowTable } from "../../core/parquet/create_arrow_table.ts";
+import {
+  type ColumnBounds,
+  type FileStats,
+  statsFromBounds,
+  statsToJson,
+} from "../../core/parquet/compute_stats.ts";
+import { boundsFromFooter, parquetFooterLength } from "../../core/parquet/footer_bounds.ts";
 import { decimalParams } from "../../core/schema/parse_schema.ts";
-import type { StructField, StructType } from "../../core/schema/types.ts";
+import { parseDecimal } from "../../core/values/decimal_text.ts";
+import type { StructField } from "../../core/schema/types.ts";
 import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { mapBounded } from "../../core/concurrency.ts";
@@ -126,13 +135,13 @@ function ident(s: string): string {
   return `"${s.replaceAll('"', '""')}"`;
 }
 
-/** SQL giving a JavaScript value `createArrowTable` takes for the min or max of a column. */
+/** SQL giving the min or max of a column as {@linkcode boundOf} reads it. */
 function boundSql(agg: "min" | "max", field: StructField): string {
   const c = ident(field.name);
   switch (field.type) {
     case "boolean":
     case "binary":
-      return "NULL"; // no min/max statistics for these (computeStats' rule)
+      return "NULL"; // no min/max statistics for these (statsFromBounds' rule)
     case "float":
     case "double":
       return `${agg}(${c}) FILTER (WHERE NOT isnan(${c}))`;
@@ -287,7 +296,7 @@ interface DuckSession {
     outFile: string,
     fields: readonly StructField[],
     numIndexedCols: number,
-  ): Promise<{ rows: number; stats: ReturnType<typeof computeStats> }>;
+  ): Promise<{ rows: number; stats: FileStats }>;
   interrupt(): void;
   close(): void;
 }
@@ -386,35 +395,38 @@ async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSessio
         );
         await run("rewrite", () => copy(present));
       }
-      const aggregates = ["count(*) AS n"];
-      fields.forEach((f, i) => {
-        aggregates.push(`count(${ident(f.name)}) AS v${i}`);
-        aggregates.push(`${boundSql("min", f)} AS lo${i}`, `${boundSql("max", f)} AS hi${i}`);
+      const footer = await run("read the new file's footer", async () => {
+        return boundsFromFooter(await readParquetFooter(outFile), fields);
       });
-      const row = (await run(
-        "read statistics",
-        () =>
-          conn.runAndReadAll(
-            `SELECT ${aggregates.join(", ")} FROM read_parquet(${literal(outFile)})`,
-          ),
-      )).getRowObjectsJS()[0]!;
-      const rows = Number(row["n"]);
-      const lo: Record<string, unknown> = {};
-      const hi: Record<string, unknown> = {};
-      fields.forEach((f, i) => {
-        lo[f.name] = jsBound(row[`lo${i}`]);
-        hi[f.name] = jsBound(row[`hi${i}`]);
-      });
-      const schema: StructType = {
-        type: "struct",
-        // Both rows may be all null (an all-null column): the two-row table must accept them.
-        fields: fields.map((f) => ({ ...f, nullable: true })),
-      };
-      const stats = computeStats(createArrowTable(schema, [lo, hi]), schema, { numIndexedCols });
-      stats.numRecords = rows;
-      fields.forEach((f, i) => {
-        if (f.name in stats.nullCount) stats.nullCount[f.name] = rows - Number(row[`v${i}`]);
-      });
+      const rows = footer.numRows;
+      const indexed = numIndexedCols < 0 ? fields.length : Math.min(numIndexedCols, fields.length);
+      const bounds = footer.columns.slice(0, indexed);
+      // Columns whose footer bounds are not exact: one aggregate query over them.
+      const missing = bounds.flatMap((b, i) => (b === undefined ? [i] : []));
+      if (missing.length > 0) {
+        const aggregates = missing.map((i) => {
+          const f = fields[i]!;
+          return `count(${ident(f.name)}) AS v${i}, ${boundSql("min", f)} AS lo${i}, ` +
+            `${boundSql("max", f)} AS hi${i}`;
+        });
+        const row = (await run(
+          "read statistics",
+          () =>
+            conn.runAndReadAll(
+              `SELECT ${aggregates.join(", ")} FROM read_parquet(${literal(outFile)})`,
+            ),
+        )).getRowObjectsJS()[0]!;
+        for (const i of missing) {
+          const f = fields[i]!;
+          const b: ColumnBounds = { nullCount: rows - Number(row[`v${i}`]) };
+          const lo = boundOf(f, row[`lo${i}`]);
+          const hi = boundOf(f, row[`hi${i}`]);
+          if (lo !== undefined) b.min = lo;
+          if (hi !== undefined) b.max = hi;
+          bounds[i] = b;
+        }
+      }
+      const stats = statsFromBounds(fields, rows, bounds as ColumnBounds[], { numIndexedCols });
       return { rows, stats };
     },
     interrupt() {
@@ -427,8 +439,43 @@ async function openDuckSession(options: DuckDBEngineOptions): Promise<DuckSessio
   };
 }
 
-/** A value DuckDB returned, as `createArrowTable` takes it (infinities as their names). */
-function jsBound(v: unknown): unknown {
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return v;
+/** A min or max DuckDB returned for `field` (see {@linkcode boundSql}), as a column bound. */
+function boundOf(field: StructField, v: unknown): ColumnBounds["min"] {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === "number" || typeof v === "bigint") return v;
+  const d = decimalParams(field.type as string);
+  if (d !== undefined) {
+    const unscaled = parseDecimal(String(v), d.precision, d.scale);
+    if (typeof unscaled === "string") {
+      throw new DuckDBRewriteError(`DuckDB returned ${String(v)} for ${field.name}: ${unscaled}`);
+    }
+    return BigInt(unscaled);
+  }
+  return String(v);
+}
+
+/** The footer of the Parquet file at `path` (its `FileMetaData`, without length and magic). */
+async function readParquetFooter(path: string): Promise<Uint8Array> {
+  const file = await Deno.open(path);
+  try {
+    const size = (await file.stat()).size;
+    const readAt = async (offset: number, length: number) => {
+      const bytes = new Uint8Array(length);
+      await file.seek(offset, Deno.SeekMode.Start);
+      for (let done = 0; done < length;) {
+        const n = await file.read(bytes.subarray(done));
+        if (n === null) {
+          throw new RangeError(`Cannot read the Parquet footer of ${path}: too short`);
+        }
+        done += n;
+      }
+      return bytes;
+    };
+    if (size < 12) throw new RangeError(`Cannot read the Parquet footer of ${path}: too short`);
+    const length = parquetFooterLength(await readAt(size - 8, 8));
+    if (length > size - 12) throw new RangeError(`Cannot read the Parquet footer of ${path}`);
+    return await readAt(size - 8 - length, length);
+  } finally {
+    file.close();
+  }
 }

@@ -154,6 +154,44 @@ for (const backend of ["local", "memory"] as const) {
   });
 }
 
+Deno.test("rewriteBin duckdb: statistics the footer does not state exactly (strings DuckDB truncates, floats with NaN, all null) equal the parquet-wasm engine's", async () => {
+  const storage = createMemoryStorage();
+  const schema: StructType = {
+    type: "struct",
+    fields: [
+      f("id", "long", false),
+      f("huge", "string"),
+      f("nan", "double"),
+      f("fl", "float"),
+      f("none", "date"),
+      f("part", "string"),
+    ],
+  };
+  // Past 256 bytes DuckDB's footer keeps a prefix, its max with the last byte raised ("b😀😀…" has
+  // the max "c"), flagged inexact; past 10,000 bytes, no bound at all.
+  const huge = (n: number) =>
+    String.fromCodePoint(0x61 + (n % 3)) + "😀".repeat(n === 8 ? 3_000 : 100 + n);
+  const snapshot = await tableOf(storage, schema, 3, 3, (n) => ({
+    id: BigInt(n),
+    huge: n === 4 ? null : huge(n),
+    nan: n % 2 === 0 ? "NaN" : n - 4.5,
+    fl: n === 7 ? "NaN" : n === 2 ? "-Infinity" : n / 8,
+    none: null,
+    part: "p",
+  }), { "delta.dataSkippingNumIndexedCols": "-1" });
+  const opts = { targetSizeBytes: 1 << 30 };
+  const viaWasm = await rewriteBin(storage, snapshot, binOf(snapshot), { ...opts, engine: "wasm" });
+  const viaDuck = await rewriteBin(storage, snapshot, binOf(snapshot), {
+    ...opts,
+    engine: "duckdb",
+  });
+  const stats = JSON.parse(viaDuck.adds[0]!.stats!);
+  deepEqual(stats, JSON.parse(viaWasm.adds[0]!.stats!));
+  equal(stats.maxValues.huge, "c" + "😀".repeat(31) + "\u{10FFFF}");
+  equal(stats.minValues.huge, "a" + "😀".repeat(31));
+  deepEqual(stats.nullCount, { id: 0, huge: 1, nan: 0, fl: 0, none: 9 });
+});
+
 const EVENTS: StructType = {
   type: "struct",
   fields: [f("id", "long", false), f("payload", "string"), f("part", "string")],
