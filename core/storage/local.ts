@@ -177,8 +177,8 @@ export function createLocalStorage(rootDir: string): ObjectStorage {
 /**
  * Below this size a put's temp file is opened and written synchronously: microseconds on a local
  * disk, where an asynchronous call waits for a thread-pool round trip and the event loop's next
- * turn. The calls that decide a put (link, rename, the in-place create) and the fsyncs stay
- * asynchronous (fault injection in tests wraps the asynchronous ones).
+ * turn. The same holds for the in-place create of a small data file. Links, renames and the fsyncs
+ * stay asynchronous (fault injection in tests wraps them, and the synchronous open too).
  */
 const SYNC_WRITE_BYTES_MAX = 256 * 1024;
 
@@ -219,8 +219,10 @@ async function putInPlace(
   let file: Deno.FsFile;
   for (let attempt = 1;; attempt++) {
     try {
-      // Asynchronous, unlike a small temp file's open: the create is this put's commit point.
-      file = await Deno.open(target, options);
+      // The create is this put's commit point: synchronous for a small file, like a temp file's
+      // (an asynchronous open waits for a thread-pool round trip and the event loop's next turn,
+      // 1.7 ms of a 100-row batch's 10 ms in the runner on a busy machine).
+      file = await openFile(target, options, bytes.length);
       break;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists && ifAbsent) {
@@ -314,11 +316,20 @@ async function putFile(
       await Deno.rename(temp, target);
       renamed = true;
     }
-  } finally {
-    // After a link, a lost race or a failure the temp name must not stay behind.
-    if (!renamed) await removeQuietly(temp);
+  } catch (e) {
+    await removeQuietly(temp);
+    throw e;
   }
-  if (result.ok) await syncDirs(root, dir, createdDirs);
+  if (renamed) {
+    await syncDirs(root, dir, createdDirs);
+    return result;
+  }
+  // After a link or a lost race the temp name must not stay behind; its removal need not be
+  // durable (a temp name left by a crash is swept), so it runs alongside the directory's fsync.
+  await Promise.all([
+    removeQuietly(temp),
+    result.ok ? syncDirs(root, dir, createdDirs) : undefined,
+  ]);
   return result;
 }
 

@@ -2,8 +2,9 @@
  * Fault injection inside a runner process of the chaos run, installed before the runner starts
  * (`runner_child.ts`). Nothing here is part of the service: it wraps, from outside, the calls the
  * storage backends and the DynamoDB log store make — `Deno.link`/`rename`/`remove`/`readFile` and
- * the `Deno.open` that creates a data file in place (`atomic: false` puts) for the local disk, `S3Client.send` and `DynamoDBClient.send` for S3 and DynamoDB — and, chosen by a
- * seeded random source, makes a call
+ * the `Deno.open`/`openSync` that creates a file (a data file written in place by an `atomic: false`
+ * put, or a temp file) for the local disk, `S3Client.send` and `DynamoDBClient.send` for S3 and
+ * DynamoDB — and, chosen by a seeded random source, makes a call
  *
  * * fail before it takes effect (`error`),
  * * take effect and then fail, as a lost answer (`lost`),
@@ -105,6 +106,41 @@ function wrap<A extends unknown[], R>(
   };
 }
 
+/**
+ * {@linkcode wrap} for a synchronous call (the local disk's open of a small file): an error, or a
+ * lost answer (the call done, its file handle closed, then an error), or a kill after the call; a
+ * synchronous call cannot be slowed without blocking the whole process, so it is not.
+ */
+function wrapSync<A extends unknown[], R>(
+  rng: Rng,
+  plan: FaultPlan,
+  describe: (...args: A) => { op: string; target: FaultTarget },
+  real: (...args: A) => R,
+): (...args: A) => R {
+  return function (this: unknown, ...args: A): R {
+    const { op, target } = describe(...args);
+    const call = () => real.apply(this, args);
+    if (target === "other") return call();
+    const r = rng.next();
+    if (r < plan.errorRate) {
+      report("storage", `${op}:error`, target);
+      throw new InjectedFault(`error on ${op}`);
+    }
+    if (r < plan.errorRate + plan.lostRate) {
+      const result = call();
+      (result as { close?: () => void }).close?.();
+      report("storage", `${op}:lost`, target);
+      throw new InjectedFault(`lost answer of ${op}`);
+    }
+    const result = call();
+    if (target === "data" && /put/i.test(op) && rng.chance(plan.killAfterDataRate)) {
+      report("kill", `${op}:after-data-write`, target);
+      Deno.kill(Deno.pid, "SIGKILL");
+    }
+    return result;
+  };
+}
+
 /** Installs the faults of `plan` into this process. Call once, before the runner starts. */
 export function installFaults(plan: FaultPlan): void {
   const rng = createRng(plan.seed);
@@ -115,16 +151,14 @@ export function installFaults(plan: FaultPlan): void {
   d.rename = wrap(rng, plan, (_from: string, to: string) => on("put", to), Deno.rename);
   d.remove = wrap(rng, plan, (p: string | URL) => on("delete", p), Deno.remove);
   d.readFile = wrap(rng, plan, (p: string | URL) => on("get", p), Deno.readFile);
-  // A data file written in place is put by its create: the open with createNew (or truncate).
-  d.open = wrap(
-    rng,
-    plan,
-    (p: string | URL, o?: Deno.OpenOptions) =>
-      o?.createNew === true || o?.truncate === true
-        ? on(o.createNew === true ? "put-if-absent" : "put", p)
-        : { op: "open", target: "other" as const },
-    Deno.open,
-  );
+  // A data file written in place is put by its create: the open with createNew (or truncate),
+  // synchronous for a small file.
+  const openOp = (p: string | URL, o?: Deno.OpenOptions) =>
+    o?.createNew === true || o?.truncate === true
+      ? on(o.createNew === true ? "put-if-absent" : "put", p)
+      : { op: "open", target: "other" as const };
+  d.open = wrap(rng, plan, openOp, Deno.open);
+  d.openSync = wrapSync(rng, plan, openOp, Deno.openSync);
   // S3 and DynamoDB: every command goes through the client's send.
   const s3Send = S3Client.prototype.send as (...args: unknown[]) => Promise<unknown>;
   S3Client.prototype.send = wrap(rng, plan, (command: unknown) => {
