@@ -9,7 +9,10 @@
  * * the config format loads nothing of the runner or the plugins, and of the edge and the
  *   maintenance layer only the leaf modules where they declare their config sections;
  * * the core (`core/`) imports no other folder of the project;
- * * the client (`client/mod.ts`) loads nothing outside `client/` and no npm package.
+ * * the client (`client/mod.ts`) loads nothing outside `client/` and no npm package;
+ * * the compaction command (`batch/compact.ts`) loads apache-arrow, parquet-wasm and DuckDB only
+ *   through dynamic imports, when a bin, a checkpoint or the native engine needs them: its start is
+ *   part of the time it takes (ADR 0046).
  *
  * @module
  */
@@ -38,6 +41,43 @@ async function moduleGraph(entry: string): Promise<{ local: string[]; npm: strin
   const npm = info.modules.map((m) => m.specifier).filter((s) => s.startsWith("npm:"));
   assert.ok(local.includes(entry), `${entry} is not in its own graph`);
   return { local, npm };
+}
+
+/**
+ * The npm packages `entry` loads before it runs: those reached through static imports only (not
+ * type-only, not dynamic), each with the project file that imports it.
+ */
+async function staticNpmImports(entry: string): Promise<Map<string, string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  type Dependency = { code?: { specifier: string }; isDynamic?: boolean };
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: { specifier: string; dependencies?: Dependency[] }[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const npm = new Map<string, string>();
+  const seen = new Set(info.roots);
+  const queue = [...info.roots];
+  while (queue.length > 0) {
+    const from = queue.shift()!;
+    for (const d of bySpecifier.get(from)?.dependencies ?? []) {
+      const to = d.code?.specifier;
+      if (to === undefined || d.isDynamic) continue;
+      if (to.startsWith("npm:")) {
+        npm.set(to.replace(/^npm:\/?((?:@[^/]+\/)?[^@/]+).*$/, "$1"), from);
+      } else if (!seen.has(to)) {
+        seen.add(to);
+        queue.push(to);
+      }
+    }
+  }
+  return npm;
 }
 
 function under(files: readonly string[], folders: readonly string[]): string[] {
@@ -113,4 +153,13 @@ Deno.test("client/mod.ts, lakestrike/client, loads only client/ and no npm packa
   assert.deepEqual(local.filter((f) => !f.startsWith("client/")), []);
   assert.deepEqual(npm, []);
   assert.ok(local.includes("client/client.ts"));
+});
+
+Deno.test("batch/compact.ts loads apache-arrow, parquet-wasm and DuckDB only when it needs them", async () => {
+  const npm = await staticNpmImports("batch/compact.ts");
+  for (const name of ["apache-arrow", "parquet-wasm", "@duckdb/node-api"]) {
+    assert.equal(npm.get(name), undefined, `${name} is imported statically by ${npm.get(name)}`);
+  }
+  // The walk does see static npm imports: the snapshot's checkpoint reader imports hyparquet.
+  assert.ok(npm.has("hyparquet"), [...npm.keys()].join(", "));
 });
