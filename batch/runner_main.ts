@@ -31,6 +31,7 @@ import { writerPlugin } from "../plugins/writer/mod.ts";
 import { openTable } from "../ops/open_table.ts";
 import { createHealthSampler } from "./ui/health_sampler.ts";
 import { mountDashboard } from "./ui/dashboard.ts";
+import { createWorkerCheckpointEncoder } from "./runner/checkpoint_encoder.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
 import {
   ConfigError,
@@ -165,10 +166,15 @@ async function openConfiguredTableOnce(
  * The plugin registry of a config, frozen: the built-in `writerPlugin()` and `checkpointPlugin()`,
  * then the config's plugins in order. A config plugin with a built-in's name replaces the built-in
  * (that is how a team configures the writer: `plugins: [writerPlugin({ compression: "snappy" })]`).
+ * The built-in checkpoint plugin encodes checkpoints in a worker thread, off the thread that
+ * commits and acknowledges (ADR 0048).
  */
 export function createConfiguredRegistry(plugins: readonly Plugin[]): PluginRegistry {
   const names = new Set(plugins.map((p) => p.name));
-  const builtins = [writerPlugin(), checkpointPlugin()].filter((p) => !names.has(p.name));
+  const builtins = [
+    writerPlugin(),
+    checkpointPlugin({ createEncoder: createWorkerCheckpointEncoder }),
+  ].filter((p) => !names.has(p.name));
   return createPluginRegistry([...builtins, ...plugins]).freeze();
 }
 

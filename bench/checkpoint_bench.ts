@@ -10,6 +10,10 @@
  *   `write` (a timer re-armed every turn measures the gaps): what an ack, a commit or an incoming
  *   request waits at worst behind the checkpoint on a runner's thread;
  * * `bytes`: the checkpoint file's size;
+ * * `next write ms` and `next stall max ms`: the same for the checkpoint after that one (100 new
+ *   files, 100 of the old ones compacted, 100 more tombstones) as the runner writes it
+ *   (ADR 0048): reusing the previous checkpoint's record batches (`createCheckpointCache`) and
+ *   encoding the Parquet file in a worker thread (`createWorkerCheckpointEncoder`);
  * * `commit ms mean / max`: what each of 320 one-file commits costs a runner that reads `files`
  *   after every commit, as the compaction trigger does (`applyCommitToSnapshot`, then `files`).
  *
@@ -28,6 +32,8 @@ import { applyCommitToSnapshot } from "../core/log/replay.ts";
 import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { createLocalStorage } from "../core/storage/local.ts";
 import { createManualClock } from "../core/clock.ts";
+import { createCheckpointCache } from "../core/log/checkpoint_cache.ts";
+import { createWorkerCheckpointEncoder } from "../batch/runner/checkpoint_encoder.ts";
 
 const NOW_MS = 1_760_000_000_000;
 
@@ -138,8 +144,29 @@ export interface CheckpointFigures {
   writeMs: number;
   stallMaxMs: number;
   bytes: number;
+  nextWriteMs: number;
+  nextStallMaxMs: number;
   commitMeanMs: number;
   commitMaxMs: number;
+}
+
+/** The state 100 commits after `snapshot`: 100 new files, 100 old ones and 100 more removed. */
+function nextOf(snapshot: Snapshot): Snapshot {
+  const removes = snapshot.files.slice(0, 100).map((a, i) => ({
+    remove: { ...removeOfIndex(i), path: a.path, deletionTimestamp: NOW_MS },
+  }));
+  const more = Array.from({ length: 100 }, (_, i) => ({ remove: removeOfIndex(1_000_000 + i) }));
+  const adds = Array.from({ length: 100 }, (_, i) => ({ add: addOf(2_000_000 + i) }));
+  const next = applyCommitToSnapshot(
+    snapshot,
+    snapshot.version + 1,
+    [...removes, ...more, ...adds],
+    NOW_MS,
+  );
+  // A runner's snapshot has its arrays already, derived commit by commit (`core/log/replay.ts`).
+  void next.files;
+  void next.tombstones;
+  return next;
 }
 
 /** 320 one-file commits on `snapshot`, each followed by a read of `files`: mean and max ms. */
@@ -183,8 +210,26 @@ export async function measureCheckpoint(
     stall.push(probed.stallMaxMs);
     bytes = probed.value.sizeInBytes;
   }
+  const next = nextOf(snapshot);
+  const nextWrite: number[] = [], nextStall: number[] = [];
+  const encoder = createWorkerCheckpointEncoder();
+  try {
+    for (let r = 0; r < runs; r++) {
+      const storage = createLocalStorage(await Deno.makeTempDir({ dir }));
+      const options = { clock, cache: createCheckpointCache(), encode: encoder.encode };
+      await writeCheckpoint(storage, snapshot, options);
+      const t0 = performance.now();
+      const probed = await withStallProbe(() => writeCheckpoint(storage, next, options));
+      nextWrite.push(performance.now() - t0);
+      nextStall.push(probed.stallMaxMs);
+    }
+  } finally {
+    encoder.close();
+  }
   const commits = measureCommits(snapshot);
   return {
+    nextWriteMs: median(nextWrite),
+    nextStallMaxMs: median(nextStall),
     buildMs: median(build),
     encodeMs: median(encode),
     writeMs: median(write),
@@ -214,17 +259,19 @@ export async function main(args: string[] = []): Promise<void> {
     `checkpoint of the demo events table, ${fmt(files, 0)} active files, median of ${runs} runs`,
   );
   console.log(
-    "| tombstones | build ms | encode ms | write ms | stall max ms | bytes | commit ms mean | " +
-      "commit ms max |",
+    "| tombstones | build ms | encode ms | write ms | stall max ms | bytes | next write ms | " +
+      "next stall max ms | commit ms mean | commit ms max |",
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   try {
     for (const m of counts) {
       const f = await measureCheckpoint(snapshotOf(files, m), dir, runs);
       console.log(
         `| ${fmt(m, 0)} | ${fmt(f.buildMs)} | ${fmt(f.encodeMs)} | ${fmt(f.writeMs)} | ${
           fmt(f.stallMaxMs)
-        } | ${fmt(f.bytes, 0)} | ${fmt(f.commitMeanMs, 2)} | ${fmt(f.commitMaxMs)} |`,
+        } | ${fmt(f.bytes, 0)} | ${fmt(f.nextWriteMs)} | ${fmt(f.nextStallMaxMs)} | ${
+          fmt(f.commitMeanMs, 2)
+        } | ${fmt(f.commitMaxMs)} |`,
       );
     }
   } finally {

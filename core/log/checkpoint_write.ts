@@ -24,8 +24,16 @@ import { parseIntervalMs, unexpiredTxns } from "../snapshot/txn.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
 import { createColumnBuilder, ValueError } from "../values/column_builder.ts";
 import type { Add, DeletionVectorDescriptor, Remove } from "./actions.ts";
+import {
+  CHECKPOINT_BATCH_ROWS,
+  type CheckpointCache,
+  type CheckpointChunk,
+  createCheckpointCache,
+} from "./checkpoint_cache.ts";
 import { parseLastCheckpoint } from "./last_checkpoint.ts";
 import { classicCheckpointPath, encodeLogPath, LAST_CHECKPOINT_PATH } from "./paths.ts";
+
+export { CHECKPOINT_BATCH_ROWS, type CheckpointCache, type CheckpointChunk, createCheckpointCache };
 
 /** Default of `delta.deletedFileRetentionDuration`: one week. */
 const DELETED_FILE_RETENTION_DEFAULT_MS = 7 * 86_400_000;
@@ -45,44 +53,6 @@ export interface WriteCheckpointOptions {
    * thread, so the encode does not hold its event loop.
    */
   encode?: (table: arrow.Table) => Promise<Uint8Array>;
-}
-
-/**
- * The record batches of one table's latest checkpoint, by the `add` or `remove` object each
- * begins with. A checkpoint's actions are mostly those of the one before (a commit adds a few
- * files; compaction removes a few and adds their tombstones at the end), and the snapshots of a
- * writer share their action objects, so a batch whose actions are the very same objects, in the
- * same order, is the same rows and is reused instead of encoded again.
- */
-export interface CheckpointCache {
-  /** The table (`metaData.id`) and layout (with `domainMetadata` or not) the batches belong to. */
-  key: string | undefined;
-  /** Batches by the action object of their first row. */
-  chunks: Map<object, CheckpointChunk>;
-  /** Rows of a new batch at most; {@linkcode CHECKPOINT_BATCH_ROWS} unless told. */
-  batchRows: number;
-}
-
-/** One record batch of a checkpoint and the action objects of its rows. */
-export interface CheckpointChunk {
-  /** The `add` or `remove` objects of the rows, in order. */
-  actions: readonly object[];
-  /** Their rows. */
-  batch: arrow.RecordBatch;
-}
-
-/**
- * An empty {@linkcode CheckpointCache}, for the checkpoints of one table by one writer.
- *
- * @example
- * ```ts
- * import { createCheckpointCache } from "./checkpoint_write.ts";
- * const cache = createCheckpointCache();
- * if (cache.chunks.size !== 0) throw new Error("not empty");
- * ```
- */
-export function createCheckpointCache(batchRows = CHECKPOINT_BATCH_ROWS): CheckpointCache {
-  return { key: undefined, chunks: new Map(), batchRows };
 }
 
 /** What {@linkcode writeCheckpoint} wrote. */
@@ -323,9 +293,6 @@ export function buildCheckpointTable(
   const steps = checkpointBatches(snapshot, nowMs, cache);
   for (let step = steps.next();; step = steps.next()) if (step.done) return step.value;
 }
-
-/** Actions per record batch of a checkpoint (the unit of work between two event-loop turns). */
-export const CHECKPOINT_BATCH_ROWS = 2_000;
 
 /**
  * {@linkcode buildCheckpointTable}, giving the event loop a turn after every

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import type { CheckpointWritten } from "../log/checkpoint_write.ts";
+import type { CheckpointWritten, WriteCheckpointOptions } from "../log/checkpoint_write.ts";
 import type { MaybeCleanupLogsResult } from "../log/log_cleanup.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -21,6 +21,10 @@ export interface MaybeCheckpointOptions {
   clock?: Clock;
   /** Called with the error when writing the checkpoint failed (it is not rethrown). */
   onError?: (error: unknown) => void;
+  /** Batches of the table's previous checkpoint to reuse (`writeCheckpoint`'s `cache`). */
+  cache?: WriteCheckpointOptions["cache"];
+  /** The checkpoint's Parquet encoder (`writeCheckpoint`'s `encode`). */
+  encode?: WriteCheckpointOptions["encode"];
 }
 
 /** Result of {@linkcode maybeCheckpoint}. */
@@ -63,11 +67,11 @@ export async function maybeCheckpoint(
       import("../log/checkpoint_write.ts"),
       import("../log/log_cleanup.ts"),
     ]);
-    const checkpoint = await writeCheckpoint(
-      storage,
-      snapshot,
-      options.clock ? { clock: options.clock } : {},
-    );
+    const checkpoint = await writeCheckpoint(storage, snapshot, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.encode ? { encode: options.encode } : {}),
+    });
     // Delta PROTOCOL "Metadata Cleanup": expired log files may go once a newer checkpoint exists;
     // delta.enableExpiredLogCleanup (default true) decides. A cleanup failure never fails the commit.
     const logCleanup = await maybeCleanupLogs(storage, snapshot, {

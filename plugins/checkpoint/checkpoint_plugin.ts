@@ -7,6 +7,8 @@
  *
  * @module
  */
+import type * as arrow from "apache-arrow";
+import { type CheckpointCache, createCheckpointCache } from "../../core/log/checkpoint_cache.ts";
 import { type CheckpointWritten, maybeCheckpoint } from "../../core/write/mod.ts";
 import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
 
@@ -19,6 +21,20 @@ export interface CheckpointPluginOptions {
   onCheckpoint?: (checkpoint: CheckpointWritten, table: string) => void;
   /** Time a checkpoint may take; default 60 s (the registry's hook timeout otherwise applies). */
   timeoutMs?: number;
+  /**
+   * Makes the encoder of checkpoints' Parquet bytes, once, at the first checkpoint after `setup`;
+   * the plugin closes it when disposed. Default: encode on the calling thread. The runner passes
+   * a worker thread's encoder (`batch/runner/checkpoint_encoder.ts`, ADR 0048).
+   */
+  createEncoder?: () => CheckpointEncoderHandle;
+}
+
+/** An encoder of checkpoints' Parquet bytes that the plugin owns (see `createEncoder`). */
+export interface CheckpointEncoderHandle {
+  /** The Parquet bytes of a checkpoint's Arrow table, as `encodeCheckpointParquet` gives them. */
+  encode(table: arrow.Table): Promise<Uint8Array>;
+  /** Release it (the plugin's disposer calls this). */
+  close(): void;
 }
 
 /** Default time one checkpoint may take. */
@@ -26,7 +42,9 @@ export const CHECKPOINT_TIMEOUT_MS_DEFAULT = 60_000;
 
 /**
  * Create the checkpoint plugin. It checkpoints the `snapshot` of the commit result, so it only
- * checkpoints versions this process committed; another writer checkpoints its own.
+ * checkpoints versions this process committed; another writer checkpoints its own. Per table it
+ * keeps the record batches of its last checkpoint and reuses those whose actions did not change
+ * (`createCheckpointCache`): a checkpoint encodes again only what changed since the one before.
  *
  * @example
  * ```ts
@@ -55,16 +73,40 @@ export const CHECKPOINT_TIMEOUT_MS_DEFAULT = 60_000;
  * ```
  */
 export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin {
+  const caches = new Map<string, CheckpointCache>();
+  const cacheOf = (uri: string) => {
+    let cache = caches.get(uri);
+    if (cache === undefined) caches.set(uri, cache = createCheckpointCache());
+    return cache;
+  };
+  // Set up: the encoder may be made (at the first checkpoint); disposed: it is closed.
+  let setUp = false;
+  let encoder: CheckpointEncoderHandle | undefined;
+  const encode = (table: arrow.Table) => {
+    encoder ??= options.createEncoder!();
+    return encoder.encode(table);
+  };
   return {
     name: CHECKPOINT_PLUGIN_NAME,
     apiVersion: PLUGIN_API_VERSION,
     hooks: {
+      setup() {
+        setUp = true;
+        return () => {
+          setUp = false;
+          encoder?.close();
+          encoder = undefined;
+          caches.clear();
+        };
+      },
       afterCommit: {
         timeoutMs: options.timeoutMs ?? CHECKPOINT_TIMEOUT_MS_DEFAULT,
         async handler(result, ctx) {
           if (ctx.dryRun) return;
           const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
             clock: ctx.clock,
+            cache: cacheOf(ctx.table.uri),
+            ...(setUp && options.createEncoder !== undefined ? { encode } : {}),
             onError: (error) =>
               ctx.logger.error("Cannot write checkpoint", {
                 table: ctx.table.name,

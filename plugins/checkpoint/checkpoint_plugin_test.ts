@@ -10,6 +10,7 @@ import { createMemoryLogger, type MemoryLogger } from "../logger.ts";
 import { createPluginRegistry } from "../registry.ts";
 import type { WriteContext } from "../types.ts";
 import { checkpointPlugin } from "./checkpoint_plugin.ts";
+import { encodeCheckpointParquet } from "../../core/log/checkpoint_write.ts";
 
 const schema: StructType = {
   type: "struct",
@@ -81,4 +82,37 @@ Deno.test("checkpointPlugin: a failing checkpoint is logged, never thrown", asyn
   const rec = ctx.logger.records.find((r) => r.level === "error");
   assert.ok(rec, "the failure is logged");
   assert.match(String(rec.fields.error), /disk full/);
+});
+
+Deno.test("checkpointPlugin: encodes with the encoder it is given once set up, and closes it when disposed", async () => {
+  const storage = createMemoryStorage();
+  const versions = await appendN(storage, 4);
+  const calls: string[] = [];
+  const registry = createPluginRegistry([
+    checkpointPlugin({
+      createEncoder: () => {
+        calls.push("create");
+        return {
+          encode: (table) => {
+            calls.push(`encode ${table.numRows}`);
+            return Promise.resolve(encodeCheckpointParquet(table));
+          },
+          close: () => calls.push("close"),
+        };
+      },
+    }),
+  ]).freeze();
+  const ctx = ctxFor(storage, versions[1]!);
+  // Not set up: the plugin encodes on this thread.
+  await registry.runAfterCommit({ version: 2, snapshot: versions[1]!, actions: [] }, ctx);
+  assert.deepEqual(calls, []);
+  await registry.runSetup(ctx);
+  await registry.runAfterCommit({ version: 4, snapshot: versions[3]!, actions: [] }, ctx);
+  // protocol, metaData and four adds.
+  assert.deepEqual(calls, ["create", "encode 6"]);
+  const loaded = await loadSnapshot(storage);
+  assert.equal(loaded.checkpointUsed?.version, 4);
+  assert.deepEqual(loaded.files.map((f) => f.path), versions[3]!.files.map((f) => f.path));
+  await registry.dispose();
+  assert.deepEqual(calls, ["create", "encode 6", "close"]);
 });

@@ -14,6 +14,7 @@
 export {
   CHECKPOINT_PLUGIN_NAME,
   CHECKPOINT_TIMEOUT_MS_DEFAULT,
+  type CheckpointEncoderHandle,
   checkpointPlugin,
   type CheckpointPluginOptions,
 } from "./checkpoint_plugin.ts";
