@@ -8,15 +8,18 @@
  *
  * @module
  */
-import { InvalidArgumentError, UnsupportedFeatureError } from "../errors.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import type { Add } from "../log/actions.ts";
 import type { StructField } from "../schema/types.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
+import { dataFileStoragePath } from "./data_file_path.ts";
 import { loadDeletionVector } from "./deletion_vector.ts";
 import type { LogicalRow, LogicalValue } from "./logical_row.ts";
 import { parsePartitionValue } from "./partition_value.ts";
 import { readDataFile } from "./read_data_file.ts";
+
+export { dataFileStoragePath };
 
 /** Options of {@linkcode scanSnapshot}. */
 export interface ScanOptions {
@@ -54,19 +57,6 @@ export function scanFields(snapshot: Snapshot, columns?: readonly string[]): Str
     }
     return field;
   });
-}
-
-/**
- * The storage path of a data file: `add.path` is relative to the table root, or an absolute URI
- * (shallow clones) that must lie under the storage root.
- */
-export function dataFileStoragePath(path: string, storageLocation: string): string {
-  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(path)) return path;
-  const root = storageLocation.replace(/\/+$/, "") + "/";
-  if (path.startsWith(root)) return path.slice(root.length);
-  throw new UnsupportedFeatureError(
-    `Cannot read data file ${path}: absolute path outside the table root ${storageLocation}`,
-  );
 }
 
 /** Read one logical file (data file minus its deletion vector) into rows of `fields`. */

@@ -44,7 +44,7 @@ import { boundsFromFooter, parquetFooterLength } from "../../core/parquet/footer
 import { decimalParams } from "../../core/schema/parse_schema.ts";
 import { parseDecimal } from "../../core/values/decimal_text.ts";
 import type { StructField } from "../../core/schema/types.ts";
-import { dataFileStoragePath } from "../../core/scan/scan_snapshot.ts";
+import { dataFileStoragePath } from "../../core/scan/data_file_path.ts";
 import type { Snapshot } from "../../core/snapshot/snapshot.ts";
 import { mapBounded } from "../../core/concurrency.ts";
 import type { ObjectStorage } from "../../core/storage/storage.ts";
