@@ -4,11 +4,12 @@
  * `sidecar` actions point at Parquet files in `_delta_log/_sidecars/`).
  *
  * Parquet is decoded with `hyparquet`, which returns Parquet maps as plain objects and int64 as
- * `bigint`; both are mapped to the action types here.
+ * `bigint`; both are mapped to the action types here. It is loaded with a dynamic import when the
+ * first Parquet checkpoint is read: a table whose log segment has none (or a JSON one) never loads
+ * it, nor does a command's start (`deno task compact`, ADR 0046).
  *
  * @module
  */
-import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { mapBounded } from "../concurrency.ts";
 import { CorruptLogError } from "../errors.ts";
 import type { ObjectStorage } from "../storage/storage.ts";
@@ -114,6 +115,7 @@ async function decodeParquetCheckpoint(
   const file = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes.buffer as ArrayBuffer
     : bytes.slice().buffer as ArrayBuffer;
+  const { parquetMetadata, parquetReadObjects, parquetSchema } = await import("hyparquet");
   let rows: Record<string, unknown>[];
   try {
     const metadata = parquetMetadata(file);
