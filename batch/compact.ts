@@ -23,7 +23,7 @@ import {
   parsePartitionFilter,
 } from "../plugins/compaction/mod.ts";
 import type { PluginRegistry } from "../plugins/registry.ts";
-import { applyCompaction, type ApplyCompactionOptions } from "../ops/mod.ts";
+import { applyCompaction, type ApplyCompactionOptions } from "../ops/apply_compaction.ts";
 import {
   parseFlags,
   parseNonNegativeInt,

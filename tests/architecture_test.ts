@@ -160,6 +160,6 @@ Deno.test("batch/compact.ts loads apache-arrow, parquet-wasm and DuckDB only whe
   for (const name of ["apache-arrow", "parquet-wasm", "@duckdb/node-api"]) {
     assert.equal(npm.get(name), undefined, `${name} is imported statically by ${npm.get(name)}`);
   }
-  // The walk does see static npm imports: the snapshot's checkpoint reader imports hyparquet.
+  // The walk does see static npm imports: the footer reader imports hyparquet's Thrift decoder.
   assert.ok(npm.has("hyparquet"), [...npm.keys()].join(", "));
 });
