@@ -22,8 +22,9 @@ export interface CheckpointPluginOptions {
   /** Time a checkpoint may take; default 60 s (the registry's hook timeout otherwise applies). */
   timeoutMs?: number;
   /**
-   * Makes the encoder of checkpoints' Parquet bytes, once, at the first checkpoint after `setup`;
-   * the plugin closes it when disposed. Default: encode on the calling thread. The runner passes
+   * Makes the encoder of checkpoints' Parquet bytes, once, in `setup` (before the runner serves:
+   * starting a worker thread holds the caller's event loop for tens of milliseconds); the plugin
+   * closes it when disposed. Default: encode on the calling thread. The runner passes
    * a worker thread's encoder (`batch/runner/checkpoint_encoder.ts`, ADR 0048).
    */
   createEncoder?: () => CheckpointEncoderHandle;
@@ -79,21 +80,16 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
     if (cache === undefined) caches.set(uri, cache = createCheckpointCache());
     return cache;
   };
-  // Set up: the encoder may be made (at the first checkpoint); disposed: it is closed.
-  let setUp = false;
+  // Made in setup, closed when disposed; without it checkpoints are encoded on this thread.
   let encoder: CheckpointEncoderHandle | undefined;
-  const encode = (table: arrow.Table) => {
-    encoder ??= options.createEncoder!();
-    return encoder.encode(table);
-  };
+  const encode = (table: arrow.Table) => encoder!.encode(table);
   return {
     name: CHECKPOINT_PLUGIN_NAME,
     apiVersion: PLUGIN_API_VERSION,
     hooks: {
       setup() {
-        setUp = true;
+        encoder = options.createEncoder?.();
         return () => {
-          setUp = false;
           encoder?.close();
           encoder = undefined;
           caches.clear();
@@ -106,7 +102,7 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
           const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
             clock: ctx.clock,
             cache: cacheOf(ctx.table.uri),
-            ...(setUp && options.createEncoder !== undefined ? { encode } : {}),
+            ...(encoder !== undefined ? { encode } : {}),
             onError: (error) =>
               ctx.logger.error("Cannot write checkpoint", {
                 table: ctx.table.name,

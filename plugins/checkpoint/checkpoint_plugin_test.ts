@@ -84,7 +84,7 @@ Deno.test("checkpointPlugin: a failing checkpoint is logged, never thrown", asyn
   assert.match(String(rec.fields.error), /disk full/);
 });
 
-Deno.test("checkpointPlugin: encodes with the encoder it is given once set up, and closes it when disposed", async () => {
+Deno.test("checkpointPlugin: makes its encoder in setup, encodes with it, and closes it when disposed", async () => {
   const storage = createMemoryStorage();
   const versions = await appendN(storage, 4);
   const calls: string[] = [];
@@ -107,6 +107,7 @@ Deno.test("checkpointPlugin: encodes with the encoder it is given once set up, a
   await registry.runAfterCommit({ version: 2, snapshot: versions[1]!, actions: [] }, ctx);
   assert.deepEqual(calls, []);
   await registry.runSetup(ctx);
+  assert.deepEqual(calls, ["create"]);
   await registry.runAfterCommit({ version: 4, snapshot: versions[3]!, actions: [] }, ctx);
   // protocol, metaData and four adds.
   assert.deepEqual(calls, ["create", "encode 6"]);
