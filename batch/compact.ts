@@ -154,7 +154,10 @@ export async function main(args: string[], io: CompactIo = defaultIo()): Promise
   const json = values["json"] === true;
 
   const started = performance.now();
-  if (!dryRun && options.engine !== "wasm") preloadDuckDB(); // loads while the table is read
+  // DuckDB and its instance load while the table is read.
+  if (!dryRun && options.engine !== "wasm") {
+    preloadDuckDB(options.threads === undefined ? {} : { threads: options.threads });
+  }
   // The table's own commit protocol (put-if-absent, S3 conditional PUT or S3 + DynamoDB).
   const { storage, protocol } = await openTable(positionals[0]!, parseTableFlags(values));
   let plugins: PluginRegistry | undefined;

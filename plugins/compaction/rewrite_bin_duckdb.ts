@@ -174,7 +174,7 @@ function outputGroups(files: readonly Add[], target: number): Add[][] {
 }
 
 /** The DuckDB settings of a rewrite (defaults: all cores, {@linkcode DUCKDB_MEMORY_LIMIT_DEFAULT}). */
-type DuckDBEngineOptions = Pick<RewriteBinOptions, "threads" | "memoryLimit">;
+export type DuckDBEngineOptions = Pick<RewriteBinOptions, "threads" | "memoryLimit">;
 
 /**
  * Rewrite the files of `bin` with DuckDB (see the module documentation), `ioLimit` storage reads at
@@ -305,12 +305,16 @@ let duckdbModule: Promise<typeof import("@duckdb/node-api")> | undefined;
 
 /**
  * Start loading DuckDB's native module (about 100 ms) without waiting for it, so that it loads
- * while the caller reads the table; a rewrite awaits the same load. Errors surface at the rewrite.
+ * while the caller reads the table; a rewrite awaits the same load. With `options`, the instance
+ * of these settings is started too (its threads and temp directory, about 30 ms, off the event
+ * loop), the one the rewrite then uses. Errors surface at the rewrite.
  */
-export function preloadDuckDB(): void {
-  if (duckdbModule !== undefined) return;
-  duckdbModule = import("@duckdb/node-api");
-  duckdbModule.catch(() => {}); // reported by the rewrite that awaits it
+export function preloadDuckDB(options?: DuckDBEngineOptions): void {
+  if (duckdbModule === undefined) {
+    duckdbModule = import("@duckdb/node-api");
+    duckdbModule.catch(() => {}); // reported by the rewrite that awaits it
+  }
+  if (options !== undefined) instanceFor(options).catch(() => {}); // likewise
 }
 
 /** One DuckDB instance per (threads, memory limit), for the process's life (see below). */
