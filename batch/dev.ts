@@ -1,8 +1,11 @@
 /**
- * `deno task dev [--port P] [--data DIR] [--config PATH]`: the edge and the runner in one process,
- * on local disk, each on its own JavaScript thread (the runner in a worker, `dev_runner_worker.ts`;
- * they talk over loopback HTTP as separate processes would, so one does not wait for the other's
- * CPU work). With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
+ * `deno task dev [--port P] [--data DIR] [--config PATH] [--edges N]`: the edge and the runner in
+ * one process, on local disk, each on its own JavaScript thread (the runner in a worker,
+ * `dev_worker.ts`; they talk over loopback HTTP as separate processes would, so one does not wait
+ * for the other's CPU work). `--edges N` (default 1) runs N edges, the first on the main thread and
+ * the others in workers, on ports `P`, `P+1`, ... (free ones with `--port 0`), as N edge processes
+ * would be: an edge is one JavaScript thread, and reading JSON is most of the service's CPU, so
+ * clients spread over the edges use more cores (ADR 0050). With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
  * serves that config; without one it uses built-in defaults: the demo `events` table under
  * `./data/events` (created if missing) and the client token `dev-token`.
  *
@@ -30,10 +33,13 @@ import {
   loadConfig,
   validateConfig,
 } from "./config.ts";
-import type { DevRunnerReply, DevRunnerRequest } from "./dev_runner_worker.ts";
+import type { DevWorkerReply, DevWorkerRequest } from "./dev_worker.ts";
 
 const USAGE =
-  "usage: deno task dev [--port P] [--hostname H] [--data DIR] [--config PATH] [--log-level LEVEL]";
+  "usage: deno task dev [--port P] [--hostname H] [--data DIR] [--config PATH] [--edges N] [--log-level LEVEL]";
+
+/** The most edges `--edges` starts in one process. */
+const DEV_EDGES_MAX = 16;
 
 /** Where `deno task dev` listens unless `--hostname` says otherwise: loopback only. */
 export const DEV_HOSTNAME = "127.0.0.1";
@@ -138,7 +144,12 @@ export async function main(args: string[]): Promise<void> {
     data: { type: "string" },
     config: { type: "string" },
     "log-level": { type: "string" },
+    edges: { type: "string" },
   });
+  const edges = parseNonNegativeInt("edges", values.edges) ?? 1;
+  if (edges < 1 || edges > DEV_EDGES_MAX) {
+    throw new UsageError(`Invalid value for --edges: ${edges} (1 to ${DEV_EDGES_MAX})`);
+  }
   const hostname = typeof values.hostname === "string" ? values.hostname : DEV_HOSTNAME;
   if (hostname === "") throw new UsageError("Invalid value for --hostname: empty");
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'`);
@@ -173,22 +184,48 @@ export async function main(args: string[]): Promise<void> {
   // One process: the runner is private to it, on loopback, with a token nobody else needs.
   const runnerToken = config.runner.token ?? Deno.env.get(config.runner.tokenEnv) ??
     crypto.randomUUID();
-  const runner = await startRunnerThread({
-    kind: "start",
-    configPath,
-    dataDir: dataFlag,
-    runnerToken,
-    logLevel: level,
-  });
-  const edge = await startEdge(config, {
-    runnerToken,
-    runnerUrl: runner.url,
-    producerId: config.edge.producerId ?? "dev-edge",
-    hostname,
-    ...(port === undefined ? {} : { port }),
-  });
+  const from = { configPath, dataDir: dataFlag, runnerToken };
+  const runner = await startThread({ kind: "start", role: "runner", ...from, logLevel: level });
+  const producerId = config.edge.producerId ?? "dev-edge";
+  let edge;
+  try {
+    edge = await startEdge(config, {
+      runnerToken,
+      runnerUrl: runner.url,
+      producerId,
+      hostname,
+      ...(port === undefined ? {} : { port }),
+    });
+  } catch (e) {
+    await runner.shutdown();
+    throw e;
+  }
+  const more: Thread[] = [];
+  try {
+    for (let k = 2; k <= edges; k++) {
+      more.push(
+        await startThread({
+          kind: "start",
+          role: "edge",
+          ...from,
+          runnerUrl: runner.url,
+          producerId: `${producerId}-${k}`,
+          hostname,
+          port: port === 0 ? 0 : edge.port + k - 1,
+        }),
+      );
+    }
+  } catch (e) {
+    await Promise.all(more.map((t) => t.shutdown()));
+    await edge.shutdown();
+    await runner.shutdown();
+    throw e;
+  }
   for (const name of runner.created) console.log(`created table ${name}`);
-  console.log(`lakestrike dev (${source}): edge ${edge.url}, runner ${runner.url}`);
+  const edgesText = edges === 1
+    ? `edge ${edge.url}`
+    : `edges ${[edge, ...more].map((e) => e.url).join(" ")}`;
+  console.log(`lakestrike dev (${source}): ${edgesText}, runner ${runner.url}`);
   for (const t of config.tables) console.log(`  table ${t.name}: ${t.uri}`);
   console.log(`\ntry:\n  ${curlLine(config, edge.url, Date.now())}\n`);
   // Loopback only, with the process's own token: the link opens the dashboard (ADR 0040).
@@ -198,32 +235,31 @@ export async function main(args: string[]): Promise<void> {
   const stopped = Promise.withResolvers<void>();
   const stop = () => {
     // Edge first (its waiting requests get answers), then the runner commits what it holds.
-    void edge.shutdown().then(() => runner.shutdown()).then(stopped.resolve, stopped.reject);
+    void Promise.all([edge.shutdown(), ...more.map((t) => t.shutdown())])
+      .then(() => runner.shutdown()).then(stopped.resolve, stopped.reject);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
 }
 
-/** The runner on its own thread: its URL, the tables it created, and its shutdown. */
-interface RunnerThread {
+/** A service on its own thread: its URL, the tables it created (a runner), and its shutdown. */
+interface Thread {
   url: string;
   created: string[];
   shutdown(): Promise<void>;
 }
 
-/** Starts `dev_runner_worker.ts` and the runner in it; rejects with the worker's error. */
-async function startRunnerThread(start: DevRunnerRequest): Promise<RunnerThread> {
-  const worker = new Worker(new URL("./dev_runner_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  let waiting: PromiseWithResolvers<DevRunnerReply> | undefined;
-  const ask = (request: DevRunnerRequest): Promise<DevRunnerReply> => {
-    waiting = Promise.withResolvers<DevRunnerReply>();
+/** Starts `dev_worker.ts` and the service in it; rejects with the worker's error. */
+async function startThread(start: DevWorkerRequest): Promise<Thread> {
+  const worker = new Worker(new URL("./dev_worker.ts", import.meta.url), { type: "module" });
+  let waiting: PromiseWithResolvers<DevWorkerReply> | undefined;
+  const ask = (request: DevWorkerRequest): Promise<DevWorkerReply> => {
+    waiting = Promise.withResolvers<DevWorkerReply>();
     worker.postMessage(request);
     return waiting.promise;
   };
-  worker.onmessage = (e: MessageEvent<DevRunnerReply>) => waiting?.resolve(e.data);
+  worker.onmessage = (e: MessageEvent<DevWorkerReply>) => waiting?.resolve(e.data);
   worker.onerror = (e) => {
     e.preventDefault();
     waiting?.resolve({ kind: "failed", message: e.message });
@@ -231,7 +267,7 @@ async function startRunnerThread(start: DevRunnerRequest): Promise<RunnerThread>
   const started = await ask(start);
   if (started.kind !== "started") {
     worker.terminate();
-    throw new Error(started.kind === "failed" ? started.message : "the runner did not start");
+    throw new Error(started.kind === "failed" ? started.message : "the worker did not start");
   }
   return {
     url: started.url,

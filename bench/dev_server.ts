@@ -20,10 +20,16 @@ export interface DevServer {
   tableDir: string;
 }
 
-/** Starts `deno task dev` and reads its URLs and client token from what it prints. */
-export async function startDev(dataDir: string): Promise<DevServer> {
+/**
+ * Starts `deno task dev` (with `edges` edge threads, default 1) and reads its URLs and client token
+ * from what it prints.
+ */
+export async function startDev(
+  dataDir: string,
+  options: { edges?: number } = {},
+): Promise<DevServer> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "dev", "--port", "0", "--data", dataDir],
+    args: ["task", "dev", "--port", "0", "--data", dataDir, "--edges", String(options.edges ?? 1)],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",
@@ -43,7 +49,8 @@ export async function startDev(dataDir: string): Promise<DevServer> {
   })().catch(() => {});
   return {
     child,
-    edgeUrl: /edge (http:\/\/\S+?),/.exec(text)![1]!,
+    // "edge URL, runner" or "edges URL URL ..., runner": the load generator takes them comma-separated.
+    edgeUrl: /edges? ((?:http:\/\/\S+? ?)+), runner/.exec(text)![1]!.split(" ").join(","),
     runnerUrl: /runner (http:\/\/\S+)/.exec(text)![1]!,
     token: /Bearer ([^'"\s]+)/.exec(text)![1]!,
     tableDir: /table events: (\S+)/.exec(text)?.[1] ?? join(dataDir, "events"),

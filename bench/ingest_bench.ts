@@ -1,7 +1,7 @@
 /**
- * `deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100]`: end-to-end
- * ingest latency on local disk. Starts `deno task dev` (edge and runner in one process, each on its
- * own thread) on a temp data directory, then for each rate runs `bench/load_gen.ts` in its own
+ * `deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--edges 1]`:
+ * end-to-end ingest latency on local disk. Starts `deno task dev --edges N` (edges and runner in one
+ * process, each on its own thread, the edges sharing one port) on a temp data directory, then for each rate runs `bench/load_gen.ts` in its own
  * process, posting `--events`-event requests open-loop at that rate, and prints ack latency p50/p90/p99/max, events/s
  * acknowledged, commits/s and data files written (from the runner's `/metrics`). The goal
  * (docs/design.md section 8) is p99 <= 250 ms at 10,000 events/s; the last line names the highest
@@ -23,7 +23,7 @@ const P99_GOAL_MS = 250;
 function usage(message: string): never {
   console.error(`error: ${message}`);
   console.error(
-    "usage: deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--warmup-seconds 3]",
+    "usage: deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--warmup-seconds 3] [--edges 1]",
   );
   Deno.exit(2);
 }
@@ -38,6 +38,7 @@ function parseFlags() {
         seconds: { type: "string", default: "30" },
         events: { type: "string", default: "100" },
         "warmup-seconds": { type: "string", default: "3" },
+        edges: { type: "string", default: "1" },
       },
     }).values;
   } catch (e) {
@@ -51,7 +52,9 @@ function parseFlags() {
   if (!Number.isInteger(events) || events <= 0) usage(`bad --events '${values.events}'`);
   const warmup = Number(values["warmup-seconds"]);
   if (!Number.isFinite(warmup) || warmup < 0) usage(`bad --warmup-seconds`);
-  return { rates, seconds, events, warmup };
+  const edges = Number(values.edges);
+  if (!Number.isInteger(edges) || edges < 1) usage(`bad --edges '${values.edges}'`);
+  return { rates, seconds, events, warmup, edges };
 }
 
 interface Row {
@@ -83,14 +86,14 @@ async function countTable(tableDir: string): Promise<{ files: number; versions: 
 }
 
 if (import.meta.main) {
-  const { rates, seconds, events, warmup } = parseFlags();
+  const { rates, seconds, events, warmup, edges } = parseFlags();
   const dataDir = await Deno.makeTempDir({ prefix: "lakestrike-bench-" });
-  const server = await startDev(dataDir);
+  const server = await startDev(dataDir, { edges });
   const rows: Row[] = [];
   try {
     console.log(`${navigator.hardwareConcurrency} CPUs, load average ${Deno.loadavg().join(" ")}`);
     console.log(
-      `deno task dev on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
+      `deno task dev --edges ${edges} on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
     );
     if (warmup > 0) await runLoadGen(server, { rate: 1000, seconds: warmup, events });
     for (const rate of rates) {

@@ -87,6 +87,43 @@ Deno.test("e2e: deno task dev uses the lakestrike.config.ts of the working direc
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("e2e: deno task dev --edges 2 serves two edge threads on two ports, one table", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lakestrike-e2e-dev-edges-" });
+  const dev = await spawnUntil(
+    "batch/dev.ts",
+    ["--port", "0", "--data", "d", "--edges", "2"],
+    dir,
+    /\n {2}curl .*\n/,
+  );
+  try {
+    const urls = /edges (http:\/\/\S+) (http:\/\/\S+), runner/.exec(dev.output);
+    assert.ok(urls !== null, dev.output);
+    assert.notEqual(urls[1], urls[2]);
+    for (const [k, url] of [urls[1]!, urls[2]!].entries()) {
+      const answer = await postEvents(url, JSON.stringify(makeEvents(`edge${k}`, 3)), {
+        token: "dev-token",
+      });
+      assert.equal(answer.status, 200);
+    }
+  } finally {
+    assert.equal((await stop(dev.child)).code, 0, "dev exits cleanly on SIGTERM");
+  }
+  const table = await readTable(join(dir, "d/events"));
+  assert.deepEqual(
+    table.payloads.toSorted(),
+    [
+      ...makeEvents("edge0", 3).map((e) => e.payload),
+      ...makeEvents("edge1", 3).map((e) => e.payload),
+    ].toSorted(),
+  );
+  for (const edges of ["0", "17", "two"]) {
+    const r = await runToEnd("batch/dev.ts", ["--port", "0", "--data", "d", "--edges", edges], dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--edges/);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("e2e: deno task runner and deno task edge as separate processes, two edges", async () => {
   const dir = await Deno.makeTempDir({ prefix: "lakestrike-e2e-split-" });
   const runnerPort = freePort();
