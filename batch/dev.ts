@@ -5,9 +5,11 @@
  * for the other's CPU work). `--edges N` (default 1) runs N edges, the first on the main thread and
  * the others in workers, on ports `P`, `P+1`, ... (free ones with `--port 0`), as N edge processes
  * would be: an edge is one JavaScript thread, and reading JSON is most of the service's CPU, so
- * clients spread over the edges use more cores (ADR 0050). With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it
- * serves that config; without one it uses built-in defaults: the demo `events` table under
- * `./data/events` (created if missing) and the client token `dev-token`.
+ * clients spread over the edges use more cores (ADR 0050).
+ *
+ * With a `lakestrike.config.ts` in the working directory (or `--config PATH`) it serves that
+ * config; without one it uses built-in defaults: the demo `events` table under `./data/events`
+ * (created if missing) and the client token `dev-token`.
  *
  * The edge listens on `--port` (default the config's `edge.port`, 8080), the runner on a free
  * loopback port with a token made up for the process (unless the config or the environment gives
