@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isLakestrikeError } from "../core/errors.ts";
 import { createPutIfAbsentProtocol } from "../core/log/commit_protocol.ts";
 import { logRetentionMsOf } from "../core/log/log_cleanup.ts";
+import { deletedFileRetentionMsOf } from "../core/write/table_properties.ts";
 import { commitPath } from "../core/log/paths.ts";
 import {
   registerCommitProtocol,
@@ -109,4 +110,18 @@ Deno.test("openTable: a table it creates keeps 1 day of log and checkpoints ever
   });
   assert.equal(logRetentionMsOf(own.snapshot.metadata.configuration), 30 * 86_400_000);
   assert.equal(own.snapshot.metadata.configuration["delta.checkpointInterval"], "100");
+});
+
+Deno.test("openTable: a table it creates keeps tombstones 1 day, as its log, unless the config says otherwise", async () => {
+  const created = await openTable(uniqueUri(), { createIfMissing: { schema } });
+  const configuration = created.snapshot.metadata.configuration;
+  assert.equal(configuration["delta.deletedFileRetentionDuration"], "interval 1 days");
+  assert.equal(deletedFileRetentionMsOf(configuration), logRetentionMsOf(configuration));
+  const own = await openTable(uniqueUri(), {
+    createIfMissing: {
+      schema,
+      configuration: { "delta.deletedFileRetentionDuration": "interval 7 days" },
+    },
+  });
+  assert.equal(deletedFileRetentionMsOf(own.snapshot.metadata.configuration), 7 * 86_400_000);
 });

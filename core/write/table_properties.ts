@@ -38,6 +38,20 @@ export const LOG_RETENTION_PROPERTY = "delta.logRetentionDuration";
  * the tombstones and `txn`s that checkpoints carry).
  */
 export const DEFAULT_CREATED_LOG_RETENTION = "interval 1 days";
+/** The table property that says how long removed files stay for readers (and tombstones live). */
+export const DELETED_FILE_RETENTION_PROPERTY = "delta.deletedFileRetentionDuration";
+/**
+ * `delta.deletedFileRetentionDuration` of the tables lakestrike creates for ingestion (ADR 0048),
+ * unless the config sets its own: 1 day instead of Delta's 7, as the log's retention. Every file
+ * compaction removes leaves a tombstone that every checkpoint carries for this long (Delta
+ * PROTOCOL, "Add File and Remove File": a `remove` stays in the table's state until it expires),
+ * about 3 million a day at 10,000 events/s: a week of them made every checkpoint, written every
+ * few seconds, and every open of the table pay for 20 million. What the week bought is already
+ * bounded by the log's day: a reader cannot time travel, nor a stream resume, further back than
+ * the log it would replay. A query running longer than a day on one snapshot is what this gives
+ * up (vacuum, when enabled, may then delete files it still reads).
+ */
+export const DEFAULT_CREATED_DELETED_FILE_RETENTION = "interval 1 days";
 /**
  * `delta.checkpointInterval` the tables lakestrike creates for ingestion write down (ADR 0032),
  * unless the config sets its own: lakestrike's default, written so that every writer of the table
@@ -47,11 +61,12 @@ export const DEFAULT_CREATED_CHECKPOINT_INTERVAL = String(DEFAULT_CHECKPOINT_INT
 
 /**
  * The properties `openTable` (`ops/open_table.ts`) gives a table it creates, under those the
- * config sets (ADR 0032). `createTable` itself adds only `delta.setTransactionRetentionDuration`.
+ * config sets (ADR 0032, ADR 0048). `createTable` itself adds only `delta.setTransactionRetentionDuration`.
  */
 export const CREATED_TABLE_PROPERTIES_DEFAULT: Readonly<Record<string, string>> = Object.freeze({
   "delta.checkpointInterval": DEFAULT_CREATED_CHECKPOINT_INTERVAL,
   [LOG_RETENTION_PROPERTY]: DEFAULT_CREATED_LOG_RETENTION,
+  [DELETED_FILE_RETENTION_PROPERTY]: DEFAULT_CREATED_DELETED_FILE_RETENTION,
 });
 
 const POSITIVE_INT = /^[1-9][0-9]*$/;
