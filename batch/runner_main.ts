@@ -32,6 +32,7 @@ import { openTable } from "../ops/open_table.ts";
 import { createHealthSampler } from "./ui/health_sampler.ts";
 import { mountDashboard } from "./ui/dashboard.ts";
 import { createWorkerCheckpointEncoder } from "./runner/checkpoint_encoder.ts";
+import { loopProbeThresholdMs, startLoopProbe } from "./runner/loop_probe.ts";
 import { parseFlags, parseNonNegativeInt, runCli, UsageError } from "./cli.ts";
 import {
   ConfigError,
@@ -307,6 +308,29 @@ export async function startRunner(
     : undefined;
   maintenance.scheduler = scheduler;
   scheduler?.start();
+  // LAKESTRIKE_LOOP_PROBE_MS: log the runner's event-loop stalls with what it was doing (ADR 0048).
+  const probeMs = loopProbeThresholdMs((name) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined; // no --allow-env: the probe stays off
+    }
+  });
+  const probe = probeMs === undefined ? undefined : startLoopProbe(logger, {
+    thresholdMs: probeMs,
+    context: () => {
+      const running = scheduler?.stats().running;
+      return {
+        tables: Object.fromEntries(
+          Object.keys(tables).map((name) => {
+            const s = runner.tableStats(name);
+            return [name, { version: s?.version, afterCommitPending: s?.afterCommitPending }];
+          }),
+        ),
+        ...(running ? { maintenance: `${running.kind} ${running.table}` } : {}),
+      };
+    },
+  });
   // The dashboard and its JSON beside /metrics; the sampler's tick also runs the SLA warnings.
   const sampler = createHealthSampler({
     runner,
@@ -335,6 +359,7 @@ export async function startRunner(
     created,
     shutdown() {
       stopped ??= (async () => {
+        probe?.stop();
         sampler.stop();
         await scheduler?.stop();
         await runner.close();
