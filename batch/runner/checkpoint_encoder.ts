@@ -21,8 +21,9 @@
  * ```
  *
  * The worker starts when the encoder is created (starting a worker held the creating thread's
- * event loop 40 to 60 ms here: the runner creates its encoder before it serves), and again at the
- * next encode after a failure. The two sides move in lockstep: after each request the worker holds exactly the batches of that
+ * event loop 40 to 60 ms here, and loading its modules took seconds on a busy machine: the runner
+ * creates its encoder and waits for `ready` before it serves), and again at the next encode after
+ * a failure. The two sides move in lockstep: after each request the worker holds exactly the batches of that
  * request's `order`, and the runner remembers those ids, so the next request sends the others.
  * Requests are answered in order. An error of the worker (a failed decode or encode included)
  * stops it and fails the encodes waiting; the next encode starts a new worker, which is sent every
@@ -40,7 +41,7 @@ import { type RecordBatch, Table, tableToIPC } from "apache-arrow";
 /** What the runner sends the worker. */
 export interface EncodeRequest {
   id: number;
-  /** Ids of the checkpoint's record batches, in order. */
+  /** Ids of the checkpoint's record batches, in order; none asks only for an answer. */
   order: number[];
   /** The batches of `order` the worker does not hold yet, each as an Arrow IPC stream. */
   sent: { id: number; ipc: Uint8Array<ArrayBuffer> }[];
@@ -55,6 +56,8 @@ export type EncodeReply =
 export interface CheckpointEncoder {
   /** The checkpoint's Parquet bytes (snappy), as `encodeCheckpointParquet` would give them. */
   encode(table: Table): Promise<Uint8Array>;
+  /** Resolves once the worker has loaded its modules and answers. */
+  ready(): Promise<void>;
   /** Stop the worker; encodes still waiting fail. */
   close(): void;
 }
@@ -142,6 +145,17 @@ export function createWorkerCheckpointEncoder(): CheckpointEncoder {
     return id;
   };
 
+  const send = (order: number[], sent: EncodeRequest["sent"]) => {
+    worker ??= start();
+    held = new Set(order);
+    const id = nextRequestId++;
+    const pending = Promise.withResolvers<Uint8Array>();
+    waiting.set(id, pending);
+    const request: EncodeRequest = { id, order, sent };
+    worker.postMessage(request, sent.map((s) => s.ipc.buffer));
+    return pending.promise;
+  };
+
   worker = start();
   return {
     encode(table) {
@@ -153,13 +167,11 @@ export function createWorkerCheckpointEncoder(): CheckpointEncoder {
         if (held.has(id) || sent.some((s) => s.id === id)) return;
         sent.push({ id, ipc: ownBuffer(tableToIPC(new Table(batch), "stream")) });
       });
-      held = new Set(order);
-      const id = nextRequestId++;
-      const pending = Promise.withResolvers<Uint8Array>();
-      waiting.set(id, pending);
-      const request: EncodeRequest = { id, order, sent };
-      worker.postMessage(request, sent.map((s) => s.ipc.buffer));
-      return pending.promise;
+      return send(order, sent);
+    },
+    async ready() {
+      // An empty request: the worker answers it without encoding (and then holds no batch).
+      await send([], []);
     },
     close() {
       fail(new Error("Cannot encode checkpoint: the encoder is closed"));

@@ -133,3 +133,16 @@ Deno.test("createWorkerCheckpointEncoder: checkpoints of later versions, sharing
     encoder.close();
   }
 });
+
+Deno.test("createWorkerCheckpointEncoder: ready resolves once the worker answers, and encodes follow as usual", async () => {
+  const table = checkpointTable();
+  const encoder = createWorkerCheckpointEncoder();
+  try {
+    await encoder.ready();
+    assert.deepEqual(await encoder.encode(table), encodeCheckpointParquet(table));
+    await encoder.ready();
+    assert.deepEqual(await encoder.encode(table), encodeCheckpointParquet(table));
+  } finally {
+    encoder.close();
+  }
+});

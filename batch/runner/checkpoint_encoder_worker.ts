@@ -38,7 +38,9 @@ scope.onmessage = (e) => {
       kept.set(b, got);
     }
     batches = kept;
-    bytes = ownBuffer(encodeCheckpointParquet(new Table(order.flatMap((b) => kept.get(b)!))));
+    bytes = order.length === 0
+      ? new Uint8Array(0)
+      : ownBuffer(encodeCheckpointParquet(new Table(order.flatMap((b) => kept.get(b)!))));
   } catch (err) {
     scope.postMessage({ id, ok: false, message: err instanceof Error ? err.message : String(err) });
     return;

@@ -34,6 +34,11 @@ export interface CheckpointPluginOptions {
 export interface CheckpointEncoderHandle {
   /** The Parquet bytes of a checkpoint's Arrow table, as `encodeCheckpointParquet` gives them. */
   encode(table: arrow.Table): Promise<Uint8Array>;
+  /**
+   * Resolves once the encoder can encode at once; `setup` waits for it, and encodes on the
+   * calling thread when it rejects.
+   */
+  ready?(): Promise<void>;
   /** Release it (the plugin's disposer calls this). */
   close(): void;
 }
@@ -87,8 +92,18 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
     name: CHECKPOINT_PLUGIN_NAME,
     apiVersion: PLUGIN_API_VERSION,
     hooks: {
-      setup() {
+      async setup(ctx) {
         encoder = options.createEncoder?.();
+        try {
+          await encoder?.ready?.();
+        } catch (error) {
+          // Checkpoints are still written, encoded on the committing thread.
+          ctx.logger.warn("Cannot start the checkpoint encoder; encoding on this thread", {
+            error: String(error),
+          });
+          encoder?.close();
+          encoder = undefined;
+        }
         return () => {
           encoder?.close();
           encoder = undefined;

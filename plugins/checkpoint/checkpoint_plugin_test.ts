@@ -93,6 +93,10 @@ Deno.test("checkpointPlugin: makes its encoder in setup, encodes with it, and cl
       createEncoder: () => {
         calls.push("create");
         return {
+          ready: () => {
+            calls.push("ready");
+            return Promise.resolve();
+          },
           encode: (table) => {
             calls.push(`encode ${table.numRows}`);
             return Promise.resolve(encodeCheckpointParquet(table));
@@ -107,13 +111,39 @@ Deno.test("checkpointPlugin: makes its encoder in setup, encodes with it, and cl
   await registry.runAfterCommit({ version: 2, snapshot: versions[1]!, actions: [] }, ctx);
   assert.deepEqual(calls, []);
   await registry.runSetup(ctx);
-  assert.deepEqual(calls, ["create"]);
+  assert.deepEqual(calls, ["create", "ready"]);
   await registry.runAfterCommit({ version: 4, snapshot: versions[3]!, actions: [] }, ctx);
   // protocol, metaData and four adds.
-  assert.deepEqual(calls, ["create", "encode 6"]);
+  assert.deepEqual(calls, ["create", "ready", "encode 6"]);
   const loaded = await loadSnapshot(storage);
   assert.equal(loaded.checkpointUsed?.version, 4);
   assert.deepEqual(loaded.files.map((f) => f.path), versions[3]!.files.map((f) => f.path));
   await registry.dispose();
-  assert.deepEqual(calls, ["create", "encode 6", "close"]);
+  assert.deepEqual(calls, ["create", "ready", "encode 6", "close"]);
+});
+
+Deno.test("checkpointPlugin: an encoder that cannot start is closed and checkpoints are encoded on this thread", async () => {
+  const storage = createMemoryStorage();
+  const versions = await appendN(storage, 2);
+  const calls: string[] = [];
+  const registry = createPluginRegistry([
+    checkpointPlugin({
+      createEncoder: () => ({
+        ready: () => Promise.reject(new Error("no worker here")),
+        encode: () => {
+          calls.push("encode");
+          return Promise.reject(new Error("not started"));
+        },
+        close: () => calls.push("close"),
+      }),
+    }),
+  ]).freeze();
+  const ctx = ctxFor(storage, versions[1]!);
+  await registry.runSetup(ctx);
+  assert.deepEqual(calls, ["close"]);
+  assert.ok(ctx.logger.records.some((r) => r.message.startsWith("Cannot start the checkpoint")));
+  await registry.runAfterCommit({ version: 2, snapshot: versions[1]!, actions: [] }, ctx);
+  assert.equal((await loadSnapshot(storage)).checkpointUsed?.version, 2);
+  await registry.dispose();
+  assert.deepEqual(calls, ["close"]);
 });
