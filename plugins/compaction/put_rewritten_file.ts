@@ -1,5 +1,5 @@
 /**
- * The last step of a bin's rewrite, shared by both engines (`rewrite_bin.ts`,
+ * The last step of a bin's rewrite, shared by both engines (`rewrite_bin_wasm.ts`,
  * `rewrite_bin_duckdb.ts`): a new file is put if absent at a fresh name in the bin's partition, and
  * its `add` is made; the new files of a rewrite that failed are deleted.
  *

@@ -8,7 +8,7 @@
  * rows a vector names must be dropped by position, which the exact reader of `core/scan` does) and
  * only primitive columns (nested values and their statistics stay with the exact reader). Any other
  * bin, or a bin DuckDB fails on (a type it cannot cast, a codec it lacks), is rewritten by the
- * parquet-wasm engine of `rewrite_bin.ts`: the engine changes speed, never the rows.
+ * parquet-wasm engine of `rewrite_bin_wasm.ts`: the engine changes speed, never the rows.
  *
  * For each output file:
  *
