@@ -39,6 +39,7 @@ export {
   type WriteParquetOptions,
 } from "./write_parquet_file.ts";
 export {
+  type ColumnBounds,
   compareBytes,
   computeStats,
   type ComputeStatsOptions,
@@ -48,9 +49,11 @@ export {
   formatDecimal,
   JsonNumber,
   type NullCounts,
+  statsFromBounds,
   statsToJson,
   type StatsValue,
   type StatsValues,
   truncateMax,
   truncateMin,
 } from "./compute_stats.ts";
+export { boundsFromFooter, type FooterBounds, parquetFooterLength } from "./footer_bounds.ts";
