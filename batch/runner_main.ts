@@ -168,13 +168,13 @@ async function openConfiguredTableOnce(
  * then the config's plugins in order. A config plugin with a built-in's name replaces the built-in
  * (that is how a team configures the writer: `plugins: [writerPlugin({ compression: "snappy" })]`).
  * The built-in checkpoint plugin encodes checkpoints in a worker thread, off the thread that
- * commits and acknowledges (ADR 0048).
+ * commits and acknowledges, and writes them in the background, one per table at a time (ADR 0048).
  */
 export function createConfiguredRegistry(plugins: readonly Plugin[]): PluginRegistry {
   const names = new Set(plugins.map((p) => p.name));
   const builtins = [
     writerPlugin(),
-    checkpointPlugin({ createEncoder: createWorkerCheckpointEncoder }),
+    checkpointPlugin({ createEncoder: createWorkerCheckpointEncoder, background: true }),
   ].filter((p) => !names.has(p.name));
   return createPluginRegistry([...builtins, ...plugins]).freeze();
 }

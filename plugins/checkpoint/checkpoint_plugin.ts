@@ -9,8 +9,13 @@
  */
 import type * as arrow from "apache-arrow";
 import { type CheckpointCache, createCheckpointCache } from "../../core/log/checkpoint_cache.ts";
-import { type CheckpointWritten, maybeCheckpoint } from "../../core/write/mod.ts";
-import { type Plugin, PLUGIN_API_VERSION } from "../types.ts";
+import { type CheckpointWritten, isCheckpointDue, maybeCheckpoint } from "../../core/write/mod.ts";
+import {
+  type CommitResultInfo,
+  type Plugin,
+  PLUGIN_API_VERSION,
+  type WriteContext,
+} from "../types.ts";
 
 /** Name the checkpoint plugin registers under. */
 export const CHECKPOINT_PLUGIN_NAME = "lakestrike:checkpoint";
@@ -28,6 +33,16 @@ export interface CheckpointPluginOptions {
    * a worker thread's encoder (`batch/runner/checkpoint_encoder.ts`, ADR 0048).
    */
   createEncoder?: () => CheckpointEncoderHandle;
+  /**
+   * Write checkpoints in the background: `afterCommit` starts the checkpoint of a due version and
+   * returns, so the afterCommit runs of the next commits do not wait for it; while one checkpoint
+   * of a table is being written, a due version of that table is skipped (logged; the next due
+   * version is checkpointed), so checkpoints never pile up when one takes longer than the commits
+   * between two. One that takes longer than `timeoutMs` is logged and no longer waited for.
+   * Disposing the plugin waits for the checkpoints being written. Default false: the hook returns
+   * once the checkpoint is written. The runner sets it (ADR 0048).
+   */
+  background?: boolean;
 }
 
 /** An encoder of checkpoints' Parquet bytes that the plugin owns (see `createEncoder`). */
@@ -88,6 +103,62 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
   // Made in setup, closed when disposed; without it checkpoints are encoded on this thread.
   let encoder: CheckpointEncoderHandle | undefined;
   const encode = (table: arrow.Table) => encoder!.encode(table);
+  const timeoutMs = options.timeoutMs ?? CHECKPOINT_TIMEOUT_MS_DEFAULT;
+  // Background checkpoints being written, by table URI (at most one each).
+  const writing = new Map<string, Promise<void>>();
+
+  const checkpoint = async (result: CommitResultInfo, ctx: WriteContext) => {
+    const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
+      clock: ctx.clock,
+      cache: cacheOf(ctx.table.uri),
+      ...(encoder !== undefined ? { encode } : {}),
+      onError: (error) =>
+        ctx.logger.error("Cannot write checkpoint", {
+          table: ctx.table.name,
+          version: result.version,
+          error: String(error),
+        }),
+    });
+    if (r.written) {
+      ctx.logger.info("checkpoint written", { table: ctx.table.name, version: result.version });
+      options.onCheckpoint?.(r.checkpoint, ctx.table.name);
+    }
+  };
+
+  const startInBackground = (result: CommitResultInfo, ctx: WriteContext) => {
+    const uri = ctx.table.uri;
+    if (writing.has(uri)) {
+      ctx.logger.info("checkpoint skipped: the previous one is still being written", {
+        table: ctx.table.name,
+        version: result.version,
+      });
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        ctx.logger.error("Cannot write checkpoint in time", {
+          table: ctx.table.name,
+          version: result.version,
+          timeoutMs,
+        });
+        resolve();
+      }, timeoutMs);
+    });
+    const done = Promise.race([checkpoint(result, ctx), timedOut])
+      .catch((error) =>
+        ctx.logger.error("Cannot write checkpoint", {
+          table: ctx.table.name,
+          version: result.version,
+          error: String(error),
+        })
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        writing.delete(uri);
+      });
+    writing.set(uri, done);
+  };
   return {
     name: CHECKPOINT_PLUGIN_NAME,
     apiVersion: PLUGIN_API_VERSION,
@@ -104,34 +175,19 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
           encoder?.close();
           encoder = undefined;
         }
-        return () => {
+        return async () => {
+          await Promise.all(writing.values());
           encoder?.close();
           encoder = undefined;
           caches.clear();
         };
       },
       afterCommit: {
-        timeoutMs: options.timeoutMs ?? CHECKPOINT_TIMEOUT_MS_DEFAULT,
+        timeoutMs,
         async handler(result, ctx) {
           if (ctx.dryRun) return;
-          const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
-            clock: ctx.clock,
-            cache: cacheOf(ctx.table.uri),
-            ...(encoder !== undefined ? { encode } : {}),
-            onError: (error) =>
-              ctx.logger.error("Cannot write checkpoint", {
-                table: ctx.table.name,
-                version: result.version,
-                error: String(error),
-              }),
-          });
-          if (r.written) {
-            ctx.logger.info("checkpoint written", {
-              table: ctx.table.name,
-              version: result.version,
-            });
-            options.onCheckpoint?.(r.checkpoint, ctx.table.name);
-          }
+          if (!options.background) return await checkpoint(result, ctx);
+          if (isCheckpointDue(result.snapshot)) startInBackground(result, ctx);
         },
       },
     },

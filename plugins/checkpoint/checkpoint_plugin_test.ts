@@ -147,3 +147,43 @@ Deno.test("checkpointPlugin: an encoder that cannot start is closed and checkpoi
   await registry.dispose();
   assert.deepEqual(calls, ["close"]);
 });
+
+Deno.test("checkpointPlugin: in the background, the hook returns before the checkpoint is written, a due version meanwhile is skipped, dispose waits", async () => {
+  const storage = createMemoryStorage();
+  const versions = await appendN(storage, 6);
+  // An encoder that holds each encode until the test releases it.
+  const held: (() => void)[] = [];
+  const written: number[] = [];
+  const registry = createPluginRegistry([
+    checkpointPlugin({
+      background: true,
+      onCheckpoint: (c) => written.push(c.version),
+      createEncoder: () => ({
+        encode: (table) =>
+          new Promise((resolve) => held.push(() => resolve(encodeCheckpointParquet(table)))),
+        close: () => {},
+      }),
+    }),
+  ]).freeze();
+  const ctx = ctxFor(storage, versions[1]!);
+  await registry.runSetup(ctx);
+  const commit = (i: number) =>
+    registry.runAfterCommit({ version: i + 1, snapshot: versions[i]!, actions: [] }, ctx);
+  await commit(1); // version 2 is due: its checkpoint starts
+  await commit(2); // version 3 is not due
+  await commit(3); // version 4 is due while 2 is being written: skipped
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(written, []);
+  assert.equal(await storage.head("_delta_log/_last_checkpoint"), undefined);
+  assert.ok(ctx.logger.records.some((r) => r.message.startsWith("checkpoint skipped")));
+  held.shift()!();
+  while (written.length === 0) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(written, [2]);
+  await commit(5); // version 6: the previous one is written, this one starts
+  while (held.length === 0) await new Promise((r) => setTimeout(r, 1));
+  const disposed = registry.dispose();
+  held.shift()!();
+  await disposed;
+  assert.deepEqual(written, [2, 6]);
+  assert.equal((await loadSnapshot(storage)).checkpointUsed?.version, 6);
+});
