@@ -63,7 +63,7 @@ export async function startDev(
  */
 export async function runLoadGen(
   server: Pick<DevServer, "edgeUrl" | "token">,
-  load: { rate: number; seconds: number; events: number },
+  load: { rate: number; seconds: number; events: number; client?: "http1" | "fetch" },
 ): Promise<LoadResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -80,6 +80,8 @@ export async function runLoadGen(
       String(load.seconds),
       "--events",
       String(load.events),
+      "--client",
+      load.client ?? "http1",
     ],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },

@@ -8,7 +8,9 @@
  * rate tested that kept p99 <= 250 ms with every request acknowledged.
  *
  * The three processes share the machine: on a 2-core box the load generator takes CPU from the
- * server, so the figures are conservative. Results also go to `bench/out/ingest-<time>.json`.
+ * server, so the figures are conservative. `--client` picks the load generator's HTTP client:
+ * `http1` (default, `bench/http1_client.ts`) or the runtime's `fetch`, which costs about twice the
+ * CPU per request. Results also go to `bench/out/ingest-<time>.json`.
  *
  * @module
  */
@@ -23,7 +25,7 @@ const P99_GOAL_MS = 250;
 function usage(message: string): never {
   console.error(`error: ${message}`);
   console.error(
-    "usage: deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--warmup-seconds 3] [--edges 1]",
+    "usage: deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--warmup-seconds 3] [--edges 1] [--client http1|fetch]",
   );
   Deno.exit(2);
 }
@@ -39,6 +41,7 @@ function parseFlags() {
         events: { type: "string", default: "100" },
         "warmup-seconds": { type: "string", default: "3" },
         edges: { type: "string", default: "1" },
+        client: { type: "string", default: "http1" },
       },
     }).values;
   } catch (e) {
@@ -54,7 +57,9 @@ function parseFlags() {
   if (!Number.isFinite(warmup) || warmup < 0) usage(`bad --warmup-seconds`);
   const edges = Number(values.edges);
   if (!Number.isInteger(edges) || edges < 1) usage(`bad --edges '${values.edges}'`);
-  return { rates, seconds, events, warmup, edges };
+  const client = values.client;
+  if (client !== "http1" && client !== "fetch") usage(`bad --client '${client}'`);
+  return { rates, seconds, events, warmup, edges, client };
 }
 
 interface Row {
@@ -86,20 +91,20 @@ async function countTable(tableDir: string): Promise<{ files: number; versions: 
 }
 
 if (import.meta.main) {
-  const { rates, seconds, events, warmup, edges } = parseFlags();
+  const { rates, seconds, events, warmup, edges, client } = parseFlags();
   const dataDir = await Deno.makeTempDir({ prefix: "lakestrike-bench-" });
   const server = await startDev(dataDir, { edges });
   const rows: Row[] = [];
   try {
     console.log(`${navigator.hardwareConcurrency} CPUs, load average ${Deno.loadavg().join(" ")}`);
     console.log(
-      `deno task dev --edges ${edges} on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
+      `deno task dev --edges ${edges}, load generator client ${client}, on ${server.edgeUrl} (runner ${server.runnerUrl}), data ${dataDir}; ${seconds} s per rate, ${events} events per request, open loop\n`,
     );
-    if (warmup > 0) await runLoadGen(server, { rate: 1000, seconds: warmup, events });
+    if (warmup > 0) await runLoadGen(server, { rate: 1000, seconds: warmup, events, client });
     for (const rate of rates) {
       const commits0 = await readMetricSum(server.runnerUrl, "lakestrike_runner_commits_total");
       const files0 = await readMetricSum(server.runnerUrl, "lakestrike_runner_files_total");
-      const load = await runLoadGen(server, { rate, seconds, events });
+      const load = await runLoadGen(server, { rate, seconds, events, client });
       const commits = await readMetricSum(server.runnerUrl, "lakestrike_runner_commits_total") -
         commits0;
       const files = await readMetricSum(server.runnerUrl, "lakestrike_runner_files_total") - files0;
