@@ -57,8 +57,8 @@ function parseFlags() {
   if (!Number.isFinite(warmup) || warmup < 0) usage(`bad --warmup-seconds`);
   const edges = Number(values.edges);
   if (!Number.isInteger(edges) || edges < 1) usage(`bad --edges '${values.edges}'`);
-  const client = values.client;
-  if (client !== "http1" && client !== "fetch") usage(`bad --client '${client}'`);
+  const client = values.client === "fetch" ? "fetch" : "http1";
+  if (values.client !== client) usage(`bad --client '${values.client}'`);
   return { rates, seconds, events, warmup, edges, client };
 }
 
