@@ -57,7 +57,7 @@ function parseFlags() {
   if (!Number.isFinite(warmup) || warmup < 0) usage(`bad --warmup-seconds`);
   const edges = Number(values.edges);
   if (!Number.isInteger(edges) || edges < 1) usage(`bad --edges '${values.edges}'`);
-  const client = values.client === "fetch" ? "fetch" : "http1";
+  const client: "http1" | "fetch" = values.client === "fetch" ? "fetch" : "http1";
   if (values.client !== client) usage(`bad --client '${values.client}'`);
   return { rates, seconds, events, warmup, edges, client };
 }
