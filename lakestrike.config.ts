@@ -32,8 +32,8 @@ export const config = defineConfig({
   edge: {
     port: 8080,
     flushIntervalMs: 50,
-    flushRowsMax: 10_000,
-    flushBytesMax: 4 * 1024 * 1024,
+    flushRowsMax: 50_000,
+    flushBytesMax: 16 * 1024 * 1024,
   },
   runner: {
     port: 8081,

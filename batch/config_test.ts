@@ -72,8 +72,8 @@ Deno.test("validateConfig fills in the defaults", () => {
   );
   assert.equal(config.edge.port, 8080);
   assert.equal(config.edge.flushIntervalMs, EDGE_CONFIG_DEFAULTS.flushIntervalMs);
-  assert.equal(config.edge.flushRowsMax, 10_000);
-  assert.equal(config.edge.flushBytesMax, 4 * 1024 * 1024);
+  assert.equal(config.edge.flushRowsMax, 50_000);
+  assert.equal(config.edge.flushBytesMax, 16 * 1024 * 1024);
   assert.equal(config.edge.runnerUrl, "http://127.0.0.1:8081");
   assert.equal(config.edge.producerId, undefined);
   assert.equal(config.runner.port, 8081);

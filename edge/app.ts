@@ -123,9 +123,9 @@ export interface EdgeDeps {
    * nothing is in flight, and what arrives meanwhile goes in the next batch (ADR 0030, 0031).
    */
   flushIntervalMs?: number;
-  /** Rows of the largest batch made of several requests (default 10,000). */
+  /** Rows of the largest batch made of several requests (default 50,000; ADR 0050). */
   flushRowsMax?: number;
-  /** Bytes of the largest batch made of several requests (default 4 MiB). */
+  /** Bytes of the largest batch made of several requests (default 16 MiB). */
   flushBytesMax?: number;
   /** Bytes a table buffers (waiting plus in flight) before answering 429 (default 64 MiB). */
   bufferBytesMax?: number;
@@ -148,8 +148,8 @@ export interface EdgeDeps {
 /** Defaults of {@linkcode EdgeDeps} (docs/design.md section 7). */
 export const EDGE_DEFAULTS = {
   flushIntervalMs: 50,
-  flushRowsMax: 10_000,
-  flushBytesMax: 4 * 1024 * 1024,
+  flushRowsMax: 50_000,
+  flushBytesMax: 16 * 1024 * 1024,
   bufferBytesMax: 64 * 1024 * 1024,
   requestBodyBytesMax: 8 * 1024 * 1024,
   requestTimeoutMs: 5_000,
