@@ -20,8 +20,8 @@ import assert from "node:assert/strict";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** The modules `entry` loads: project files relative to the root, npm packages as `npm:name`. */
-async function moduleGraph(entry: string): Promise<{ local: string[]; npm: string[] }> {
+/** What `deno info --json entry` prints, parsed. */
+async function denoInfo(entry: string): Promise<unknown> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: REPO_ROOT,
@@ -29,8 +29,13 @@ async function moduleGraph(entry: string): Promise<{ local: string[]; npm: strin
     stdin: "null",
   }).output();
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/** The modules `entry` loads: project files relative to the root, npm packages as `npm:name`. */
+async function moduleGraph(entry: string): Promise<{ local: string[]; npm: string[] }> {
   // `npmPackages` lists the whole npm resolution; the graph's packages are its `npm:` modules.
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  const info = await denoInfo(entry) as {
     modules: { specifier: string; error?: string }[];
   };
   const broken = info.modules.filter((m) => m.error !== undefined);
@@ -48,15 +53,8 @@ async function moduleGraph(entry: string): Promise<{ local: string[]; npm: strin
  * type-only, not dynamic), each with the project file that imports it.
  */
 async function staticNpmImports(entry: string): Promise<Map<string, string>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   type Dependency = { code?: { specifier: string }; isDynamic?: boolean };
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  const info = await denoInfo(entry) as {
     roots: string[];
     modules: { specifier: string; dependencies?: Dependency[] }[];
   };
