@@ -1,6 +1,10 @@
 /**
  * `deno task soak:compaction [--minutes 10] [--rate 10000] [--events 100] [--window-seconds 30]
- * [--data DIR] [--keep]`: does compaction keep up with sustained ingest (issue 15, ADR 0036)?
+ * [--warmup-seconds 0] [--data DIR] [--keep]`: does compaction keep up with sustained ingest (issue
+ * 15, ADR 0036)? With `--warmup-seconds S` it first offers `min(rate, 20,000)` events/s for S
+ * seconds, unmeasured (their rows stay in the table): a service started cold and offered 150,000
+ * events/s at once falls seconds behind while its code is compiled (ADR 0050), as `bench:ingest`'s
+ * ladder of rates avoids.
  *
  * It starts `deno task dev` (defaults everywhere: the demo `events` table, partitioned by date, the
  * runner's triggered tiered compaction) on a fresh data directory and offers `--rate` events per
@@ -43,6 +47,7 @@ interface Options {
   rate: number;
   events: number;
   windowSeconds: number;
+  warmupSeconds: number;
   data: string | undefined;
   keep: boolean;
 }
@@ -55,6 +60,7 @@ function parseOptions(args: string[]): Options {
       rate: { type: "string", default: "10000" },
       events: { type: "string", default: "100" },
       "window-seconds": { type: "string", default: "30" },
+      "warmup-seconds": { type: "string", default: "0" },
       data: { type: "string" },
       keep: { type: "boolean", default: false },
     },
@@ -64,11 +70,17 @@ function parseOptions(args: string[]): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be positive, got '${v}'`);
     return n;
   };
+  const nonNegative = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be 0 or more, got '${v}'`);
+    return n;
+  };
   return {
     minutes: num("minutes", values.minutes),
     rate: num("rate", values.rate),
     events: Math.round(num("events", values.events)),
     windowSeconds: num("window-seconds", values["window-seconds"]),
+    warmupSeconds: nonNegative("warmup-seconds", values["warmup-seconds"]),
     data: values.data,
     keep: values.keep,
   };
@@ -211,10 +223,17 @@ async function main(): Promise<void> {
   const scratch = await Deno.makeTempDir({ prefix: "lakestrike-soak-scratch-" });
   const server = await startDev(dataDir);
   const windows = Math.ceil((o.minutes * 60) / o.windowSeconds);
+  const warmupRate = Math.min(o.rate, 20_000);
   console.log(
     `soak: ${o.minutes} min at ${fmt(o.rate)} events/s (${o.events} per request), a line every ` +
-      `${o.windowSeconds} s; data ${dataDir}`,
+      `${o.windowSeconds} s; data ${dataDir}` +
+      (o.warmupSeconds > 0
+        ? `; warm-up ${o.warmupSeconds} s at ${fmt(warmupRate)} events/s first, unmeasured`
+        : ""),
   );
+  if (o.warmupSeconds > 0) {
+    await runLoadGen(server, { rate: warmupRate, seconds: o.warmupSeconds, events: o.events });
+  }
   console.log(
     "| t s | version | files | files/partition max | rows | DuckDB read files ms | one file ms | " +
       "ratio | read files cpu ms | one file cpu ms | cpu ratio | ack p99 ms | ack max ms | " +
