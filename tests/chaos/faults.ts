@@ -73,6 +73,25 @@ class InjectedFault extends Error {
   }
 }
 
+/** What happens to one call, decided by one draw of the seeded source. */
+type Fate = "error" | "lost" | "slow" | "pass";
+
+function fateOf(rng: Rng, plan: FaultPlan): Fate {
+  const r = rng.next();
+  if (r < plan.errorRate) return "error";
+  if (r < plan.errorRate + plan.lostRate) return "lost";
+  if (r < plan.errorRate + plan.lostRate + plan.slowRate) return "slow";
+  return "pass";
+}
+
+/** After a data file's put, kills the process with the plan's chance: the crash before a commit. */
+function maybeKillAfterDataPut(rng: Rng, plan: FaultPlan, op: string, target: FaultTarget): void {
+  if (target === "data" && /put/i.test(op) && rng.chance(plan.killAfterDataRate)) {
+    report("kill", `${op}:after-data-write`, target);
+    Deno.kill(Deno.pid, "SIGKILL");
+  }
+}
+
 function wrap<A extends unknown[], R>(
   rng: Rng,
   plan: FaultPlan,
@@ -83,25 +102,22 @@ function wrap<A extends unknown[], R>(
     const { op, target } = describe(...args);
     const call = () => real.apply(this, args);
     if (target === "other") return await call();
-    const r = rng.next();
-    if (r < plan.errorRate) {
+    const fate = fateOf(rng, plan);
+    if (fate === "error") {
       report("storage", `${op}:error`, target);
       throw new InjectedFault(`error on ${op}`);
     }
-    if (r < plan.errorRate + plan.lostRate) {
+    if (fate === "lost") {
       await call();
       report("storage", `${op}:lost`, target);
       throw new InjectedFault(`lost answer of ${op}`);
     }
-    if (r < plan.errorRate + plan.lostRate + plan.slowRate) {
+    if (fate === "slow") {
       report("storage", `${op}:slow`, target);
       await new Promise((res) => setTimeout(res, rng.int(1, plan.slowMsMax)));
     }
     const result = await call();
-    if (target === "data" && /put/i.test(op) && rng.chance(plan.killAfterDataRate)) {
-      report("kill", `${op}:after-data-write`, target);
-      Deno.kill(Deno.pid, "SIGKILL");
-    }
+    maybeKillAfterDataPut(rng, plan, op, target);
     return result;
   };
 }
@@ -109,7 +125,8 @@ function wrap<A extends unknown[], R>(
 /**
  * {@linkcode wrap} for a synchronous call (the local disk's open of a small file): an error, or a
  * lost answer (the call done, its file handle closed, then an error), or a kill after the call; a
- * synchronous call cannot be slowed without blocking the whole process, so it is not.
+ * synchronous call cannot be slowed without blocking the whole process, so a slow fate passes
+ * unreported.
  */
 function wrapSync<A extends unknown[], R>(
   rng: Rng,
@@ -121,22 +138,18 @@ function wrapSync<A extends unknown[], R>(
     const { op, target } = describe(...args);
     const call = () => real.apply(this, args);
     if (target === "other") return call();
-    const r = rng.next();
-    if (r < plan.errorRate) {
+    const fate = fateOf(rng, plan);
+    if (fate === "error") {
       report("storage", `${op}:error`, target);
       throw new InjectedFault(`error on ${op}`);
     }
-    if (r < plan.errorRate + plan.lostRate) {
-      const result = call();
-      (result as { close?: () => void }).close?.();
+    if (fate === "lost") {
+      (call() as { close?: () => void }).close?.();
       report("storage", `${op}:lost`, target);
       throw new InjectedFault(`lost answer of ${op}`);
     }
     const result = call();
-    if (target === "data" && /put/i.test(op) && rng.chance(plan.killAfterDataRate)) {
-      report("kill", `${op}:after-data-write`, target);
-      Deno.kill(Deno.pid, "SIGKILL");
-    }
+    maybeKillAfterDataPut(rng, plan, op, target);
     return result;
   };
 }
