@@ -320,14 +320,10 @@ async function putFile(
     await removeQuietly(temp);
     throw e;
   }
-  if (renamed) {
-    await syncDirs(root, dir, createdDirs);
-    return result;
-  }
   // After a link or a lost race the temp name must not stay behind; its removal need not be
   // durable (a temp name left by a crash is swept), so it runs alongside the directory's fsync.
   await Promise.all([
-    removeQuietly(temp),
+    renamed ? undefined : removeQuietly(temp),
     result.ok ? syncDirs(root, dir, createdDirs) : undefined,
   ]);
   return result;
