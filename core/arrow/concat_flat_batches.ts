@@ -21,8 +21,8 @@ import * as arrow from "apache-arrow";
 // deno-lint-ignore no-explicit-any
 type AnyProps = any;
 
-/** A typed array constructor of the kinds Arrow JS uses for flat columns. */
-type ArrayCtor = new (n: number) => ArrayLike<number | bigint> & {
+/** A typed array of the kinds Arrow JS uses for fixed-width columns. */
+type FixedWidthValues = ArrayLike<number | bigint> & {
   set(a: ArrayLike<number | bigint>, offset?: number): void;
   subarray(begin: number, end?: number): ArrayLike<number | bigint>;
 };
@@ -68,7 +68,7 @@ function isFlat(type: arrow.DataType): boolean {
   }
 }
 
-/** The columns of `batches` at `index`, concatenated. */
+/** One column's `parts` (one per batch, `length` rows in all) as one column. */
 function concatColumn(parts: arrow.Data[], length: number): arrow.Data {
   const type = parts[0]!.type;
   let nullCount = 0;
@@ -117,14 +117,11 @@ function concatColumn(parts: arrow.Data[], length: number): arrow.Data {
     }
     default: {
       const stride = parts[0]!.stride;
-      const ctor = (parts[0]!.values as object).constructor as ArrayCtor;
+      const ctor = (parts[0]!.values as object).constructor as new (n: number) => FixedWidthValues;
       const values = new ctor(length * stride);
       let at = 0;
       for (const p of parts) {
-        values.set(
-          (p.values as unknown as ArrayCtor["prototype"]).subarray(0, p.length * stride),
-          at,
-        );
+        values.set((p.values as FixedWidthValues).subarray(0, p.length * stride), at);
         at += p.length * stride;
       }
       props.data = values;
