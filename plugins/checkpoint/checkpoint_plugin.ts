@@ -107,17 +107,19 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
   // Background checkpoints being written, by table URI (at most one each).
   const writing = new Map<string, Promise<void>>();
 
+  const failed = (result: CommitResultInfo, ctx: WriteContext) => (error: unknown) =>
+    ctx.logger.error("Cannot write checkpoint", {
+      table: ctx.table.name,
+      version: result.version,
+      error: String(error),
+    });
+
   const checkpoint = async (result: CommitResultInfo, ctx: WriteContext) => {
     const r = await maybeCheckpoint(ctx.storage, result.snapshot, {
       clock: ctx.clock,
       cache: cacheOf(ctx.table.uri),
       ...(encoder !== undefined ? { encode } : {}),
-      onError: (error) =>
-        ctx.logger.error("Cannot write checkpoint", {
-          table: ctx.table.name,
-          version: result.version,
-          error: String(error),
-        }),
+      onError: failed(result, ctx),
     });
     if (r.written) {
       ctx.logger.info("checkpoint written", { table: ctx.table.name, version: result.version });
@@ -146,13 +148,7 @@ export function checkpointPlugin(options: CheckpointPluginOptions = {}): Plugin 
       }, timeoutMs);
     });
     const done = Promise.race([checkpoint(result, ctx), timedOut])
-      .catch((error) =>
-        ctx.logger.error("Cannot write checkpoint", {
-          table: ctx.table.name,
-          version: result.version,
-          error: String(error),
-        })
-      )
+      .catch(failed(result, ctx))
       .finally(() => {
         clearTimeout(timer);
         writing.delete(uri);
