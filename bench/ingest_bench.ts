@@ -1,9 +1,10 @@
 /**
  * `deno task bench:ingest [--rates 1000,10000,50000] [--seconds 30] [--events 100] [--edges 1]`:
  * end-to-end ingest latency on local disk. Starts `deno task dev --edges N` (edges and runner in one
- * process, each on its own thread, the edges sharing one port) on a temp data directory, then for each rate runs `bench/load_gen.ts` in its own
- * process, posting `--events`-event requests open-loop at that rate, and prints ack latency p50/p90/p99/max, events/s
- * acknowledged, commits/s and data files written (from the runner's `/metrics`). The goal
+ * process, each on its own thread and each edge on its own port) on a temp data directory, then for
+ * each rate runs `bench/load_gen.ts` in its own process, posting `--events`-event requests
+ * open-loop at that rate, and prints ack latency p50/p90/p99/max, events/s acknowledged, commits/s
+ * and data files written (from the runner's `/metrics`). The goal
  * (docs/design.md section 8) is p99 <= 250 ms at 10,000 events/s; the last line names the highest
  * rate tested that kept p99 <= 250 ms with every request acknowledged.
  *
