@@ -12,6 +12,7 @@
  */
 import type { Add } from "../core/log/actions.ts";
 import {
+  isDue,
   numRecordsOf,
   type PartitionTiers,
   planTiers,
@@ -77,12 +78,14 @@ export interface TiersSummary {
   triggerFiles: number;
   /** Per partition, most files first. */
   partitions: Array<
-    Omit<PartitionTiers, "bins"> & {
+    Omit<PartitionTiers, "bins" | "readBin"> & {
       files: number;
       bytes: number;
       /** Bins the planner would rewrite now, and their files. */
       binsPlanned: number;
       filesPlanned: number;
+      /** Files of the read bin among them (0 without one): the smallest, merged across tiers. */
+      readBinFiles: number;
       /** The trigger would compact this partition after the next commit. */
       due: boolean;
     }
@@ -95,7 +98,7 @@ export function summarizeTiers(
   options: { fanout?: number } = {},
 ): TiersSummary {
   const plan: TieredPlan = planTiers(snapshot, options);
-  const partitions = plan.partitions.map(({ bins, ...p }) => {
+  const partitions = plan.partitions.map(({ bins, readBin, ...p }) => {
     const files = p.tiers.reduce((n, t) => n + t.files, 0);
     return {
       ...p,
@@ -103,8 +106,8 @@ export function summarizeTiers(
       bytes: p.tiers.reduce((n, t) => n + t.bytes, 0),
       binsPlanned: bins.length,
       filesPlanned: bins.reduce((n, b) => n + b.files.length, 0),
-      due: bins.length > 0 &&
-        (p.smallFiles >= TRIGGER_FILES_DEFAULT || p.smallBytes >= plan.targetSizeBytes),
+      readBinFiles: readBin?.files.length ?? 0,
+      due: isDue({ ...p, bins, readBin }, plan),
     };
   }).sort((a, b) => b.files - a.files);
   return {
@@ -205,7 +208,9 @@ function formatTiers(t: TiersSummary): string[] {
   const lines = [
     `tiers       fanout ${t.fanout}, ${t.tierCount} tiers; full at ${t.fullRows} rows or ${
       formatBytes(t.targetSizeBytes)
-    }; due at ${t.triggerFiles} small files or ${formatBytes(t.targetSizeBytes)}`,
+    }; due at ${t.triggerFiles} small files or ${
+      formatBytes(t.targetSizeBytes)
+    }, or past the read budget`,
   ];
   for (const p of t.partitions.slice(0, TIER_PARTITIONS_SHOWN_MAX)) {
     const name = Object.entries(p.partitionValues).map(([k, v]) =>
@@ -215,7 +220,10 @@ function formatTiers(t: TiersSummary): string[] {
     const next = p.binsPlanned === 0
       ? "nothing (at its tiers)"
       : `${p.binsPlanned} bins of ${p.filesPlanned} files${p.due ? ", due now" : ", not due yet"}`;
-    lines.push(`  ${name}: ${p.files} files, ${formatBytes(p.bytes)}; next: ${next}`);
+    const read = p.readBinFiles > 0
+      ? `; over its read budget of ${p.readBudget} files: its ${p.readBinFiles} smallest merge`
+      : `; read budget ${p.readBudget} files`;
+    lines.push(`  ${name}: ${p.files} files, ${formatBytes(p.bytes)}; next: ${next}${read}`);
     for (const tier of p.tiers) {
       const planned = tier.binsPlanned
         ? `  → ${tier.binsPlanned} bins (${tier.filesPlanned} files) to tier ${tier.tier + 1}`

@@ -1,6 +1,6 @@
 /**
  * The tiered (LSM-style, size-tiered) compaction planner: files are sorted into size classes that
- * grow by a factor `fanout`, and a bin only ever merges files of one class into one file of the next
+ * grow by a factor `fanout`, and a tier bin merges files of one class into one file of the next
  * class up. Small files therefore merge quickly and cheaply into medium ones, medium ones rarely
  * into full ones, and every row is rewritten at most once per class it climbs:
  * O(log_fanout(full / small)) times in all, never once per compaction run.
@@ -30,13 +30,24 @@
  * open remainder waits for more files. Since every file of a tier weighs at least 1/fanout of that
  * bound, a bin holds at most `fanout` files and its output lands in the next tier (rows add up
  * exactly; bytes usually shrink a little as a merged file compresses better, which is why rows
- * weigh in). A partition where no tier can close a bin is "at its tiers": it holds at most
- * `fanout - 1` files per tier and nothing is planned for it, so a quiet table is never rewritten
- * for nothing.
+ * weigh in). A partition where no tier can close a bin, and no read bin is due (below), is "at its
+ * tiers": it holds at most `fanout - 1` files per tier and nothing is planned for it, so a quiet
+ * table is never rewritten for nothing.
+ *
+ * Tiers alone let a partition hold up to `fanout - 1` files a tier plus what arrived since the last
+ * run, which a reader of a small partition pays for: DuckDB pays for a file about what it pays for
+ * 10,000 event rows, so 29 files of 76,000 rows read 3.4× slower than one (ADR 0051). Every
+ * partition therefore has a read budget ({@linkcode readBudgetOf}: the files a reader tolerates
+ * within `readAmplificationMax`, 1.5, of one file), and a partition that the tier bins leave over
+ * it also gets a read bin: its smallest files across tiers, each joining only files that together
+ * weigh at least as much, so a row is rewritten by read bins at most log2(fullRows) times
+ * ({@linkcode PartitionTiers.readBin}). A large partition's budget is larger than its tiers hold,
+ * so read bins serve small partitions: the first minutes of a table or a day.
  *
  * The trigger ({@linkcode partitionsToCompact}) asks for a compaction of a partition when its
  * non-full files reach `triggerFiles` (default 50, as Databricks' auto compaction) or their bytes
- * reach `triggerBytes` (default the target size), and the plan for it is not empty.
+ * reach `triggerBytes` (default the target size), or it has a read bin, and the plan for it is not
+ * empty.
  *
  * Pure: it reads only the snapshot, never storage.
  *
@@ -55,6 +66,18 @@ import { duckdbCanRewriteTable } from "./rewrite_bin_duckdb.ts";
 export const TIER_FANOUT_DEFAULT = 10;
 /** Default non-full files of a partition that trigger its compaction (Databricks' auto compaction). */
 export const TRIGGER_FILES_DEFAULT = 50;
+/**
+ * Default bound on a full read of a partition against the same rows in one file, in the readers'
+ * cost model ({@linkcode readBudgetOf}): the read budget keeps it below this.
+ */
+export const READ_AMPLIFICATION_MAX_DEFAULT = 1.5;
+/**
+ * What one more file costs a reader, in rows: DuckDB read the soak's event rows at about 34 ns a
+ * row and paid about 0.36 ms for every further file (ADR 0051), the price of about 10,000 rows.
+ */
+export const READ_FILE_COST_ROWS_DEFAULT = 10_000;
+/** Files a partition may always hold before its read budget asks for a merge. */
+export const READ_BUDGET_FILES_MIN = 10;
 
 /** Options of {@linkcode planTieredBins}. */
 export interface PlanTieredOptions {
@@ -66,6 +89,13 @@ export interface PlanTieredOptions {
   fanout?: number;
   /** Only partitions whose values equal all of these (as {@linkcode PlanCompactionOptions}). */
   partitionFilter?: PlanCompactionOptions["partitionFilter"];
+  /**
+   * The read budget's bound ({@linkcode readBudgetOf}), at least 1; default
+   * {@linkcode READ_AMPLIFICATION_MAX_DEFAULT}. `Infinity` turns the read bins off.
+   */
+  readAmplificationMax?: number;
+  /** What one more file costs a reader, in rows; default {@linkcode READ_FILE_COST_ROWS_DEFAULT}. */
+  readFileCostRows?: number;
 }
 
 /** The files of one tier of one partition. */
@@ -90,7 +120,14 @@ export interface PartitionTiers {
   /** Files below full and their bytes: what the trigger counts. */
   smallFiles: number;
   smallBytes: number;
-  /** The bins the planner would rewrite now, in tier order. */
+  /** Files a full read of the partition tolerates ({@linkcode readBudgetOf} its rows). */
+  readBudget: number;
+  /**
+   * The bin of the partition's smallest files, across tiers, that brings it back within its read
+   * budget when the tier bins do not; also one of `bins`.
+   */
+  readBin: CompactionBin | undefined;
+  /** The bins the planner would rewrite now, in tier order, the read bin last. */
   bins: CompactionBin[];
 }
 
@@ -142,6 +179,9 @@ interface Scale {
    * bytes per row, and a small file's fixed overhead would make it weigh more rows than it holds.
    */
   bytesWeigh: boolean;
+  /** The read budget's bound and a file's cost to a reader in rows ({@linkcode readBudgetOf}). */
+  readMax: number;
+  fileCostRows: number;
 }
 
 /**
@@ -223,7 +263,50 @@ function scaleOf(
       `Cannot compact: the tier fanout must be an integer from 2 to 1000, got ${fanout}`,
     );
   }
-  return { fullRows, target, fanout, tierCount: tierCountOf(fullRows, fanout), bytesWeigh };
+  const readMax = options.readAmplificationMax ?? READ_AMPLIFICATION_MAX_DEFAULT;
+  if (typeof readMax !== "number" || !(readMax >= 1)) {
+    throw new InvalidArgumentError(
+      `Cannot compact: readAmplificationMax must be a number >= 1, got ${readMax}`,
+    );
+  }
+  const fileCostRows = options.readFileCostRows ?? READ_FILE_COST_ROWS_DEFAULT;
+  if (!Number.isFinite(fileCostRows) || fileCostRows <= 0) {
+    throw new InvalidArgumentError(
+      `Cannot compact: readFileCostRows must be a positive number, got ${fileCostRows}`,
+    );
+  }
+  return {
+    fullRows,
+    target,
+    fanout,
+    tierCount: tierCountOf(fullRows, fanout),
+    bytesWeigh,
+    readMax,
+    fileCostRows,
+  };
+}
+
+/**
+ * The files a full read of a partition of `rows` rows tolerates: the most `n` for which a reader
+ * that pays `fileCostRows` rows' worth for every file reads it within `readAmplificationMax` of
+ * the same rows in one file, `(n × fileCostRows + rows) / (fileCostRows + rows) ≤ max`, so
+ * `n ≤ max + (max - 1) × rows / fileCostRows`; never fewer than {@linkcode READ_BUDGET_FILES_MIN}.
+ * With the defaults: 10 files up to 170,000 rows, 51 at a million, 501 at ten million.
+ *
+ * @example
+ * ```ts
+ * import { readBudgetOf } from "./plan_tiered_bins.ts";
+ * if (readBudgetOf(1_000_000) !== 51) throw new Error();
+ * ```
+ */
+export function readBudgetOf(
+  rows: number,
+  options: { readAmplificationMax?: number; readFileCostRows?: number } = {},
+): number {
+  const max = options.readAmplificationMax ?? READ_AMPLIFICATION_MAX_DEFAULT;
+  const cost = options.readFileCostRows ?? READ_FILE_COST_ROWS_DEFAULT;
+  if (max === Infinity) return Infinity;
+  return Math.max(READ_BUDGET_FILES_MIN, Math.floor(max + (max - 1) * rows / cost));
 }
 
 /**
@@ -249,6 +332,8 @@ export function tierOf(
     fanout: options.fanout,
     tierCount: tierCountOf(options.fullRows, options.fanout),
     bytesWeigh: true,
+    readMax: READ_AMPLIFICATION_MAX_DEFAULT,
+    fileCostRows: READ_FILE_COST_ROWS_DEFAULT,
   };
   return tierOfWeight(s, rowsOf(s, add), add.size);
 }
@@ -338,7 +423,21 @@ export function planTiers(
         }
       }
     }
-    partitions.push({ partitionValues: values, tiers, smallFiles, smallBytes, bins });
+    const readBudget = readBudgetOf(files.reduce((n, e) => n + e.weight, 0), {
+      readAmplificationMax: s.readMax,
+      readFileCostRows: s.fileCostRows,
+    });
+    const readBin = planReadBin(s, values, files, bins, readBudget);
+    if (readBin !== undefined) bins.push(readBin);
+    partitions.push({
+      partitionValues: values,
+      tiers,
+      smallFiles,
+      smallBytes,
+      readBudget,
+      readBin,
+      bins,
+    });
   }
   return {
     tierCount: s.tierCount,
@@ -348,6 +447,44 @@ export function planTiers(
     partitions,
     bins: interleave(partitions.flatMap((p) => groupByTier(p.bins, s))),
   };
+}
+
+/**
+ * The read bin of a partition (see {@linkcode PartitionTiers.readBin}), or `undefined`: when the
+ * partition would still hold more files than its read budget after its tier bins, its smallest
+ * files outside them (by weight, then age), as many as bring it down to half its budget, merged
+ * the way RocksDB's universal compaction bounds read amplification. A file joins only while it
+ * weighs no more than the files before it together, so every row in the bin lands in a file at
+ * least twice the size of the one it left: a row is rewritten by read bins at most
+ * log2(fullRows) times, and a partition that a trickle of one-row files keeps over its budget
+ * pays for a binary counter, not for a rewrite of the partition at every commit. The bin stops
+ * before it weighs a full file.
+ */
+function planReadBin(
+  s: Scale,
+  partitionValues: Record<string, string | null>,
+  files: readonly { add: Add; weight: number; tier: number }[],
+  tierBins: readonly CompactionBin[],
+  readBudget: number,
+): CompactionBin | undefined {
+  const after = files.length - tierBins.reduce((n, b) => n + b.files.length - 1, 0);
+  if (after <= readBudget) return undefined;
+  const planned = new Set(tierBins.flatMap((b) => b.files));
+  const candidates = files.filter((e) => e.tier < s.tierCount && !planned.has(e.add))
+    .sort((a, b) => a.weight - b.weight || a.add.modificationTime - b.add.modificationTime);
+  const take = after - Math.ceil(readBudget / 2) + 1;
+  const chosen: Add[] = [];
+  let rows = 0;
+  let bytes = 0;
+  for (const e of candidates) {
+    if (chosen.length >= take) break;
+    if (chosen.length > 0 && e.weight > rows) break;
+    if (weighsAtLeast(s, rows + e.weight, bytes + e.add.size, 0)) break;
+    chosen.push(e.add);
+    rows += e.weight;
+    bytes += e.add.size;
+  }
+  return chosen.length >= 2 ? { partitionValues, files: chosen } : undefined;
 }
 
 /** The bins of one partition, grouped by tier, the largest tier first. */
@@ -396,8 +533,9 @@ export interface TriggerOptions extends PlanTieredOptions {
 }
 
 /**
- * The partitions of `snapshot` whose non-full files reach `triggerFiles` or `triggerBytes` and for
- * which the tiered plan is not empty: the ones the runner compacts after a commit. Pure; cheap
+ * The partitions of `snapshot` whose non-full files reach `triggerFiles` or `triggerBytes`, or
+ * whose files exceed their read budget, and for which the tiered plan is not empty
+ * ({@linkcode isDue}): the ones the runner compacts after a commit. Pure; cheap
  * enough to run after every commit (one pass over the active files).
  *
  * @example
@@ -420,9 +558,20 @@ export function partitionsToCompact(
   options: TriggerOptions = {},
 ): PartitionTiers[] {
   const plan = planTiers(snapshot, options);
+  return plan.partitions.filter((p) => isDue(p, plan, options));
+}
+
+/**
+ * Whether the trigger compacts partition `p` of `plan`: it has bins, and its small files reach
+ * `triggerFiles` or their bytes `triggerBytes`, or it holds more files than its read budget.
+ */
+export function isDue(
+  p: PartitionTiers,
+  plan: Pick<TieredPlan, "targetSizeBytes">,
+  options: Pick<TriggerOptions, "triggerFiles" | "triggerBytes"> = {},
+): boolean {
   const files = options.triggerFiles ?? TRIGGER_FILES_DEFAULT;
   const bytes = options.triggerBytes ?? plan.targetSizeBytes;
-  return plan.partitions.filter((p) =>
-    p.bins.length > 0 && (p.smallFiles >= files || p.smallBytes >= bytes)
-  );
+  return p.bins.length > 0 &&
+    (p.smallFiles >= files || p.smallBytes >= bytes || p.readBin !== undefined);
 }

@@ -8,6 +8,8 @@ import {
   numRecordsOf,
   partitionsToCompact,
   planTiers,
+  READ_BUDGET_FILES_MIN,
+  readBudgetOf,
   tierCountOf,
   tierOf,
 } from "./plan_tiered_bins.ts";
@@ -78,12 +80,25 @@ Deno.test("planTiers: property: every file in at most one bin, bins within one p
         const files = specs.map((s, i) => fileOf(s.p, s.rows, s.rows * s.bytesPerRow, i % 7));
         const o = { ...opts, fanout };
         const plan = planTiers(snapshotOf(files), o);
+        const readBins = new Set(plan.partitions.map((p) => p.readBin));
         const seen = new Set<string>();
         for (const bin of plan.bins) {
-          ok(bin.files.length >= 2 && bin.files.length <= fanout, "bin size");
           const tiers = new Set(bin.files.map((f) => tierOf(f, o)));
-          equal(tiers.size, 1, "a bin mixes tiers");
-          ok([...tiers][0]! < plan.tierCount, "a full file is planned");
+          if (readBins.has(bin)) {
+            // The smallest files across tiers, each weighing no more than those before it.
+            ok(bin.files.length >= 2, "read bin size");
+            let before = 0;
+            for (const f of bin.files) {
+              const rows = numRecordsOf(f)!;
+              ok(before === 0 || rows <= before, "a read bin file outweighs the ones before it");
+              before += rows;
+            }
+            ok(before < FULL_ROWS, "a read bin weighs a full file");
+          } else {
+            ok(bin.files.length >= 2 && bin.files.length <= fanout, "bin size");
+            equal(tiers.size, 1, "a bin mixes tiers");
+          }
+          ok(Math.max(...tiers) < plan.tierCount, "a full file is planned");
           for (const f of bin.files) {
             equal(f.partitionValues.p, bin.partitionValues.p, "a bin mixes partitions");
             ok(!seen.has(f.path), "a file in two bins");
@@ -116,13 +131,14 @@ Deno.test("planTiers: property: a partition compacted to its tiers gets no plan,
   );
 });
 
-Deno.test("planTiers: property: write amplification is at most the tier count", () => {
+Deno.test("planTiers: property: write amplification is at most the tier count, plus log2(fullRows) with read bins", () => {
   fc.assert(
     fc.property(
       fc.array(fileSpec, { minLength: 1, maxLength: 300 }),
       fc.integer({ min: 2, max: 10 }),
-      (specs, fanout) => {
-        const o = { ...opts, fanout };
+      fc.boolean(),
+      (specs, fanout, readBins) => {
+        const o = { ...opts, fanout, ...(readBins ? {} : { readAmplificationMax: Infinity }) };
         let files: Add[] = [];
         let ingested = 0;
         let rewritten = 0;
@@ -138,8 +154,9 @@ Deno.test("planTiers: property: write amplification is at most the tier count", 
           );
           files = applyPlan(files, bins, time++);
         }
-        const tierCount = tierCountOf(FULL_ROWS, fanout);
-        ok(rewritten / ingested <= tierCount, `${rewritten / ingested} > ${tierCount}`);
+        // A tier bin lifts a row one tier at least; a read bin at least doubles its file.
+        const bound = tierCountOf(FULL_ROWS, fanout) + (readBins ? Math.log2(FULL_ROWS) : 0);
+        ok(rewritten / ingested <= bound, `${rewritten / ingested} > ${bound}`);
       },
     ),
   );
@@ -215,4 +232,57 @@ Deno.test("fullRowsOf: DuckDB's scale (rows of a target-size file) when it rewri
   const duck = { ...table(primitive), files: big } as unknown as Snapshot;
   ok(planTiers(duck, { targetSizeBytes: TARGET }).bins.length > 0);
   equal(planTiers(snapshotOf(big), { targetSizeBytes: TARGET }).bins.length, 0);
+});
+
+Deno.test("readBudgetOf: files a reader tolerates within the bound, never fewer than the minimum", () => {
+  equal(readBudgetOf(0), READ_BUDGET_FILES_MIN);
+  equal(readBudgetOf(170_000), 10);
+  equal(readBudgetOf(1_000_000), 51);
+  equal(readBudgetOf(10_000_000), 501);
+  equal(readBudgetOf(1_000_000, { readAmplificationMax: 2, readFileCostRows: 1_000 }), 1_002);
+  equal(readBudgetOf(5, { readAmplificationMax: Infinity }), Infinity);
+  throws(() => planTiers(snapshotOf([]), { readAmplificationMax: 0.5 }), /readAmplificationMax/);
+  throws(() => planTiers(snapshotOf([]), { readFileCostRows: 0 }), /readFileCostRows/);
+});
+
+Deno.test("planTiers: a partition over its read budget merges its smallest files across tiers", () => {
+  // Nine files of 1,000 rows (tier 3, one short of a bin) and three of 100 (tier 2, 300 rows of
+  // the 1,000 that close a bin): no tier bin, but 12 files of 9,300 rows exceed the budget of 10.
+  const files = [
+    ...Array.from({ length: 9 }, (_, i) => fileOf("a", 1_000, 10_000, i)),
+    ...Array.from({ length: 3 }, (_, i) => fileOf("a", 100, 1_000, 20 + i)),
+  ];
+  const plan = planTiers(snapshotOf(files), opts);
+  const [p] = plan.partitions;
+  equal(p!.readBudget, 10);
+  // The three smallest; a 1,000-row file outweighs their 300 rows and stays.
+  deepEqual(p!.readBin?.files.map((f) => numRecordsOf(f)), [100, 100, 100]);
+  deepEqual(plan.bins, [p!.readBin]);
+  // Due with far fewer small files than the trigger's 50.
+  deepEqual(partitionsToCompact(snapshotOf(files)).map((d) => d.partitionValues.p), ["a"]);
+  // Within the budget (10 files), or with the read bins off: nothing planned, nothing due.
+  const ten = files.slice(0, 10);
+  deepEqual(planTiers(snapshotOf(ten), opts).bins, []);
+  deepEqual(partitionsToCompact(snapshotOf(ten)), []);
+  deepEqual(planTiers(snapshotOf(files), { ...opts, readAmplificationMax: Infinity }).bins, []);
+  deepEqual(partitionsToCompact(snapshotOf(files), { readAmplificationMax: Infinity }), []);
+});
+
+Deno.test("planTiers: property: ingest at the soak's file size stays within the read budget once compacted", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 300, max: 6_000 }), { minLength: 1, maxLength: 400 }),
+      (sizes) => {
+        let files: Add[] = [];
+        let time = 0;
+        for (const rows of sizes) {
+          files.push(fileOf("a", rows, rows * 10, time++));
+          const bins = planTiers(snapshotOf(files), opts).bins;
+          files = applyPlan(files, bins, time++);
+          const rowsNow = files.reduce((n, f) => n + numRecordsOf(f)!, 0);
+          ok(files.length <= readBudgetOf(rowsNow), `${files.length} files, ${rowsNow} rows`);
+        }
+      },
+    ),
+  );
 });
