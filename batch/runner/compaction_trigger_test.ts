@@ -4,7 +4,7 @@
  * check what ran and in which order answers came.
  */
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { createManualClock } from "../../core/clock.ts";
+import { createManualClock, type ManualClock } from "../../core/clock.ts";
 import { scanSnapshot } from "../../core/scan/scan_snapshot.ts";
 import { loadSnapshot } from "../../core/snapshot/mod.ts";
 import { createMemoryStorage, type MemoryStorage } from "../../core/storage/memory.ts";
@@ -52,6 +52,7 @@ interface Rig {
   runner: Runner;
   scheduler: MaintenanceScheduler;
   fire: (maxDelayMs?: number) => number;
+  clock: ManualClock;
 }
 
 async function rig(
@@ -82,7 +83,7 @@ async function rig(
     ...(compactBinsPerRunMax === undefined ? {} : { compactBinsPerRunMax }),
   });
   scheduler.start();
-  return { storage, runner, scheduler, fire: held.fire };
+  return { storage, runner, scheduler, fire: held.fire, clock };
 }
 
 /** Commit `n` batches of one row each to `region`, one commit each, seqs from `seq`. */
@@ -265,13 +266,29 @@ Deno.test("trigger: a triggered job plans on the runner's snapshot, without load
   equal(r.scheduler.stats().tables.events!.compact.last?.status, "ran");
   equal(logLists, 0, "the job listed the log");
   deepEqual(await filesByRegion(r.storage), { eu: 1 });
-  // The timer's job, with no snapshot from the runner, loads the table.
+  // The timer's job plans on the newest snapshot the runner told of, learned within the interval.
   await commitRows(r, "eu", 5, 100);
   equal(r.fire(), 1, "a check: not due");
+  deepEqual(await filesByRegion(r.storage), { eu: 6 });
   counting = true;
   equal(r.fire(300_000), 1);
   await r.scheduler.idle();
-  ok(logLists > 0);
+  counting = false;
+  equal(r.scheduler.stats().tables.events!.compact.last?.trigger, "timer");
+  equal(logLists, 0, "the timer's job listed the log");
+  // With nothing learned for longer than an interval (other writers may have committed since),
+  // the timer's job loads the table.
+  await commitRows(r, "eu", 3, 200);
+  equal(r.fire(), 1, "a check: not due");
+  await r.scheduler.idle();
+  equal(r.scheduler.stats().tables.events!.compact.last?.trigger, "timer", "a job ran");
+  r.clock.advance(300_001);
+  counting = true;
+  equal(r.fire(300_000), 1);
+  await r.scheduler.idle();
+  counting = false;
+  ok(logLists > 0, "the timer's job did not load the table");
+  equal(r.scheduler.stats().tables.events!.compact.last?.trigger, "timer");
   await r.scheduler.stop();
   await r.runner.close();
 });
