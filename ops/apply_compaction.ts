@@ -66,6 +66,11 @@ export interface ApplyCompactionOptions {
   strategy?: "tiered" | "binpack";
   /** Growth factor between two tiers of the tiered planner; default 10. A planner limit. */
   tierFanout?: number;
+  /**
+   * The tiered planner's read budget bound, at least 1 (default 1.3; `Infinity` turns its read
+   * bins off, ADR 0051). A planner limit.
+   */
+  readAmplificationMax?: number;
   /** Only partitions with these values. */
   partitionFilter?: PartitionFilter;
   /** Plan only, without the lease: nothing is written or committed. */
@@ -120,6 +125,12 @@ function checkOptions(options: ApplyCompactionOptions): void {
     ["maxConcurrentIo", options.maxConcurrentIo],
     ["threads", options.threads],
   ] as const;
+  const readMax = options.readAmplificationMax;
+  if (readMax !== undefined && !(typeof readMax === "number" && readMax >= 1)) {
+    throw new InvalidArgumentError(
+      `Cannot compact: readAmplificationMax must be a number >= 1, got ${readMax}`,
+    );
+  }
   for (const [name, value] of entries) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
       throw new InvalidArgumentError(
@@ -190,6 +201,9 @@ export async function applyCompaction(
     ...(options.minFiles === undefined ? {} : { minFiles: options.minFiles }),
     strategy: options.strategy ?? "binpack",
     ...(options.tierFanout === undefined ? {} : { tierFanout: options.tierFanout }),
+    ...(options.readAmplificationMax === undefined
+      ? {}
+      : { readAmplificationMax: options.readAmplificationMax }),
   };
   const { name, uri } = pluginTableOf(table);
 

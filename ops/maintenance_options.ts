@@ -45,6 +45,11 @@ export interface MaintenanceSettings {
   compactTriggerEnabled?: boolean;
   /** Small (not full) files of a partition that trigger its compaction; default 50. */
   compactTriggerFiles?: number;
+  /**
+   * Compact a partition that holds more files than a reader tolerates (its read budget, ADR 0051):
+   * its smallest files merge across tiers; default true.
+   */
+  compactReadBudgetEnabled?: boolean;
   /** Bytes of small files of a partition that trigger its compaction; default the target size. */
   compactTriggerBytes?: number;
   /**
@@ -84,6 +89,7 @@ export const MAINTENANCE_SECTION = section({
   compactTierFanout: intIn(2, 1_000).optional(),
   compactTriggerEnabled: bool().optional(),
   compactTriggerFiles: intIn(2, 100_000).optional(),
+  compactReadBudgetEnabled: bool().optional(),
   compactTriggerBytes: intIn(1, 2 ** 40).optional(),
   compactEngine: z.enum(["auto", "duckdb", "wasm"], {
     error: (issue: { input?: unknown }) =>

@@ -90,6 +90,11 @@ export interface CompactionLimits {
   readonly strategy?: "tiered" | "binpack";
   /** Growth factor between two tiers of the tiered planner (`--tier-fanout`, `compactTierFanout`). */
   readonly tierFanout?: number;
+  /**
+   * The tiered planner's read budget bound (ADR 0051), at least 1; `Infinity` turns its read bins
+   * off (`compactReadBudgetEnabled: false`).
+   */
+  readonly readAmplificationMax?: number;
 }
 
 /** The limits of a vacuum. */

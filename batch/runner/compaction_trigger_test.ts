@@ -112,7 +112,7 @@ async function filesByRegion(storage: MemoryStorage): Promise<Record<string, num
 }
 
 Deno.test("trigger: enough small files in a partition compact that partition only", async () => {
-  const r = await rig({ compactTriggerFiles: 10 });
+  const r = await rig({ compactReadBudgetEnabled: false, compactTriggerFiles: 10 });
   await commitRows(r, "eu", 10, 1); // ten one-row files: tier 0 reaches the next tier's 10 rows
   await commitRows(r, "us", 9, 11);
   deepEqual(await filesByRegion(r.storage), { eu: 10, us: 9 });
@@ -143,8 +143,36 @@ Deno.test("trigger: enough small files in a partition compact that partition onl
   await r.runner.close();
 });
 
+Deno.test("trigger: a partition over its read budget is compacted before the file threshold", async () => {
+  const r = await rig({});
+  // Seven one-row files: far below the 50 small files of the trigger, one over the budget of 6.
+  await commitRows(r, "eu", 7, 1);
+  await commitRows(r, "us", 6, 11);
+  equal(r.fire(), 1);
+  await r.scheduler.idle();
+  const last = r.scheduler.stats().tables.events!.compact.last!;
+  equal(last.trigger, "accumulated");
+  ok(last.status === "ran");
+  deepEqual(last.compaction?.partitions, [{ region: "eu" }]);
+  // Its five smallest merge (each weighing no more than those before it): half the budget is left.
+  equal(last.compaction?.filesRemoved, 5);
+  deepEqual(await filesByRegion(r.storage), { eu: 3, us: 6 });
+  deepEqual(await readIds(r.storage), [1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 14, 15, 16]);
+  await r.scheduler.stop();
+  await r.runner.close();
+  // Off by the table's settings: the same commits start nothing.
+  const off = await rig({ compactReadBudgetEnabled: false });
+  await commitRows(off, "eu", 7, 1);
+  equal(off.fire(), 1);
+  await off.scheduler.idle();
+  equal(off.scheduler.stats().tables.events!.compact.runs, 0);
+  deepEqual(await filesByRegion(off.storage), { eu: 7 });
+  await off.scheduler.stop();
+  await off.runner.close();
+});
+
 Deno.test("trigger: every due partition gets its share of a job's bins", async () => {
-  const r = await rig({ compactTriggerFiles: 10 }, undefined, 2);
+  const r = await rig({ compactReadBudgetEnabled: false, compactTriggerFiles: 10 }, undefined, 2);
   await commitRows(r, "eu", 20, 1); // two bins each
   await commitRows(r, "us", 20, 21);
   r.fire();
@@ -166,7 +194,7 @@ Deno.test("trigger: every due partition gets its share of a job's bins", async (
 });
 
 Deno.test("trigger: fewer small files than the threshold start no compaction", async () => {
-  const r = await rig({ compactTriggerFiles: 10 });
+  const r = await rig({ compactReadBudgetEnabled: false, compactTriggerFiles: 10 });
   await commitRows(r, "eu", 9, 1);
   await commitRows(r, "us", 9, 11);
   equal(r.fire(), 1);
@@ -181,7 +209,11 @@ Deno.test("trigger: fewer small files than the threshold start no compaction", a
 });
 
 Deno.test("trigger: off when compactTriggerEnabled is false; the timer still compacts", async () => {
-  const r = await rig({ compactTriggerFiles: 10, compactTriggerEnabled: false });
+  const r = await rig({
+    compactReadBudgetEnabled: false,
+    compactTriggerFiles: 10,
+    compactTriggerEnabled: false,
+  });
   await commitRows(r, "eu", 10, 1);
   equal(r.fire(), 0, "no check armed");
   equal(r.fire(300_000), 1, "the tick");
@@ -210,7 +242,7 @@ Deno.test("acks are not delayed by a compaction in progress", async () => {
       },
     },
   });
-  const r = await rig({ compactTriggerFiles: 10 }, storage);
+  const r = await rig({ compactReadBudgetEnabled: false, compactTriggerFiles: 10 }, storage);
   await commitRows(r, "eu", 10, 1);
   armed = true;
   r.fire();
@@ -257,7 +289,7 @@ Deno.test("trigger: a triggered job plans on the runner's snapshot, without load
       },
     },
   });
-  const r = await rig({ compactTriggerFiles: 10 }, storage);
+  const r = await rig({ compactReadBudgetEnabled: false, compactTriggerFiles: 10 }, storage);
   await commitRows(r, "eu", 10, 1);
   counting = true;
   r.fire();

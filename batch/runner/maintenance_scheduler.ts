@@ -692,6 +692,7 @@ export function createMaintenanceScheduler(
         ...(s.compactTierFanout === undefined ? {} : { fanout: s.compactTierFanout }),
         ...(s.compactTriggerFiles === undefined ? {} : { triggerFiles: s.compactTriggerFiles }),
         ...(s.compactTriggerBytes === undefined ? {} : { triggerBytes: s.compactTriggerBytes }),
+        ...readBudgetOff(s),
       }).map((p) => p.partitionValues);
     } catch (e) {
       logger.warn("Compaction trigger check failed", {
@@ -724,6 +725,10 @@ export function createMaintenanceScheduler(
     if (k === undefined || k.snapshot.version < pair.compactedVersion) return undefined;
     return clock.nowMs() - k.atMs <= pair.intervalMs ? k.snapshot : undefined;
   };
+
+  /** The planner option that turns read bins off when the table's settings say so. */
+  const readBudgetOff = (s: MaintenanceSettings) =>
+    s.compactReadBudgetEnabled === false ? { readAmplificationMax: Infinity } : {};
 
   const notifyCommitted: MaintenanceScheduler["notifyCommitted"] = (table, commit) => {
     const pair = pairs.get(table)?.compact;
@@ -776,6 +781,7 @@ export function createMaintenanceScheduler(
         // As in `ops`: a minimum of files per bin without a strategy asks for bin-packing.
         strategy: s.compactStrategy ?? (s.compactMinFiles === undefined ? "tiered" : "binpack"),
         ...(s.compactTierFanout === undefined ? {} : { tierFanout: s.compactTierFanout }),
+        ...readBudgetOff(s),
         ...(s.compactTargetSizeBytes === undefined
           ? {}
           : { targetSizeBytes: s.compactTargetSizeBytes }),

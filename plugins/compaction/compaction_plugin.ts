@@ -27,7 +27,7 @@ export interface CompactionPluginOptions extends PlanCompactionOptions {
  * classes growing by `tierFanout`; a bin merges files of one class of one partition into the next
  * class, see `plan_tiered_bins.ts`) or, with strategy `binpack`, with the bin-packing plan (per
  * partition, small files into bins of at least `minFiles`). The context's limits `targetSizeBytes`,
- * `minFiles`, `strategy` and `tierFanout`, when set (by `deno task compact` and the runner's
+ * `minFiles`, `strategy`, `tierFanout` and `readAmplificationMax`, when set (by `deno task compact` and the runner's
  * schedule), override the options; a `minFiles` without a strategy asks for bin-packing, as it did
  * before the tiered planner existed. Its hook has order `post`: it always answers, so it is asked
  * after every other planner, whatever the registration order. The maintenance operations (`ops/`)
@@ -58,6 +58,7 @@ export function compactionPlugin(options: CompactionPluginOptions = {}): Plugin 
             (planOptions.minFiles === undefined ? "tiered" : "binpack");
           if (strategy === "binpack") return planCompactionBins(snapshot, planOptions);
           const fanout = ctx.limits.tierFanout ?? tierFanout;
+          const readMax = ctx.limits.readAmplificationMax;
           return planTieredBins(snapshot, {
             ...(planOptions.targetSizeBytes === undefined
               ? {}
@@ -66,6 +67,7 @@ export function compactionPlugin(options: CompactionPluginOptions = {}): Plugin 
               ? {}
               : { partitionFilter: planOptions.partitionFilter }),
             ...(fanout === undefined ? {} : { fanout }),
+            ...(readMax === undefined ? {} : { readAmplificationMax: readMax }),
           });
         },
       },

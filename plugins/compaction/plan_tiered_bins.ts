@@ -38,9 +38,9 @@
  * run, which a reader of a small partition pays for: DuckDB pays for a file about what it pays for
  * 10,000 event rows, so 29 files of 76,000 rows read 3.4× slower than one (ADR 0051). Every
  * partition therefore has a read budget ({@linkcode readBudgetOf}: the files a reader tolerates
- * within `readAmplificationMax`, 1.5, of one file), and a partition that the tier bins leave over
+ * within `readAmplificationMax`, 1.3, of one file), and a partition that the tier bins leave over
  * it also gets a read bin: its smallest files across tiers, each joining only files that together
- * weigh at least as much, so a row is rewritten by read bins at most log2(fullRows) times
+ * weigh at least half as much, so a row is rewritten by read bins at most log1.5(fullRows) times
  * ({@linkcode PartitionTiers.readBin}). A large partition's budget is larger than its tiers hold,
  * so read bins serve small partitions: the first minutes of a table or a day.
  *
@@ -70,14 +70,14 @@ export const TRIGGER_FILES_DEFAULT = 50;
  * Default bound on a full read of a partition against the same rows in one file, in the readers'
  * cost model ({@linkcode readBudgetOf}): the read budget keeps it below this.
  */
-export const READ_AMPLIFICATION_MAX_DEFAULT = 1.5;
+export const READ_AMPLIFICATION_MAX_DEFAULT = 1.3;
 /**
  * What one more file costs a reader, in rows: DuckDB read the soak's event rows at about 34 ns a
  * row and paid about 0.36 ms for every further file (ADR 0051), the price of about 10,000 rows.
  */
 export const READ_FILE_COST_ROWS_DEFAULT = 10_000;
 /** Files a partition may always hold before its read budget asks for a merge. */
-export const READ_BUDGET_FILES_MIN = 10;
+export const READ_BUDGET_FILES_MIN = 6;
 
 /** Options of {@linkcode planTieredBins}. */
 export interface PlanTieredOptions {
@@ -291,12 +291,12 @@ function scaleOf(
  * that pays `fileCostRows` rows' worth for every file reads it within `readAmplificationMax` of
  * the same rows in one file, `(n × fileCostRows + rows) / (fileCostRows + rows) ≤ max`, so
  * `n ≤ max + (max - 1) × rows / fileCostRows`; never fewer than {@linkcode READ_BUDGET_FILES_MIN}.
- * With the defaults: 10 files up to 170,000 rows, 51 at a million, 501 at ten million.
+ * With the defaults: 6 files below 190,000 rows, 31 at a million, 301 at ten million.
  *
  * @example
  * ```ts
  * import { readBudgetOf } from "./plan_tiered_bins.ts";
- * if (readBudgetOf(1_000_000) !== 51) throw new Error();
+ * if (readBudgetOf(1_000_000) !== 31) throw new Error();
  * ```
  */
 export function readBudgetOf(
@@ -445,20 +445,28 @@ export function planTiers(
     fullRows: s.fullRows,
     targetSizeBytes: s.target,
     partitions,
-    bins: interleave(partitions.flatMap((p) => groupByTier(p.bins, s))),
+    // Read bins first: each takes the most files off a partition for the rows it rewrites, and a
+    // job commits its first bins first.
+    bins: [
+      ...partitions.flatMap((p) => p.readBin === undefined ? [] : [p.readBin]),
+      ...interleave(
+        partitions.flatMap((p) => groupByTier(p.bins.filter((b) => b !== p.readBin), s)),
+      ),
+    ],
   };
 }
 
 /**
  * The read bin of a partition (see {@linkcode PartitionTiers.readBin}), or `undefined`: when the
  * partition would still hold more files than its read budget after its tier bins, its smallest
- * files outside them (by weight, then age), as many as bring it down to half its budget, merged
+ * files outside them (by weight, then age; a file too small for the next one to join is passed
+ * over), as many as bring it down to half its budget, merged
  * the way RocksDB's universal compaction bounds read amplification. A file joins only while it
- * weighs no more than the files before it together, so every row in the bin lands in a file at
- * least twice the size of the one it left: a row is rewritten by read bins at most
- * log2(fullRows) times, and a partition that a trickle of one-row files keeps over its budget
- * pays for a binary counter, not for a rewrite of the partition at every commit. The bin stops
- * before it weighs a full file.
+ * weighs at most twice the files before it together, so every row in the bin lands in a file at
+ * least 1.5 times the size of the one it left: a row is rewritten by read bins at most
+ * log1.5(fullRows) times, and a partition that a trickle of one-row files keeps over its budget
+ * pays for a counter of that base, not for a rewrite of the partition at every commit. The bin
+ * stops before it weighs a full file.
  */
 function planReadBin(
   s: Scale,
@@ -473,19 +481,29 @@ function planReadBin(
   const candidates = files.filter((e) => e.tier < s.tierCount && !planned.has(e.add))
     .sort((a, b) => a.weight - b.weight || a.add.modificationTime - b.add.modificationTime);
   const take = after - Math.ceil(readBudget / 2) + 1;
-  const chosen: Add[] = [];
-  let rows = 0;
-  let bytes = 0;
-  for (const e of candidates) {
-    if (chosen.length >= take) break;
-    if (chosen.length > 0 && e.weight > rows) break;
-    if (weighsAtLeast(s, rows + e.weight, bytes + e.add.size, 0)) break;
-    chosen.push(e.add);
-    rows += e.weight;
-    bytes += e.add.size;
+  // From the smallest file on; a file too small to be joined by the next one is passed over.
+  for (let start = 0; start < candidates.length - 1; start++) {
+    const chosen: Add[] = [];
+    let rows = 0;
+    let bytes = 0;
+    for (const e of candidates.slice(start)) {
+      if (chosen.length >= take) break;
+      if (chosen.length > 0 && e.weight > READ_BIN_GROWTH * rows) break;
+      if (weighsAtLeast(s, rows + e.weight, bytes + e.add.size, 0)) break;
+      chosen.push(e.add);
+      rows += e.weight;
+      bytes += e.add.size;
+    }
+    if (chosen.length >= 2) return { partitionValues, files: chosen };
   }
-  return chosen.length >= 2 ? { partitionValues, files: chosen } : undefined;
+  return undefined;
 }
+
+/**
+ * A file joins a read bin while it weighs at most this many times the files before it together:
+ * every row of the bin lands in a file at least 1 + 1/2 times the size of the one it left.
+ */
+const READ_BIN_GROWTH = 2;
 
 /** The bins of one partition, grouped by tier, the largest tier first. */
 function groupByTier(bins: readonly CompactionBin[], s: Scale): CompactionBin[][] {
