@@ -223,6 +223,15 @@ export async function main(args: string[]): Promise<void> {
     await runner.shutdown();
     throw e;
   }
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => {
+    // Edge first (its waiting requests get answers), then the runner commits what it holds.
+    void Promise.all([edge.shutdown(), ...more.map((t) => t.shutdown())])
+      .then(() => runner.shutdown()).then(stopped.resolve, stopped.reject);
+  };
+  // Before the lines that say it is ready, as the runner's `main` does.
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   for (const name of runner.created) console.log(`created table ${name}`);
   const edgesText = edges === 1
     ? `edge ${edge.url}`
@@ -234,14 +243,6 @@ export async function main(args: string[]): Promise<void> {
   console.log(`dashboard: ${dashboardUrl(runner.url, runnerToken)}`);
   console.log(`then: deno task scan ${config.tables[0]!.uri} --limit 5    (Ctrl-C stops)`);
 
-  const stopped = Promise.withResolvers<void>();
-  const stop = () => {
-    // Edge first (its waiting requests get answers), then the runner commits what it holds.
-    void Promise.all([edge.shutdown(), ...more.map((t) => t.shutdown())])
-      .then(() => runner.shutdown()).then(stopped.resolve, stopped.reject);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
 }
 

@@ -436,16 +436,18 @@ export async function main(args: string[]): Promise<void> {
   if (port !== undefined) options.port = port;
   if (typeof values.hostname === "string") options.hostname = values.hostname;
   const running = await startRunner(config, options);
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => void running.shutdown().then(stopped.resolve, stopped.reject);
+  // Before the line that says it is ready: a SIGTERM sent on reading it must find the listener
+  // (the write that wakes the reader may run it before this thread's next statement).
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   for (const name of running.created) console.log(`created table ${name}`);
   console.log(
     `lakestrike runner listening on ${running.url}, tables ${
       config.tables.map((t) => t.name).join(", ")
     }; dashboard ${running.url}/ui (runner or operator token)`,
   );
-  const stopped = Promise.withResolvers<void>();
-  const stop = () => void running.shutdown().then(stopped.resolve, stopped.reject);
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
 }
 

@@ -169,15 +169,16 @@ export async function main(args: string[]): Promise<void> {
   if (str("producer") !== undefined) options.producerId = str("producer")!;
   if (str("runner") !== undefined) options.runnerUrl = str("runner")!.replace(/\/+$/, "");
   const edge = await startEdge(config, options);
+  const stopped = Promise.withResolvers<void>();
+  const stop = () => void edge.shutdown().then(stopped.resolve);
+  // Before the line that says it is ready, as the runner's `main` does.
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   console.log(
     `lakestrike edge ${edge.producerId} listening on ${edge.url}, runner ${
       options.runnerUrl ?? config.edge.runnerUrl
     }, tables ${config.tables.map((t) => t.name).join(", ")}`,
   );
-  const stopped = Promise.withResolvers<void>();
-  const stop = () => void edge.shutdown().then(stopped.resolve);
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
   await stopped.promise;
 }
 
