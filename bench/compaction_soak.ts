@@ -1,10 +1,11 @@
 /**
  * `deno task soak:compaction [--minutes 10] [--rate 10000] [--events 100] [--window-seconds 30]
  * [--warmup-seconds 0] [--data DIR] [--keep]`: does compaction keep up with sustained ingest (issue
- * 15, ADR 0036)? With `--warmup-seconds S` it first offers `min(rate, 20,000)` events/s for S
- * seconds, unmeasured (their rows stay in the table): a service started cold and offered 150,000
- * events/s at once falls seconds behind while its code is compiled (ADR 0050), as `bench:ingest`'s
- * ladder of rates avoids.
+ * 15, ADR 0036)? With `--warmup-seconds S` it first offers a ramp, unmeasured (their rows stay
+ * in the table): `min(rate, 20,000)` events/s for S seconds, then, when the rate is above 60,000,
+ * a third of it for S more: a service started cold and offered 150,000 events/s at once falls
+ * seconds behind while its code is compiled and its heap grows (ADR 0050), as `bench:ingest`'s
+ * ladder of rates avoids; one step of 20,000 was not enough at 150,000 (ADR 0051).
  *
  * It starts `deno task dev` (defaults everywhere: the demo `events` table, partitioned by date, the
  * runner's triggered tiered compaction) on a fresh data directory and offers `--rate` events per
@@ -223,16 +224,23 @@ async function main(): Promise<void> {
   const scratch = await Deno.makeTempDir({ prefix: "lakestrike-soak-scratch-" });
   const server = await startDev(dataDir);
   const windows = Math.ceil((o.minutes * 60) / o.windowSeconds);
-  const warmupRate = Math.min(o.rate, 20_000);
+  const warmupRates = [
+    Math.min(o.rate, 20_000),
+    ...(o.rate > 60_000 ? [Math.round(o.rate / 3)] : []),
+  ];
   console.log(
     `soak: ${o.minutes} min at ${fmt(o.rate)} events/s (${o.events} per request), a line every ` +
       `${o.windowSeconds} s; data ${dataDir}` +
       (o.warmupSeconds > 0
-        ? `; warm-up ${o.warmupSeconds} s at ${fmt(warmupRate)} events/s first, unmeasured`
+        ? `; warm-up ${o.warmupSeconds} s at ${
+          warmupRates.map((r) => fmt(r)).join(", then ")
+        } events/s first, unmeasured`
         : ""),
   );
   if (o.warmupSeconds > 0) {
-    await runLoadGen(server, { rate: warmupRate, seconds: o.warmupSeconds, events: o.events });
+    for (const rate of warmupRates) {
+      await runLoadGen(server, { rate, seconds: o.warmupSeconds, events: o.events });
+    }
   }
   console.log(
     "| t s | version | files | files/partition max | rows | DuckDB read files ms | one file ms | " +
