@@ -40,6 +40,7 @@ import {
   compactTable,
   type CompactTableResult,
   createCompactionContext,
+  numRecordsOf,
   type PartitionFilter,
   type RewriteEngine,
   targetSizeOf,
@@ -113,6 +114,11 @@ export interface ApplyCompactionResult {
   compaction: CompactTableResult;
   /** Bins planned beyond `binsPerRunMax`, left for the next run. */
   binsDeferred: number;
+}
+
+/** Rows a bin reads (a file without stats counts its bytes): what its rewrite costs, roughly. */
+function rowsOfBin(bin: CompactionBin): number {
+  return bin.files.reduce((n, f) => n + (numRecordsOf(f) ?? f.size), 0);
 }
 
 function checkOptions(options: ApplyCompactionOptions): void {
@@ -232,6 +238,12 @@ export async function applyCompaction(
     storageClock?: Clock,
   ): Promise<ApplyCompactionResult> => {
     const bins = all.slice(0, options.binsPerRunMax ?? all.length);
+    // The tiered plan's order chose which bins run (every tier gets a turn); within the run the
+    // cheapest go first, so the many small merges are committed (every `commitIntervalBins`)
+    // before a merge of millions of rows holds the run for seconds (ADR 0051).
+    if (limits.strategy === "tiered") {
+      bins.sort((a, b) => rowsOfBin(a) - rowsOfBin(b));
+    }
     const compaction = await compactTable(storage, snapshot, {
       planner: () => bins,
       ...(options.targetSizeBytes === undefined

@@ -7,6 +7,7 @@ import type { StructType } from "../core/schema/types.ts";
 import { loadSnapshot } from "../core/snapshot/mod.ts";
 import { createMemoryStorage, type MemoryStorage } from "../core/storage/memory.ts";
 import { appendBatch, createTable } from "../core/write/mod.ts";
+import { planTieredBins } from "../plugins/compaction/plan_tiered_bins.ts";
 import { createPluginRegistry } from "../plugins/registry.ts";
 import { type Plugin, PLUGIN_API_VERSION, type PluginContext } from "../plugins/types.ts";
 import { applyCompaction } from "./apply_compaction.ts";
@@ -185,4 +186,50 @@ Deno.test("applyCompaction: on the caller's stale snapshot, later appends stay a
     after.files.filter((f) => f.partitionValues.region === region).length;
   equal(byRegion("eu"), 2, "the compacted eu file and the append after the snapshot");
   equal(byRegion("us"), 4, "the us bin was dropped: four files left by the delete");
+});
+
+Deno.test("applyCompaction: a tiered run rewrites and commits its cheapest bins first", async () => {
+  const storage = await table(0);
+  let snapshot = await loadSnapshot(storage);
+  // eu: ten files of 100 rows (one bin of 1,000 rows); us: ten of one row (one bin of 10 rows).
+  // The plan lists eu's bin first (eu's files came first); the run commits us's first.
+  for (const [region, rows] of [["eu", 100], ["us", 1]] as const) {
+    for (let i = 0; i < 10; i++) {
+      const batch = createArrowTable(
+        SCHEMA,
+        Array.from({ length: rows }, (_, j) => ({ id: BigInt(i * rows + j), region })),
+      );
+      const r = await appendBatch(storage, snapshot, batch, { clock });
+      if (!r.ok) throw new Error(r.reason);
+      snapshot = r.snapshot;
+    }
+  }
+  const r = await applyCompaction({ storage }, {
+    clock,
+    strategy: "tiered",
+    commitIntervalBins: 1,
+    readAmplificationMax: Infinity,
+  });
+  equal(r.status, "done");
+  equal(r.compaction.versions.length, 2);
+  deepEqual(
+    planTieredBins(snapshot, { readAmplificationMax: Infinity })
+      .map((b) => b.partitionValues.region),
+    ["eu", "us"],
+  );
+  deepEqual(r.compaction.plan.map((b) => b.partitionValues.region), ["us", "eu"]);
+  const removed = async (version: number) => {
+    const text = new TextDecoder().decode(
+      await storage.get(`_delta_log/${String(version).padStart(20, "0")}.json`),
+    );
+    return [
+      ...new Set(
+        text.split("\n").filter((l) => l.includes('"remove"')).map((l) =>
+          JSON.parse(l).remove.partitionValues.region
+        ),
+      ),
+    ];
+  };
+  deepEqual(await removed(r.compaction.versions[0]!), ["us"]);
+  deepEqual(await removed(r.compaction.versions[1]!), ["eu"]);
 });

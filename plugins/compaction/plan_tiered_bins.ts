@@ -36,7 +36,7 @@
  *
  * Tiers alone let a partition hold up to `fanout - 1` files a tier plus what arrived since the last
  * run, which a reader of a small partition pays for: DuckDB pays for a file about what it pays for
- * 10,000 event rows, so 29 files of 76,000 rows read 3.4× slower than one (ADR 0051). Every
+ * 12,000 to 38,000 event rows, so 29 files of 76,000 rows read 3.4× slower than one (ADR 0051). Every
  * partition therefore has a read budget ({@linkcode readBudgetOf}: the files a reader tolerates
  * within `readAmplificationMax`, 1.3, of one file), and a partition that the tier bins leave over
  * it also gets a read bin: its smallest files across tiers, each joining only files that together
@@ -72,10 +72,11 @@ export const TRIGGER_FILES_DEFAULT = 50;
  */
 export const READ_AMPLIFICATION_MAX_DEFAULT = 1.3;
 /**
- * What one more file costs a reader, in rows: DuckDB read the soak's event rows at about 34 ns a
- * row and paid about 0.36 ms for every further file (ADR 0051), the price of about 10,000 rows.
+ * What one more file costs a reader, in rows: in the soaks (ADR 0051) DuckDB paid for a further
+ * file what it paid for about 12,000 event rows at 10,000 events/s (0.51 ms, 43 ns a row) and
+ * for about 38,000 at 125,000 events/s (CPU time, 1.1 ms, 29 ns a row).
  */
-export const READ_FILE_COST_ROWS_DEFAULT = 10_000;
+export const READ_FILE_COST_ROWS_DEFAULT = 20_000;
 /** Files a partition may always hold before its read budget asks for a merge. */
 export const READ_BUDGET_FILES_MIN = 6;
 
@@ -291,12 +292,12 @@ function scaleOf(
  * that pays `fileCostRows` rows' worth for every file reads it within `readAmplificationMax` of
  * the same rows in one file, `(n × fileCostRows + rows) / (fileCostRows + rows) ≤ max`, so
  * `n ≤ max + (max - 1) × rows / fileCostRows`; never fewer than {@linkcode READ_BUDGET_FILES_MIN}.
- * With the defaults: 6 files below 190,000 rows, 31 at a million, 301 at ten million.
+ * With the defaults: 6 files below 380,000 rows, 16 at a million, 151 at ten million.
  *
  * @example
  * ```ts
  * import { readBudgetOf } from "./plan_tiered_bins.ts";
- * if (readBudgetOf(1_000_000) !== 31) throw new Error();
+ * if (readBudgetOf(1_000_000) !== 16) throw new Error();
  * ```
  */
 export function readBudgetOf(

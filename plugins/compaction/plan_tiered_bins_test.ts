@@ -244,10 +244,10 @@ Deno.test("fullRowsOf: DuckDB's scale (rows of a target-size file) when it rewri
 
 Deno.test("readBudgetOf: files a reader tolerates within the bound, never fewer than the minimum", () => {
   equal(readBudgetOf(0), READ_BUDGET_FILES_MIN);
-  equal(readBudgetOf(150_000), 6);
-  equal(readBudgetOf(190_000), 7);
-  equal(readBudgetOf(1_000_000), 31);
-  equal(readBudgetOf(10_000_000), 301);
+  equal(readBudgetOf(370_000), 6);
+  equal(readBudgetOf(380_000), 7);
+  equal(readBudgetOf(1_000_000), 16);
+  equal(readBudgetOf(10_000_000), 151);
   equal(readBudgetOf(1_000_000, { readAmplificationMax: 2, readFileCostRows: 1_000 }), 1_002);
   equal(readBudgetOf(5, { readAmplificationMax: Infinity }), Infinity);
   throws(() => planTiers(snapshotOf([]), { readAmplificationMax: 0.5 }), /readAmplificationMax/);
