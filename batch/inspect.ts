@@ -98,7 +98,8 @@ export function summarizeTiers(
   options: { fanout?: number } = {},
 ): TiersSummary {
   const plan: TieredPlan = planTiers(snapshot, options);
-  const partitions = plan.partitions.map(({ bins, readBin, ...p }) => {
+  const partitions = plan.partitions.map((whole) => {
+    const { bins, readBin, ...p } = whole;
     const files = p.tiers.reduce((n, t) => n + t.files, 0);
     return {
       ...p,
@@ -107,7 +108,7 @@ export function summarizeTiers(
       binsPlanned: bins.length,
       filesPlanned: bins.reduce((n, b) => n + b.files.length, 0),
       readBinFiles: readBin?.files.length ?? 0,
-      due: isDue({ ...p, bins, readBin }, plan),
+      due: isDue(whole, plan),
     };
   }).sort((a, b) => b.files - a.files);
   return {

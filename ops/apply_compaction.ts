@@ -35,6 +35,7 @@ import type { Snapshot } from "../core/snapshot/snapshot.ts";
 import { maybeCheckpoint } from "../core/write/maybe_checkpoint.ts";
 import {
   checkCompactionPlan,
+  checkReadBudgetOptions,
   compactionPlanResult,
   type CompactionProgress,
   compactTable,
@@ -131,12 +132,7 @@ function checkOptions(options: ApplyCompactionOptions): void {
     ["maxConcurrentIo", options.maxConcurrentIo],
     ["threads", options.threads],
   ] as const;
-  const readMax = options.readAmplificationMax;
-  if (readMax !== undefined && !(typeof readMax === "number" && readMax >= 1)) {
-    throw new InvalidArgumentError(
-      `Cannot compact: readAmplificationMax must be a number >= 1, got ${readMax}`,
-    );
-  }
+  checkReadBudgetOptions(options);
   for (const [name, value] of entries) {
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) {
       throw new InvalidArgumentError(

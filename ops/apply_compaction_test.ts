@@ -232,4 +232,11 @@ Deno.test("applyCompaction: a tiered run rewrites and commits its cheapest bins 
   };
   deepEqual(await removed(r.compaction.versions[0]!), ["us"]);
   deepEqual(await removed(r.compaction.versions[1]!), ["eu"]);
+  // A read budget bound below 1 is refused before anything is planned or written.
+  const before = storage.snapshotPaths();
+  await rejects(
+    applyCompaction({ storage }, { clock, strategy: "tiered", readAmplificationMax: 0.5 }),
+    /readAmplificationMax must be a number >= 1, got 0.5/,
+  );
+  deepEqual(storage.snapshotPaths(), before);
 });

@@ -40,12 +40,16 @@ export {
   type CompactionStrategy,
 } from "./compaction_plugin.ts";
 export {
+  checkReadBudgetOptions,
+  isDue,
   numRecordsOf,
   partitionsToCompact,
   type PartitionTiers,
   planTieredBins,
   type PlanTieredOptions,
   planTiers,
+  readBudgetOf,
+  type ReadBudgetOptions,
   TIER_FANOUT_DEFAULT,
   tierCountOf,
   type TieredPlan,

@@ -180,9 +180,6 @@ interface Scale {
    * bytes per row, and a small file's fixed overhead would make it weigh more rows than it holds.
    */
   bytesWeigh: boolean;
-  /** The read budget's bound and a file's cost to a reader in rows ({@linkcode readBudgetOf}). */
-  readMax: number;
-  fileCostRows: number;
 }
 
 /**
@@ -264,27 +261,34 @@ function scaleOf(
       `Cannot compact: the tier fanout must be an integer from 2 to 1000, got ${fanout}`,
     );
   }
-  const readMax = options.readAmplificationMax ?? READ_AMPLIFICATION_MAX_DEFAULT;
-  if (typeof readMax !== "number" || !(readMax >= 1)) {
+  return { fullRows, target, fanout, tierCount: tierCountOf(fullRows, fanout), bytesWeigh };
+}
+
+/** The read budget's options of a planner call. */
+export type ReadBudgetOptions = Pick<
+  PlanTieredOptions,
+  "readAmplificationMax" | "readFileCostRows"
+>;
+
+/**
+ * Check the read budget's options: `readAmplificationMax` a number of at least 1 (`Infinity`
+ * allowed), `readFileCostRows` a positive finite number.
+ *
+ * @throws {InvalidArgumentError} naming the option and the value
+ */
+export function checkReadBudgetOptions(options: ReadBudgetOptions): void {
+  const max = options.readAmplificationMax;
+  if (max !== undefined && !(typeof max === "number" && max >= 1)) {
     throw new InvalidArgumentError(
-      `Cannot compact: readAmplificationMax must be a number >= 1, got ${readMax}`,
+      `Cannot compact: readAmplificationMax must be a number >= 1, got ${max}`,
     );
   }
-  const fileCostRows = options.readFileCostRows ?? READ_FILE_COST_ROWS_DEFAULT;
-  if (!Number.isFinite(fileCostRows) || fileCostRows <= 0) {
+  const cost = options.readFileCostRows;
+  if (cost !== undefined && !(Number.isFinite(cost) && cost > 0)) {
     throw new InvalidArgumentError(
-      `Cannot compact: readFileCostRows must be a positive number, got ${fileCostRows}`,
+      `Cannot compact: readFileCostRows must be a positive number, got ${cost}`,
     );
   }
-  return {
-    fullRows,
-    target,
-    fanout,
-    tierCount: tierCountOf(fullRows, fanout),
-    bytesWeigh,
-    readMax,
-    fileCostRows,
-  };
 }
 
 /**
@@ -300,10 +304,8 @@ function scaleOf(
  * if (readBudgetOf(1_000_000) !== 16) throw new Error();
  * ```
  */
-export function readBudgetOf(
-  rows: number,
-  options: { readAmplificationMax?: number; readFileCostRows?: number } = {},
-): number {
+export function readBudgetOf(rows: number, options: ReadBudgetOptions = {}): number {
+  checkReadBudgetOptions(options);
   const max = options.readAmplificationMax ?? READ_AMPLIFICATION_MAX_DEFAULT;
   const cost = options.readFileCostRows ?? READ_FILE_COST_ROWS_DEFAULT;
   if (max === Infinity) return Infinity;
@@ -333,8 +335,6 @@ export function tierOf(
     fanout: options.fanout,
     tierCount: tierCountOf(options.fullRows, options.fanout),
     bytesWeigh: true,
-    readMax: READ_AMPLIFICATION_MAX_DEFAULT,
-    fileCostRows: READ_FILE_COST_ROWS_DEFAULT,
   };
   return tierOfWeight(s, rowsOf(s, add), add.size);
 }
@@ -367,6 +367,7 @@ export function planTiers(
   options: PlanTieredOptions = {},
 ): TieredPlan {
   const s = scaleOf(snapshot, options);
+  checkReadBudgetOptions(options);
   checkPartitionFilter(snapshot, options.partitionFilter);
   const partitionColumns = snapshot.metadata.partitionColumns;
   type Entry = { add: Add; rows: number; weight: number; tier: number };
@@ -424,10 +425,7 @@ export function planTiers(
         }
       }
     }
-    const readBudget = readBudgetOf(files.reduce((n, e) => n + e.weight, 0), {
-      readAmplificationMax: s.readMax,
-      readFileCostRows: s.fileCostRows,
-    });
+    const readBudget = readBudgetOf(files.reduce((n, e) => n + e.weight, 0), options);
     const readBin = planReadBin(s, values, files, bins, readBudget);
     if (readBin !== undefined) bins.push(readBin);
     partitions.push({

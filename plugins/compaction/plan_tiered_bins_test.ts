@@ -252,6 +252,8 @@ Deno.test("readBudgetOf: files a reader tolerates within the bound, never fewer 
   equal(readBudgetOf(5, { readAmplificationMax: Infinity }), Infinity);
   throws(() => planTiers(snapshotOf([]), { readAmplificationMax: 0.5 }), /readAmplificationMax/);
   throws(() => planTiers(snapshotOf([]), { readFileCostRows: 0 }), /readFileCostRows/);
+  throws(() => readBudgetOf(1, { readAmplificationMax: Number.NaN }), /readAmplificationMax/);
+  throws(() => readBudgetOf(1, { readFileCostRows: Infinity }), /readFileCostRows/);
 });
 
 Deno.test("planTiers: a partition over its read budget merges its smallest files across tiers", () => {
